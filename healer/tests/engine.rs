@@ -1,0 +1,523 @@
+//! The engine against a fake platform (in-memory signals, counted restarts) and a collecting
+//! sink; verification probes a real in-process `leaky` service, or a closed port.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::{self, BoxFuture};
+use futures_util::stream::{self, BoxStream};
+use futures_util::{FutureExt, StreamExt};
+use healer::{
+    Healer, HealerError, Platform, PlatformError, Runbook, Scope, Signal, SignalKind, TargetRef,
+};
+use journal::{Event, Sink};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+// ---- fakes -------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+enum Restarts {
+    Succeed,
+    Fail,
+    Hang,
+}
+
+/// Signals come from a channel the test feeds; restarts are counted; `http_endpoint` answers
+/// with a fixed address (or "not published").
+struct FakePlatform {
+    signals: Mutex<Option<mpsc::UnboundedReceiver<Result<Signal, PlatformError>>>>,
+    restarts: AtomicU32,
+    behaviour: Restarts,
+    endpoint: Option<SocketAddr>,
+}
+
+impl Platform for FakePlatform {
+    fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
+        let rx = self
+            .signals
+            .lock()
+            .unwrap()
+            .take()
+            .expect("signals() called once");
+        stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed()
+    }
+
+    fn restart(
+        &self,
+        target: &TargetRef,
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+        match self.behaviour {
+            Restarts::Succeed => future::ready(Ok(())).boxed(),
+            Restarts::Fail => future::ready(Err(PlatformError::PortNotPublished {
+                target: target.name.clone(),
+                port: 1,
+            }))
+            .boxed(),
+            Restarts::Hang => future::pending().boxed(),
+        }
+    }
+
+    fn http_endpoint(
+        &self,
+        target: &TargetRef,
+        port: u16,
+    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
+        let result = self.endpoint.ok_or(PlatformError::PortNotPublished {
+            target: target.name.clone(),
+            port,
+        });
+        future::ready(result).boxed()
+    }
+}
+
+/// Keeps every event; tests wait on it for what they expect.
+struct Collect(watch::Sender<Vec<Event>>);
+
+impl Sink for Collect {
+    fn record(&self, event: Event) {
+        self.0.send_modify(|events| events.push(event));
+    }
+}
+
+// ---- harness -----------------------------------------------------------------------------
+
+struct Run {
+    signals: Option<mpsc::UnboundedSender<Result<Signal, PlatformError>>>,
+    platform: Arc<FakePlatform>,
+    sink: Arc<Collect>,
+    stop: Option<oneshot::Sender<()>>,
+    healer: JoinHandle<Result<(), HealerError>>,
+}
+
+impl Run {
+    fn start(runbook: &str, behaviour: Restarts, endpoint: Option<SocketAddr>) -> Run {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let platform = Arc::new(FakePlatform {
+            signals: Mutex::new(Some(rx)),
+            restarts: AtomicU32::new(0),
+            behaviour,
+            endpoint,
+        });
+        let sink = Arc::new(Collect(watch::Sender::new(Vec::new())));
+        let runbook = Runbook::parse(runbook, Path::new("test.yaml")).unwrap();
+        let scope = Scope {
+            labels: BTreeMap::from([("sim.run".to_owned(), "r1".to_owned())]),
+        };
+        let healer = Healer::new(platform.clone(), vec![runbook], scope, sink.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let healer = tokio::spawn(healer.run(async {
+            let _ = stopped.await;
+        }));
+        Run {
+            signals: Some(tx),
+            platform,
+            sink,
+            stop: Some(stop),
+            healer,
+        }
+    }
+
+    fn send(&self, target: &TargetRef, kind: SignalKind) {
+        let signal = Signal {
+            target: target.clone(),
+            kind,
+            at: Instant::now(),
+        };
+        self.signals.as_ref().unwrap().send(Ok(signal)).unwrap();
+    }
+
+    /// Waits until `count` events satisfy `pick`.
+    async fn wait_for(&self, count: usize, pick: impl Fn(&Event) -> bool) {
+        let mut events = self.sink.0.subscribe();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(20),
+            events.wait_for(|events| events.iter().filter(|e| pick(e)).count() >= count),
+        )
+        .await;
+        assert!(
+            waited.is_ok(),
+            "timed out; events so far: {:#?}",
+            self.sink.0.borrow()
+        );
+    }
+
+    fn restarts(&self) -> u32 {
+        self.platform.restarts.load(Ordering::SeqCst)
+    }
+
+    /// Ends the signal stream, waits for the healer to finish its incidents and return, and
+    /// gives the number of restarts and the summarized events.
+    async fn finish(mut self) -> (u32, Vec<String>) {
+        self.signals = None;
+        let result = tokio::time::timeout(Duration::from_secs(30), &mut self.healer).await;
+        result
+            .expect("healer returns when its signals end")
+            .unwrap()
+            .unwrap();
+        (self.restarts(), self.summary())
+    }
+
+    fn summary(&self) -> Vec<String> {
+        self.sink.0.borrow().iter().map(summarize).collect()
+    }
+}
+
+/// One line per event without timings, so sequences can be compared exactly.
+fn summarize(event: &Event) -> String {
+    match event {
+        Event::Detected {
+            target,
+            incident,
+            class,
+            signal,
+        } => format!("detected {incident} {target} {class} on {signal}"),
+        Event::RunbookSelected {
+            incident,
+            runbook,
+            reason,
+            ..
+        } => format!("selected {incident} {runbook}: {reason}"),
+        Event::Suppressed {
+            target,
+            signal,
+            reason,
+        } => {
+            // Drop the "(… left of …)" detail of cooldowns: it is a duration.
+            let reason = reason.split(" (").next().unwrap_or(reason);
+            format!("suppressed {target} {signal}: {reason}")
+        }
+        Event::ActionStarted {
+            incident, action, ..
+        } => format!("started {incident} {action}"),
+        Event::ActionFinished {
+            incident,
+            action,
+            ok,
+            error,
+            ..
+        } => {
+            format!("finished {incident} {action} ok={ok} error={error:?}")
+        }
+        Event::Verified { incident, ok, .. } => format!("verified {incident} ok={ok}"),
+        Event::Escalated {
+            incident, reason, ..
+        } => {
+            let reason = reason.split(':').next().unwrap_or(reason);
+            format!("escalated {incident}: {reason}")
+        }
+        other => panic!("the healer recorded an event it should not: {other:?}"),
+    }
+}
+
+fn runbook(cooldown: &str, max_actions: u32, within: &str) -> String {
+    format!(
+        "name: restart-on-oom\nclass: oom\nwhen:\n  - docker_event: oom\nsteps:\n  - action: restart\n    timeout: 10s\n    retries: 1\n\
+         verify:\n  http_path: /health\n  within: {within}\ncooldown: {cooldown}\nmax_actions: {max_actions}\nwindow: 10m\n"
+    )
+}
+
+fn target(name: &str, run: &str) -> TargetRef {
+    TargetRef {
+        id: format!("id-{name}"),
+        name: name.to_owned(),
+        labels: BTreeMap::from([
+            ("sim.run".to_owned(), run.to_owned()),
+            ("sim.target".to_owned(), name.to_owned()),
+        ]),
+    }
+}
+
+/// A real leaky service on a loopback port, answering `/health` with 200.
+async fn leaky() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(leaky::serve(leaky::Config::default(), listener));
+    addr
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    listener.local_addr().unwrap()
+}
+
+fn is_verified(event: &Event) -> bool {
+    matches!(event, Event::Verified { .. })
+}
+
+fn is_suppressed(event: &Event) -> bool {
+    matches!(event, Event::Suppressed { .. })
+}
+
+fn is_escalated(event: &Event) -> bool {
+    matches!(event, Event::Escalated { .. })
+}
+
+const SELECTED: &str = "restart-on-oom: `when: docker_event: oom` matches oom";
+
+// ---- tests -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn oom_restarts_once_verifies_and_suppresses_the_following_die() {
+    let run = Run::start(
+        &runbook("5s", 5, "5s"),
+        Restarts::Succeed,
+        Some(leaky().await),
+    );
+    let leaky0 = target("leaky-0", "r1");
+    run.send(&leaky0, SignalKind::Oom);
+    run.send(
+        &leaky0,
+        SignalKind::Died {
+            exit_code: Some(137),
+        },
+    );
+    run.send(&leaky0, SignalKind::Started);
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 1);
+    assert_eq!(
+        events,
+        [
+            "detected leaky-0-oom-1 leaky-0 oom on oom".to_owned(),
+            format!("selected leaky-0-oom-1 {SELECTED}"),
+            "suppressed leaky-0 die (exit 137): incident already open".to_owned(),
+            "started leaky-0-oom-1 restart".to_owned(),
+            "finished leaky-0-oom-1 restart ok=true error=None".to_owned(),
+            "verified leaky-0-oom-1 ok=true".to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn incidents_of_different_targets_run_side_by_side() {
+    let run = Run::start(
+        &runbook("5s", 5, "5s"),
+        Restarts::Succeed,
+        Some(leaky().await),
+    );
+    run.send(&target("leaky-0", "r1"), SignalKind::Oom);
+    run.send(&target("leaky-1", "r1"), SignalKind::Oom);
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 2);
+    for incident in ["leaky-0-oom-1", "leaky-1-oom-2"] {
+        assert!(
+            events.contains(&format!("verified {incident} ok=true")),
+            "{events:#?}"
+        );
+    }
+    assert!(
+        !events.iter().any(|e| e.starts_with("suppressed")),
+        "{events:#?}"
+    );
+}
+
+/// Real sockets and paused time do not mix, so the clock is paused only while nothing is in
+/// flight, to jump past the cooldown.
+#[tokio::test]
+async fn cooldown_suppresses_a_second_oom_and_allows_one_after_it() {
+    let run = Run::start(
+        &runbook("5s", 5, "5s"),
+        Restarts::Succeed,
+        Some(leaky().await),
+    );
+    let leaky0 = target("leaky-0", "r1");
+    run.send(&leaky0, SignalKind::Oom);
+    run.wait_for(1, is_verified).await;
+    run.send(&leaky0, SignalKind::Oom);
+    run.wait_for(1, is_suppressed).await;
+
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(6)).await;
+    tokio::time::resume();
+    run.send(&leaky0, SignalKind::Oom);
+    run.wait_for(2, is_verified).await;
+
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 2);
+    assert_eq!(
+        events,
+        [
+            "detected leaky-0-oom-1 leaky-0 oom on oom".to_owned(),
+            format!("selected leaky-0-oom-1 {SELECTED}"),
+            "started leaky-0-oom-1 restart".to_owned(),
+            "finished leaky-0-oom-1 restart ok=true error=None".to_owned(),
+            "verified leaky-0-oom-1 ok=true".to_owned(),
+            "suppressed leaky-0 oom: cooldown".to_owned(),
+            "detected leaky-0-oom-2 leaky-0 oom on oom".to_owned(),
+            format!("selected leaky-0-oom-2 {SELECTED}"),
+            "started leaky-0-oom-2 restart".to_owned(),
+            "finished leaky-0-oom-2 restart ok=true error=None".to_owned(),
+            "verified leaky-0-oom-2 ok=true".to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn action_limit_escalates_once_then_stops_acting_until_the_window_passes() {
+    let run = Run::start(
+        &runbook("0s", 2, "5s"),
+        Restarts::Succeed,
+        Some(leaky().await),
+    );
+    let leaky0 = target("leaky-0", "r1");
+    for verified in 1..=2 {
+        run.send(&leaky0, SignalKind::Oom);
+        run.wait_for(verified, is_verified).await;
+    }
+    run.send(&leaky0, SignalKind::Oom);
+    run.wait_for(1, is_escalated).await;
+    run.send(&leaky0, SignalKind::Oom);
+    run.wait_for(1, is_suppressed).await;
+    assert_eq!(run.restarts(), 2);
+
+    // The window is 10 minutes from the first remediation.
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(600)).await;
+    tokio::time::resume();
+    run.send(&leaky0, SignalKind::Oom);
+    run.wait_for(3, is_verified).await;
+
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 3);
+    let decisions: Vec<&String> = events
+        .iter()
+        .filter(|e| {
+            e.starts_with("escalated") || e.starts_with("suppressed") || e.starts_with("detected")
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "detected leaky-0-oom-1 leaky-0 oom on oom",
+            "detected leaky-0-oom-2 leaky-0 oom on oom",
+            "detected leaky-0-oom-3 leaky-0 oom on oom",
+            "escalated leaky-0-oom-3: max_actions reached",
+            "suppressed leaky-0 oom: max_actions reached",
+            "detected leaky-0-oom-4 leaky-0 oom on oom",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn failed_verification_escalates() {
+    let run = Run::start(
+        &runbook("5s", 5, "300ms"),
+        Restarts::Succeed,
+        Some(closed_port()),
+    );
+    run.send(&target("leaky-0", "r1"), SignalKind::Oom);
+    let sink = run.sink.clone();
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 1);
+    assert_eq!(
+        events[3..],
+        [
+            "finished leaky-0-oom-1 restart ok=true error=None",
+            "verified leaky-0-oom-1 ok=false",
+            "escalated leaky-0-oom-1: verification failed",
+        ]
+    );
+    let attempts = sink.0.borrow().iter().find_map(|event| match event {
+        Event::Verified { attempts, .. } => Some(*attempts),
+        _ => None,
+    });
+    assert!(
+        attempts.unwrap() >= 2,
+        "probes retry until `within` passes: {attempts:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_restarts_are_retried_then_escalated() {
+    let run = Run::start(&runbook("5s", 5, "5s"), Restarts::Fail, None);
+    run.send(&target("leaky-0", "r1"), SignalKind::Oom);
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 2, "one attempt plus `retries: 1`");
+    let failed = "finished leaky-0-oom-1 restart ok=false \
+                  error=Some(\"leaky-0 does not publish port 1/tcp on this host\")";
+    assert_eq!(
+        events[2..],
+        [
+            "started leaky-0-oom-1 restart",
+            failed,
+            "started leaky-0-oom-1 restart",
+            failed,
+            "escalated leaky-0-oom-1: restart failed 2 time(s); last error",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn signals_out_of_scope_are_ignored() {
+    let run = Run::start(&runbook("5s", 5, "5s"), Restarts::Succeed, None);
+    run.send(&target("other-run", "r2"), SignalKind::Oom);
+    let mut unlabelled = target("unlabelled", "r1");
+    unlabelled.labels.clear();
+    run.send(
+        &unlabelled,
+        SignalKind::Died {
+            exit_code: Some(137),
+        },
+    );
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 0);
+    assert_eq!(events, Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn faults_no_runbook_handles_are_suppressed_and_other_signals_ignored() {
+    let run = Run::start(&runbook("5s", 5, "5s"), Restarts::Succeed, None);
+    let leaky0 = target("leaky-0", "r1");
+    run.send(&leaky0, SignalKind::Health { healthy: false });
+    run.send(&leaky0, SignalKind::Health { healthy: true });
+    run.send(&leaky0, SignalKind::Started);
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 0);
+    assert_eq!(
+        events,
+        ["suppressed leaky-0 health_status: unhealthy: no runbook handles health_status: unhealthy"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_aborts_open_incidents() {
+    let mut run = Run::start(&runbook("5s", 5, "5s"), Restarts::Hang, None);
+    run.send(&target("leaky-0", "r1"), SignalKind::Oom);
+    run.wait_for(1, |e| matches!(e, Event::ActionStarted { .. }))
+        .await;
+    run.stop.take().unwrap().send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(3600), &mut run.healer).await;
+    assert!(result
+        .expect("shutdown does not wait for the hung restart")
+        .unwrap()
+        .is_ok());
+    assert!(!run.summary().iter().any(|e| e.starts_with("finished")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_signal_stream_stops_the_healer_with_an_error() {
+    let mut run = Run::start(&runbook("5s", 5, "5s"), Restarts::Succeed, None);
+    let error = PlatformError::Signals {
+        source: "connection reset".into(),
+    };
+    run.signals.as_ref().unwrap().send(Err(error)).unwrap();
+    let result = (&mut run.healer).await.unwrap();
+    let message = result.unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "the healer lost its signals: the platform's signal stream failed: connection reset"
+    );
+}

@@ -1,0 +1,212 @@
+//! A scenario's expectations, and their verdicts against a run's figures.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fmt::{limit_secs, percent, secs};
+use crate::summary::Aggregate;
+use crate::TrialOutcome;
+
+/// What a scenario expects of every run. `None` means "not checked".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Expectations {
+    /// Every outage must end (recovered, by the K-good-probes rule) within this time of its start.
+    #[serde(
+        default,
+        with = "opt_duration_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recovered_within: Option<Duration>,
+    /// Failed requests / all requests over the whole run must stay at or below this fraction (0..=1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
+    /// Successful trials / all trials must be at least this fraction (0..=1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_success_rate: Option<f64>,
+}
+
+/// One expectation checked against a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The expectation, e.g. `recovered_within 10s`.
+    pub expectation: String,
+    pub passed: bool,
+    /// The measured value and why it passed or failed.
+    pub detail: String,
+}
+
+impl Expectations {
+    /// A verdict for each expectation that is set, in field order. In an interrupted run every
+    /// verdict fails with the detail `run interrupted`: its figures are incomplete.
+    ///
+    /// - `recovered_within`: every trial with an outage recovered, with an MTTR at or below the
+    ///   limit (a never-recovered trial fails it; a run without outages passes it).
+    /// - `max_error_rate`: run-wide failed / all requests at or below the limit (no requests fails).
+    /// - `min_success_rate`: successful / all trials at or above the limit (no trials fails).
+    pub fn evaluate(
+        &self,
+        trials: &[TrialOutcome],
+        aggregate: &Aggregate,
+        interrupted: bool,
+    ) -> Vec<Verdict> {
+        let mut verdicts = Vec::new();
+        if let Some(limit) = self.recovered_within {
+            let label = format!("recovered_within {}", limit_secs(limit.as_secs_f64()));
+            verdicts.push(recovered_within(label, limit, trials));
+        }
+        if let Some(limit) = self.max_error_rate {
+            verdicts.push(max_error_rate(limit, aggregate));
+        }
+        if let Some(limit) = self.min_success_rate {
+            verdicts.push(min_success_rate(limit, trials, aggregate));
+        }
+        if interrupted {
+            for verdict in &mut verdicts {
+                verdict.passed = false;
+                verdict.detail = "run interrupted".to_owned();
+            }
+        }
+        verdicts
+    }
+}
+
+fn recovered_within(expectation: String, limit: Duration, trials: &[TrialOutcome]) -> Verdict {
+    let limit_ms = limit.as_secs_f64() * 1000.0;
+    let limit_text = limit_secs(limit.as_secs_f64());
+    let outages: Vec<&TrialOutcome> = trials.iter().filter(|t| t.outage).collect();
+    let problems: Vec<String> = outages
+        .iter()
+        .filter_map(|t| match t.mttr_ms {
+            None => Some(format!("trial {} never recovered", t.trial)),
+            Some(mttr) if mttr > limit_ms => Some(format!(
+                "trial {} MTTR {} > {limit_text}",
+                t.trial,
+                secs(mttr)
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    let (passed, detail) = if trials.is_empty() {
+        (false, "no trials were recorded".to_owned())
+    } else if outages.is_empty() {
+        (
+            true,
+            format!("no outage in {} trial(s): nothing to recover", trials.len()),
+        )
+    } else if problems.is_empty() {
+        let max = outages
+            .iter()
+            .filter_map(|t| t.mttr_ms)
+            .fold(f64::MIN, f64::max);
+        (
+            true,
+            format!(
+                "max MTTR {} over {} outage(s) <= {limit_text}",
+                secs(max),
+                outages.len()
+            ),
+        )
+    } else {
+        (false, problems.join("; "))
+    };
+    Verdict {
+        expectation,
+        passed,
+        detail,
+    }
+}
+
+fn max_error_rate(limit: f64, aggregate: &Aggregate) -> Verdict {
+    let expectation = format!("max_error_rate {}", percent(limit));
+    let (passed, detail) = match aggregate.error_rate {
+        None => (
+            false,
+            "no requests were recorded (no load results in the journal)".to_owned(),
+        ),
+        Some(rate) => {
+            let passed = rate <= limit;
+            (
+                passed,
+                format!(
+                    "error rate {} ({} failed of {} requests) {} {}",
+                    percent(rate),
+                    aggregate.requests_failed,
+                    aggregate
+                        .requests_ok
+                        .saturating_add(aggregate.requests_failed),
+                    if passed { "<=" } else { ">" },
+                    percent(limit)
+                ),
+            )
+        }
+    };
+    Verdict {
+        expectation,
+        passed,
+        detail,
+    }
+}
+
+fn min_success_rate(limit: f64, trials: &[TrialOutcome], aggregate: &Aggregate) -> Verdict {
+    let expectation = format!("min_success_rate {}", percent(limit));
+    let (passed, detail) = match aggregate.success_rate {
+        None => (false, "no trials were recorded".to_owned()),
+        Some(rate) => {
+            let passed = rate >= limit;
+            let mut detail = format!(
+                "{} of {} trials successful ({}) {} {}",
+                aggregate.successful_trials,
+                aggregate.trials,
+                percent(rate),
+                if passed { ">=" } else { "<" },
+                percent(limit)
+            );
+            for t in trials {
+                if let Some(reason) = &t.failure_reason {
+                    detail.push_str(&format!("; trial {}: {reason}", t.trial));
+                }
+            }
+            (passed, detail)
+        }
+    };
+    Verdict {
+        expectation,
+        passed,
+        detail,
+    }
+}
+
+mod opt_duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    // A negative, infinite or NaN number of milliseconds is a deserialization error, not a panic.
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_some(&(d.as_secs_f64() * 1000.0)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|ms| Duration::try_from_secs_f64(ms / 1000.0).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovered_within_reads_milliseconds_and_rejects_negative_ones() {
+        let e: Expectations = serde_json::from_str(r#"{"recovered_within": 1500}"#).unwrap();
+        assert_eq!(e.recovered_within, Some(Duration::from_millis(1500)));
+        let err = serde_json::from_str::<Expectations>(r#"{"recovered_within": -1}"#).unwrap_err();
+        assert!(err.to_string().contains("negative"), "{err}");
+    }
+}

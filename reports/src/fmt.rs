@@ -1,0 +1,47 @@
+//! Number formatting shared by the terminal table and the verdict details.
+
+/// Milliseconds as seconds with millisecond precision: `1.234s`, `-0.500s`.
+pub(crate) fn secs(ms: f64) -> String {
+    format!("{:.3}s", ms / 1000.0)
+}
+
+/// An optional duration, `-` when absent.
+pub(crate) fn opt_secs(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "-".to_owned(), secs)
+}
+
+/// A fraction as a percentage with at most four decimals, trailing zeros dropped: `12.5%`.
+pub(crate) fn percent(fraction: f64) -> String {
+    format!("{}%", trimmed(fraction * 100.0, 4))
+}
+
+/// A limit in seconds with at most three decimals, trailing zeros dropped: `10s`, `1.5s`.
+pub(crate) fn limit_secs(secs: f64) -> String {
+    format!("{}s", trimmed(secs, 3))
+}
+
+fn trimmed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(secs(1234.0), "1.234s");
+        assert_eq!(secs(-500.0), "-0.500s");
+        assert_eq!(opt_secs(None), "-");
+        assert_eq!(percent(0.125), "12.5%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(2.0 / 3.0), "66.6667%");
+        assert_eq!(limit_secs(10.0), "10s");
+        assert_eq!(limit_secs(1.5), "1.5s");
+    }
+}

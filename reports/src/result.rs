@@ -1,0 +1,92 @@
+//! `result.json`: the machine-readable result of a run, for CI and for aggregating runs.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::summary::{Aggregate, RunSummary};
+use crate::{TrialOutcome, Verdict};
+
+/// The version of the `result.json` layout. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Facts about the run that the journal's figures do not carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub scenario: String,
+    /// The journal the figures were computed from.
+    pub journal: PathBuf,
+    /// When the run started, milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    pub interrupted: bool,
+}
+
+/// The layout of `result.json`:
+/// `{"schema_version": 1, "run": {...}, "summary": {...}, "trials": [...], "verdicts": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultFile {
+    pub schema_version: u32,
+    pub run: RunInfo,
+    pub summary: ResultSummary,
+    pub trials: Vec<TrialOutcome>,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// The `summary` object: the overall result, then the run-wide figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultSummary {
+    /// Not interrupted and every expectation passed.
+    pub passed: bool,
+    /// The journal or the runner says the run was interrupted.
+    pub interrupted: bool,
+    /// K, the consecutive ok probes that end an outage.
+    pub healthy_after: u32,
+    #[serde(flatten)]
+    pub figures: Aggregate,
+}
+
+impl ResultFile {
+    /// The result of `summary` for the run described by `run`. The run counts as interrupted
+    /// (and failed) when either the journal or `run` says so.
+    pub fn new(summary: &RunSummary, run: &RunInfo) -> ResultFile {
+        let interrupted = summary.interrupted || run.interrupted;
+        ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: run.clone(),
+            summary: ResultSummary {
+                passed: summary.passed() && !interrupted,
+                interrupted,
+                healthy_after: summary.healthy_after,
+                figures: summary.aggregate.clone(),
+            },
+            trials: summary.trials.clone(),
+            verdicts: summary.verdicts.clone(),
+        }
+    }
+}
+
+/// Writes `result.json` for `summary` to `path`. The file is written beside `path` first and
+/// then renamed over it, so a reader never sees half a file.
+pub fn write_result_json(summary: &RunSummary, run: &RunInfo, path: &Path) -> io::Result<()> {
+    let result = ResultFile::new(summary, run);
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let write = || -> io::Result<()> {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut out, &result).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    };
+    match write() {
+        Ok(()) => std::fs::rename(&tmp, path),
+        Err(e) => {
+            // Best effort: the write already failed, and that error is the one to report.
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The plain-text summary table printed at the end of a run.
+
+use std::fmt::Write;
+
+use crate::fmt::{opt_secs, percent, secs};
+use crate::summary::RunSummary;
+use crate::TrialOutcome;
+
+const HEADERS: [&str; 12] = [
+    "trial",
+    "outage",
+    "fault→outage",
+    "TTD",
+    "TTA",
+    "act→recovered",
+    "MTTR",
+    "downtime",
+    "errors",
+    "OOM",
+    "heals",
+    "result",
+];
+
+impl RunSummary {
+    /// A plain-text table for the terminal: one row per trial, the run-wide figures, then each
+    /// verdict with PASS or FAIL. Columns are aligned; text columns to the left, numbers right.
+    pub fn render_table(&self) -> String {
+        let rows: Vec<[String; 12]> = self.trials.iter().map(row).collect();
+        let mut widths = HEADERS.map(|h| h.chars().count());
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        line(&mut out, &HEADERS.map(str::to_owned), &widths);
+        for row in &rows {
+            line(&mut out, row, &widths);
+        }
+        for t in &self.trials {
+            if let Some(reason) = &t.failure_reason {
+                let _ = writeln!(out, "  trial {}: {reason}", t.trial);
+            }
+        }
+        out.push('\n');
+        self.aggregate_lines(&mut out);
+        if !self.verdicts.is_empty() {
+            out.push('\n');
+        }
+        for v in &self.verdicts {
+            let mark = if v.passed { "PASS" } else { "FAIL" };
+            let _ = writeln!(out, "{mark}  {}: {}", v.expectation, v.detail);
+        }
+        let overall = if self.passed() { "PASS" } else { "FAIL" };
+        let interrupted = if self.interrupted {
+            " (run interrupted)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "\nresult: {overall}{interrupted}");
+        out
+    }
+
+    fn aggregate_lines(&self, out: &mut String) {
+        let a = &self.aggregate;
+        let _ = writeln!(
+            out,
+            "MTTR          p50 {}  p95 {}  max {}  ({} outage(s), {} recovered, K = {})",
+            opt_secs(a.mttr_p50_ms),
+            opt_secs(a.mttr_p95_ms),
+            opt_secs(a.mttr_max_ms),
+            a.trials_with_outage,
+            a.recovered_trials,
+            self.healthy_after
+        );
+        let before = if a.ttd_p50_ms.is_some_and(|ttd| ttd < 0.0) {
+            "  (healer detected before users saw it)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "TTD p50       {}{before}", opt_secs(a.ttd_p50_ms));
+        let _ = writeln!(out, "TTA p50       {}", opt_secs(a.tta_p50_ms));
+        let success = a.success_rate.map_or_else(|| "-".to_owned(), percent);
+        let _ = writeln!(
+            out,
+            "success rate  {success}  ({} of {} trials)",
+            a.successful_trials, a.trials
+        );
+        let errors = a.error_rate.map_or_else(|| "-".to_owned(), percent);
+        let _ = writeln!(
+            out,
+            "error rate    {errors}  ({} failed of {} requests)",
+            a.requests_failed,
+            a.requests_ok.saturating_add(a.requests_failed)
+        );
+        let _ = writeln!(
+            out,
+            "OOM kills {}, heals {} of {} actions, escalations {}, downtime {}",
+            a.oom_kills,
+            a.heals,
+            a.actions,
+            a.escalations,
+            secs(a.downtime_ms)
+        );
+    }
+}
+
+fn row(t: &TrialOutcome) -> [String; 12] {
+    [
+        t.trial.to_string(),
+        if t.outage { "yes" } else { "no" }.to_owned(),
+        opt_secs(t.fault_to_outage_ms),
+        opt_secs(t.ttd_ms),
+        opt_secs(t.tta_ms),
+        opt_secs(t.action_to_recovered_ms),
+        opt_secs(t.mttr_ms),
+        secs(t.downtime_ms),
+        t.error_rate.map_or_else(|| "-".to_owned(), percent),
+        t.oom_kills.to_string(),
+        t.heals.to_string(),
+        if t.success { "ok" } else { "FAIL" }.to_owned(),
+    ]
+}
+
+/// One line: the outage and result columns left-aligned, the figures right-aligned.
+fn line(out: &mut String, cells: &[String; 12], widths: &[usize; 12]) {
+    let mut text = String::new();
+    for (i, (cell, &width)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            text.push_str("  ");
+        }
+        let pad = width.saturating_sub(cell.chars().count());
+        let left = i == 1 || i == cells.len() - 1;
+        if left {
+            text.push_str(cell);
+            text.extend(std::iter::repeat_n(' ', pad));
+        } else {
+            text.extend(std::iter::repeat_n(' ', pad));
+            text.push_str(cell);
+        }
+    }
+    out.push_str(text.trim_end());
+    out.push('\n');
+}

@@ -1,0 +1,190 @@
+//! Compact journal builders shared by the integration tests.
+#![allow(dead_code)] // Each test file uses a different subset of the builders.
+
+use journal::{Event, Record};
+use reports::TrialOutcome;
+
+/// Records from `(t_ms, trial, event)` entries; trial 0 means "no trial".
+pub fn journal(entries: Vec<(f64, u32, Event)>) -> Vec<Record> {
+    entries
+        .into_iter()
+        .map(|(t_ms, trial, event)| Record {
+            t_ms,
+            unix_ms: 1_700_000_000_000 + t_ms as u64,
+            trial: (trial > 0).then_some(trial),
+            event,
+        })
+        .collect()
+}
+
+/// One trial's outcome as a few lines of text, every figure included (`-` for none).
+pub fn describe(t: &TrialOutcome) -> String {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let status = match &t.failure_reason {
+        None => "success".to_owned(),
+        Some(reason) => format!("FAILED: {reason}"),
+    };
+    let outage = match (&t.outage_target, t.outage_cause) {
+        (Some(target), Some(cause)) => format!("{target} {cause:?}"),
+        _ => "none".to_owned(),
+    };
+    format!(
+        "trial {}: {status} (interrupted: {})\n\
+         outage: {outage} (outage: {})\n\
+         at: fault {}, outage {}, detected {}, action {}, recovered {}\n\
+         fault→outage {}, ttd {} (before outage: {}), tta {}, act→recovered {}, mttr {}\n\
+         downtime {}, requests {} ok {} failed (rate {}), oom {}, actions {}, heals {}, escalations {}",
+        t.trial,
+        t.interrupted,
+        t.outage,
+        ms(t.fault_at_ms),
+        ms(t.outage_start_ms),
+        ms(t.detected_at_ms),
+        ms(t.action_started_at_ms),
+        ms(t.recovered_at_ms),
+        ms(t.fault_to_outage_ms),
+        ms(t.ttd_ms),
+        t.detected_before_outage,
+        ms(t.tta_ms),
+        ms(t.action_to_recovered_ms),
+        ms(t.mttr_ms),
+        t.downtime_ms,
+        t.requests_ok,
+        t.requests_failed,
+        ms(t.error_rate),
+        t.oom_kills,
+        t.actions,
+        t.heals,
+        t.escalations,
+    )
+}
+
+pub const T: &str = "leaky-0";
+
+pub fn run_started() -> Event {
+    Event::RunStarted {
+        run_id: "run-1".into(),
+        scenario: "oom".into(),
+        trials: 1,
+        sim_version: "0.1.0".into(),
+    }
+}
+
+pub fn run_ended(interrupted: bool) -> Event {
+    Event::RunEnded { interrupted }
+}
+
+pub fn trial_started() -> Event {
+    Event::TrialStarted
+}
+
+pub fn trial_ended(interrupted: bool) -> Event {
+    Event::TrialEnded { interrupted }
+}
+
+pub fn ready(target: &str) -> Event {
+    Event::TargetReady {
+        target: target.into(),
+    }
+}
+
+pub fn fault(target: &str) -> Event {
+    Event::FaultInjected {
+        fault: "memory_leak".into(),
+        target: target.into(),
+        detail: "64 MiB/s".into(),
+    }
+}
+
+pub fn probe(target: &str, ok: bool) -> Event {
+    Event::Probe {
+        target: target.into(),
+        ok,
+        status: ok.then_some(200),
+        latency_ms: 2.0,
+        error: (!ok).then(|| "connection refused".into()),
+    }
+}
+
+pub fn docker(target: &str, action: &str) -> Event {
+    Event::Docker {
+        target: target.into(),
+        action: action.into(),
+        exit_code: (action == "die").then_some(137),
+    }
+}
+
+pub fn detected(target: &str) -> Event {
+    Event::Detected {
+        target: target.into(),
+        incident: "inc-1".into(),
+        class: "oom".into(),
+        signal: "docker oom".into(),
+    }
+}
+
+pub fn action_started(target: &str) -> Event {
+    Event::ActionStarted {
+        target: target.into(),
+        incident: "inc-1".into(),
+        runbook: "restart".into(),
+        action: "restart".into(),
+    }
+}
+
+pub fn action_finished(target: &str, ok: bool) -> Event {
+    Event::ActionFinished {
+        target: target.into(),
+        incident: "inc-1".into(),
+        runbook: "restart".into(),
+        action: "restart".into(),
+        ok,
+        duration_ms: 350.0,
+        error: (!ok).then(|| "restart failed".into()),
+    }
+}
+
+pub fn escalated(target: &str) -> Event {
+    Event::Escalated {
+        target: target.into(),
+        incident: "inc-1".into(),
+        reason: "retries exhausted".into(),
+    }
+}
+
+pub fn load(requests_ok: u64, requests_failed: u64) -> Event {
+    Event::Load {
+        requests_ok,
+        requests_failed,
+        rps: 100.0,
+        p50_ms: 3.0,
+        p95_ms: 9.0,
+        p99_ms: 20.0,
+        max_ms: 400.0,
+    }
+}
+
+/// A complete one-trial run: OOM at 2000, die at 2050, probe fails at 2100, detected at 2150,
+/// restart at 2200, ok probes from 2600 (K = 3), 990 ok / 10 failed requests.
+pub fn oom_trial(trial: u32, offset: f64) -> Vec<(f64, u32, Event)> {
+    let at = |t: f64| offset + t;
+    vec![
+        (at(0.0), trial, trial_started()),
+        (at(500.0), trial, ready(T)),
+        (at(600.0), trial, probe(T, true)),
+        (at(1000.0), trial, fault(T)),
+        (at(1100.0), trial, probe(T, true)),
+        (at(2000.0), trial, docker(T, "oom")),
+        (at(2050.0), trial, docker(T, "die")),
+        (at(2100.0), trial, probe(T, false)),
+        (at(2150.0), trial, detected(T)),
+        (at(2200.0), trial, action_started(T)),
+        (at(2550.0), trial, action_finished(T, true)),
+        (at(2560.0), trial, docker(T, "start")),
+        (at(2600.0), trial, probe(T, true)),
+        (at(3100.0), trial, probe(T, true)),
+        (at(3600.0), trial, probe(T, true)),
+        (at(4500.0), trial, load(990, 10)),
+        (at(5000.0), trial, trial_ended(false)),
+    ]
+}

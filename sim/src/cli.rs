@@ -1,0 +1,398 @@
+//! The command line: parses arguments, runs the command, and turns every outcome into one clear
+//! message and a documented exit code (see `exit`).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::exit;
+use crate::runner::{self, RunOptions};
+use crate::scenario::{self, Context};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success; for `run`, every expectation held
+  1    `run` completed but an expectation failed
+  2    bad input: a scenario or runbook with problems, an unknown scenario, bad flags
+  3    environment: no Docker engine answers, or a target image is missing
+  4    the run could not be carried out (Docker failed mid-run, a target never started)
+  130  interrupted (Ctrl-C / SIGTERM), after cleaning up";
+
+/// sim: chaos scenarios against real Docker containers, healed by runbooks-as-code, measured.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sim",
+    version,
+    after_help = format!("Examples:\n  sim run oom-recovery\n  sim run scenarios/oom-recovery.yaml --trials 5 --out /tmp/runs\n  sim validate scenarios/*.yaml\n  sim list\n  sim gc --dry-run\n\n{EXIT_CODES}")
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More logs on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Directory of scenario files.
+    #[arg(long, global = true, env = "SIM_SCENARIOS", value_name = "DIR")]
+    scenarios_dir: Option<PathBuf>,
+    /// Directory of runbook files that scenarios name.
+    #[arg(long, global = true, env = "SIM_RUNBOOKS", value_name = "DIR")]
+    runbooks_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario: start targets, drive load, inject faults, let the healer heal, measure.
+    #[command(
+        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
+    )]
+    Run {
+        /// A scenario name (from the scenarios directory) or a path to a scenario file.
+        scenario: String,
+        /// Override the scenario's number of trials.
+        #[arg(long)]
+        trials: Option<u32>,
+        /// Where run directories are written.
+        #[arg(long, default_value = "sim-runs", value_name = "DIR")]
+        out: PathBuf,
+        /// Print result.json on stdout instead of the summary table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the scenarios in the scenarios directory.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check scenario files and report every problem with file:line:col.
+    #[command(after_help = "Example:\n  sim validate scenarios/*.yaml")]
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Remove containers and networks left by runs that were killed (found by label).
+    #[command(after_help = "Example:\n  sim gc --dry-run")]
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also remove resources of runs whose sim process is still alive.
+        #[arg(long)]
+        force: bool,
+        /// Also remove the images sim built (they are rebuilt on demand).
+        #[arg(long)]
+        images: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a built-in target service (this is what runs inside target containers).
+    #[command(hide = true)]
+    Target {
+        /// The target: `leaky`.
+        name: String,
+    },
+}
+
+/// Parses the command line, runs it, and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    if let Command::Target { name } = &cli.command {
+        return run_target(name);
+    }
+    init_logging(cli.verbose);
+    let cancel = crate::interrupt::install();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    runtime.block_on(dispatch(cli, cancel))
+}
+
+async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 {
+    let scenarios_dir = cli
+        .scenarios_dir
+        .unwrap_or_else(|| default_dir("scenarios"));
+    let context = Context {
+        runbook_dirs: vec![cli
+            .runbooks_dir
+            .unwrap_or_else(|| default_dir("healer/runbooks"))],
+    };
+    match cli.command {
+        Command::Run {
+            scenario,
+            trials,
+            out,
+            json,
+        } => {
+            run(
+                &scenario,
+                trials,
+                out,
+                json,
+                &scenarios_dir,
+                &context,
+                cancel,
+            )
+            .await
+        }
+        Command::List { json } => list(&scenarios_dir, &context, json),
+        Command::Validate { files } => validate(&files, &context),
+        Command::Gc {
+            dry_run,
+            force,
+            images,
+            json,
+        } => gc(dry_run, force, images, json).await,
+        Command::Target { .. } => exit::BAD_INPUT,
+    }
+}
+
+async fn run(
+    name: &str,
+    trials: Option<u32>,
+    out: PathBuf,
+    json: bool,
+    scenarios_dir: &Path,
+    context: &Context,
+    cancel: tokio_util::sync::CancellationToken,
+) -> i32 {
+    let path = match scenario::resolve(name, scenarios_dir) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let mut plan = match scenario::load(&path, context) {
+        Ok(plan) => plan,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if let Some(trials) = trials {
+        plan.trials = trials.max(1);
+    }
+    let options = RunOptions {
+        out,
+        progress: !json,
+    };
+    match runner::run(plan, &options, cancel).await {
+        Ok(outcome) => {
+            let result = outcome.dir.join("result.json");
+            if json {
+                match std::fs::read_to_string(&result) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("error: cannot read {}: {e}", result.display()),
+                }
+            } else {
+                println!("{}", outcome.summary.render_table());
+                println!("journal: {}", outcome.dir.join("journal.jsonl").display());
+                println!("result:  {}", result.display());
+            }
+            if outcome.interrupted {
+                exit::INTERRUPTED
+            } else if outcome.summary.passed() {
+                exit::OK
+            } else {
+                exit::EXPECTATIONS_FAILED
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn list(scenarios_dir: &Path, context: &Context, json: bool) -> i32 {
+    let entries = scenario::list(scenarios_dir, context);
+    if json {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(name, path, plan)| {
+                serde_json::json!({
+                    "name": name,
+                    "path": path,
+                    "valid": plan.is_ok(),
+                    "description": plan.as_ref().map(|p| p.description.clone()).unwrap_or_default(),
+                    "trials": plan.as_ref().map(|p| p.trials).ok(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return exit::OK;
+    }
+    if entries.is_empty() {
+        eprintln!("no scenarios in {}", scenarios_dir.display());
+        return exit::BAD_INPUT;
+    }
+    let width = entries.iter().map(|(n, _, _)| n.len()).max().unwrap_or(4);
+    for (name, _, plan) in &entries {
+        match plan {
+            Ok(plan) => println!(
+                "{name:<width$}  {} trial(s)  {}",
+                plan.trials, plan.description
+            ),
+            Err(problems) => println!(
+                "{name:<width$}  INVALID ({} problem(s); see `sim validate`)",
+                problems.0.len()
+            ),
+        }
+    }
+    exit::OK
+}
+
+fn validate(files: &[PathBuf], context: &Context) -> i32 {
+    let mut code = exit::OK;
+    for file in files {
+        let plan = match scenario::load(file, context) {
+            Ok(plan) => plan,
+            Err(problems) => {
+                eprintln!("{problems}");
+                code = exit::BAD_INPUT;
+                continue;
+            }
+        };
+        let runbook_errors: Vec<String> = plan
+            .runbooks
+            .iter()
+            .filter_map(|runbook| healer::Runbook::load(runbook).err())
+            .map(|e| e.to_string())
+            .collect();
+        if runbook_errors.is_empty() {
+            println!(
+                "{}: ok ({}, {} trial(s), {} fault(s), {} runbook(s))",
+                file.display(),
+                plan.name,
+                plan.trials,
+                plan.faults.len(),
+                plan.runbooks.len()
+            );
+        } else {
+            eprintln!("{}", runbook_errors.join("\n"));
+            code = exit::BAD_INPUT;
+        }
+    }
+    code
+}
+
+async fn gc(dry_run: bool, force: bool, images: bool, json: bool) -> i32 {
+    let docker = match crate::docker::connect().await {
+        Ok(docker) => docker,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    match crate::docker::collect_garbage(&docker, dry_run, force, images).await {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                let verb = if dry_run { "would remove" } else { "removed" };
+                println!(
+                    "{verb} {} container(s), {} network(s), {} image(s) of {} run(s)",
+                    report.containers.len(),
+                    report.networks.len(),
+                    report.images.len(),
+                    report.runs.len()
+                );
+                for name in report
+                    .containers
+                    .iter()
+                    .chain(&report.networks)
+                    .chain(&report.images)
+                {
+                    println!("  {name}");
+                }
+                if !report.live_runs.is_empty() {
+                    println!(
+                        "spared {} run(s) whose sim process is alive (use --force): {}",
+                        report.live_runs.len(),
+                        report
+                            .live_runs
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: docker: {e}");
+            exit::RUN_FAILED
+        }
+    }
+}
+
+/// Runs a built-in target in the foreground (inside its container).
+fn run_target(name: &str) -> i32 {
+    if name != "leaky" {
+        eprintln!("error: unknown target {name:?}; the built-in target is `leaky`");
+        return exit::BAD_INPUT;
+    }
+    let config = match leaky::Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    runtime.block_on(async {
+        let address = std::net::SocketAddr::from(([0, 0, 0, 0], config.port));
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => match leaky::serve(config, listener).await {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::RUN_FAILED
+                }
+            },
+            Err(e) => {
+                eprintln!("error: cannot listen on {address}: {e}");
+                exit::ENVIRONMENT
+            }
+        }
+    })
+}
+
+/// `./<relative>` when it exists, else the copy in the source tree sim was built from.
+fn default_dir(relative: &str) -> PathBuf {
+    let local = PathBuf::from(relative);
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// Logs go to stderr through `tracing`; goose's per-request warnings are filtered out (failed
+/// requests are counted, not printed). Installing this first also keeps goose's own logger out.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},goose=error")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,116 @@
+//! `sim gc`: finding and removing what killed runs left behind, by label.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
+use bollard::Docker;
+use serde::Serialize;
+
+use super::resources::remove_container;
+use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN};
+
+/// What `sim gc` found and removed (or would remove, with `dry_run`).
+#[derive(Debug, Default, Serialize)]
+pub struct GcReport {
+    pub runs: BTreeSet<String>,
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub images: Vec<String>,
+    /// Runs skipped because the `sim` process that owns them is still alive.
+    pub live_runs: BTreeSet<String>,
+    pub dry_run: bool,
+}
+
+/// Removes the containers and networks of runs whose owning process is gone (all runs with
+/// `force`), and with `images` also the images sim built.
+pub async fn collect_garbage(
+    docker: &Docker,
+    dry_run: bool,
+    force: bool,
+    images: bool,
+) -> Result<GcReport, bollard::errors::Error> {
+    let mut report = GcReport {
+        dry_run,
+        ..GcReport::default()
+    };
+    let managed = HashMap::from([("label", vec![format!("{LABEL_MANAGED}=true")])]);
+
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&managed)
+        .build();
+    for container in docker.list_containers(Some(options)).await? {
+        let labels = container.labels.unwrap_or_default();
+        let run = labels.get(LABEL_RUN).cloned().unwrap_or_default();
+        if !force && owner_alive(labels.get(LABEL_PID)) {
+            report.live_runs.insert(run);
+            continue;
+        }
+        let Some(id) = container.id else { continue };
+        if !dry_run {
+            remove_container(docker, &id).await?;
+        }
+        report.runs.insert(run);
+        let name = container.names.and_then(|n| n.into_iter().next());
+        report.containers.push(name.unwrap_or(id));
+    }
+
+    let options = ListNetworksOptionsBuilder::new().filters(&managed).build();
+    for network in docker.list_networks(Some(options)).await? {
+        let labels = network.labels.unwrap_or_default();
+        let run = labels.get(LABEL_RUN).cloned().unwrap_or_default();
+        if !force && owner_alive(labels.get(LABEL_PID)) {
+            report.live_runs.insert(run);
+            continue;
+        }
+        let Some(name) = network.name else { continue };
+        if !dry_run {
+            docker.remove_network(&name).await?;
+        }
+        report.runs.insert(run);
+        report.networks.push(name);
+    }
+
+    if images {
+        let options = ListImagesOptionsBuilder::new().filters(&managed).build();
+        for image in docker.list_images(Some(options)).await? {
+            for tag in image.repo_tags {
+                if !dry_run {
+                    let options = RemoveImageOptionsBuilder::new().force(true).build();
+                    docker.remove_image(&tag, Some(options), None).await?;
+                }
+                report.images.push(tag);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Whether the process that created a resource still runs on this host. An unknown owner is
+/// treated as dead: gc exists for runs nobody can clean up any more.
+fn owner_alive(pid: Option<&String>) -> bool {
+    match pid.and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) if pid == std::process::id() => true,
+        Some(pid) => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|comm| comm.trim() == "sim")
+            .unwrap_or(false),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_are_alive_only_when_a_sim_process_has_the_pid() {
+        assert!(owner_alive(Some(&std::process::id().to_string())));
+        assert!(!owner_alive(None));
+        assert!(!owner_alive(Some(&"not-a-pid".to_owned())));
+        // pid 1 exists but is not a `sim` process.
+        assert!(!owner_alive(Some(&"1".to_owned())));
+    }
+}

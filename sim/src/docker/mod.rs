@@ -1,0 +1,28 @@
+//! The Docker runtime: the only part of `sim` that talks to the engine through bollard.
+//!
+//! Everything a run creates carries the label `sim.run=<run id>` (plus `sim.managed=true`), so
+//! cleanup and `sim gc` find it by label, not by remembering it: a container the runner lost
+//! track of is still removed.
+
+mod engine;
+mod events;
+mod gc;
+mod image;
+mod resources;
+
+pub use engine::{connect, EnvError};
+pub use events::record_docker_events;
+pub use gc::{collect_garbage, GcReport};
+pub use image::{ensure_host_program_image, HostProgramImage, ImageError};
+pub use resources::{RunResources, TargetContainer, TargetSpec};
+
+/// Label on everything sim creates.
+pub const LABEL_MANAGED: &str = "sim.managed";
+/// Label carrying the run id.
+pub const LABEL_RUN: &str = "sim.run";
+/// Label carrying the pid of the `sim` process that owns the run (so `sim gc` spares live runs).
+pub const LABEL_PID: &str = "sim.pid";
+/// Label carrying the trial number of a target container.
+pub const LABEL_TRIAL: &str = "sim.trial";
+/// Label carrying a target replica's name (`leaky-0`), as the journal names it.
+pub const LABEL_TARGET: &str = "sim.target";

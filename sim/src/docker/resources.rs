@@ -1,0 +1,201 @@
+//! What one run creates in Docker: its private network and its target containers, all labelled
+//! with the run id, and their removal.
+
+use bollard::models::{
+    ContainerCreateBody, HostConfig, NetworkCreateRequest, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use std::collections::HashMap;
+
+use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN, LABEL_TARGET, LABEL_TRIAL};
+
+/// One target replica to start.
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    /// Replica name as the journal knows it, e.g. `leaky-0`.
+    pub name: String,
+    pub image: String,
+    /// The port the service listens on inside the container.
+    pub port: u16,
+    /// The health path, recorded as a label for the healer (`healer.health`).
+    pub health_path: String,
+    pub memory_bytes: Option<u64>,
+    pub nano_cpus: Option<i64>,
+    pub env: Vec<(String, String)>,
+    pub trial: u32,
+}
+
+/// A started target replica.
+#[derive(Debug, Clone)]
+pub struct TargetContainer {
+    pub name: String,
+    pub id: String,
+    /// The port on 127.0.0.1 that reaches the service; fixed for the container's life, so it
+    /// survives restarts.
+    pub host_port: u16,
+}
+
+/// The Docker objects of one run. Cleanup finds them by label, so nothing escapes it.
+#[derive(Debug, Clone)]
+pub struct RunResources {
+    docker: Docker,
+    run_id: String,
+    network: String,
+}
+
+impl RunResources {
+    /// Creates the run's private bridge network.
+    pub async fn create(docker: Docker, run_id: &str) -> Result<Self, bollard::errors::Error> {
+        let network = format!("sim-{run_id}");
+        docker
+            .create_network(NetworkCreateRequest {
+                name: network.clone(),
+                driver: Some("bridge".to_owned()),
+                labels: Some(run_labels(run_id)),
+                ..Default::default()
+            })
+            .await?;
+        Ok(RunResources {
+            docker,
+            run_id: run_id.to_owned(),
+            network,
+        })
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Creates and starts one target replica: restart policy `no` (the healer, not Docker, must
+    /// heal it), memory without swap so the limit is real, the port published on 127.0.0.1 only.
+    pub async fn start_target(
+        &self,
+        spec: &TargetSpec,
+    ) -> Result<TargetContainer, bollard::errors::Error> {
+        let host_port = free_loopback_port()?;
+        let port_key = format!("{}/tcp", spec.port);
+        let mut labels = run_labels(&self.run_id);
+        labels.insert(LABEL_TRIAL.to_owned(), spec.trial.to_string());
+        labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
+        labels.insert("healer.port".to_owned(), spec.port.to_string());
+        labels.insert("healer.health".to_owned(), spec.health_path.clone());
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            exposed_ports: Some(vec![port_key.clone()]),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                memory: spec.memory_bytes.map(|b| b as i64),
+                memory_swap: spec.memory_bytes.map(|b| b as i64),
+                nano_cpus: spec.nano_cpus,
+                network_mode: Some(self.network.clone()),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::NO),
+                    maximum_retry_count: None,
+                }),
+                port_bindings: Some(HashMap::from([(
+                    port_key,
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".to_owned()),
+                        host_port: Some(host_port.to_string()),
+                    }]),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let container_name = format!("sim-{}-t{}-{}", self.run_id, spec.trial, spec.name);
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&container_name)
+            .build();
+        let created = self.docker.create_container(Some(options), body).await?;
+        self.docker.start_container(&created.id, None).await?;
+        Ok(TargetContainer {
+            name: spec.name.clone(),
+            id: created.id,
+            host_port,
+        })
+    }
+
+    /// Removes (forcefully) every container of this run that carries `extra` labels too.
+    pub async fn remove_containers(
+        &self,
+        extra: &[(&str, &str)],
+    ) -> Result<usize, bollard::errors::Error> {
+        let mut filters = vec![format!("{LABEL_RUN}={}", self.run_id)];
+        filters.extend(extra.iter().map(|(k, v)| format!("{k}={v}")));
+        let ids = list_container_ids(&self.docker, filters).await?;
+        for id in &ids {
+            remove_container(&self.docker, id).await?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Removes everything of this run: containers, then the network. Safe to call twice.
+    pub async fn cleanup(&self) -> Result<(), bollard::errors::Error> {
+        self.remove_containers(&[]).await?;
+        match self.docker.remove_network(&self.network).await {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn run_labels(run_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_MANAGED.to_owned(), "true".to_owned()),
+        (LABEL_RUN.to_owned(), run_id.to_owned()),
+        (LABEL_PID.to_owned(), std::process::id().to_string()),
+    ])
+}
+
+/// Ids of all containers (running or not) matching every `label` filter.
+pub(super) async fn list_container_ids(
+    docker: &Docker,
+    labels: Vec<String>,
+) -> Result<Vec<String>, bollard::errors::Error> {
+    let filters = HashMap::from([("label", labels)]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = docker.list_containers(Some(options)).await?;
+    Ok(containers.into_iter().filter_map(|c| c.id).collect())
+}
+
+pub(super) async fn remove_container(
+    docker: &Docker,
+    id: &str,
+) -> Result<(), bollard::errors::Error> {
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        // Already gone, or already being removed: the goal is reached.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A free TCP port on 127.0.0.1, chosen by the kernel. Publishing a fixed port (rather than an
+/// ephemeral one) keeps the same host port across container restarts.
+fn free_loopback_port() -> Result<u16, bollard::errors::Error> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}

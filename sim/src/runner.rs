@@ -1,0 +1,523 @@
+//! `sim run`: carries out a compiled plan against Docker, trial by trial, recording everything in
+//! the journal, and computes the figures by replaying that journal.
+//!
+//! Cleanup is structural: the trials run in a task of their own, and whatever ends them (success,
+//! an error, a panic, Ctrl-C) the run's containers and network are then removed by label.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+use journal::{Event, Journal, Sink};
+use reports::{RunInfo, RunSummary};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
+use crate::faults::Injector;
+use crate::load::{self, LoadSpec};
+use crate::prober::{self, ProbeTarget};
+use crate::progress::Progress;
+use crate::scenario::{Plan, TargetImage};
+
+/// How `sim run` was asked to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where run directories go: `<out>/<scenario>/<timestamp>-<run id>/`.
+    pub out: PathBuf,
+    /// Show a live status line on a terminal.
+    pub progress: bool,
+}
+
+/// A finished (or interrupted) run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub summary: RunSummary,
+    pub interrupted: bool,
+}
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error(transparent)]
+    Environment(#[from] docker::EnvError),
+    #[error("target image {image:?} is not in the local Docker engine (nothing can be pulled).\n  fix: build it first (`docker build -t {image} .`) or set target.image to an image `docker images` lists")]
+    MissingImage { image: String },
+    #[error(transparent)]
+    Image(#[from] docker::ImageError),
+    #[error("docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+    #[error("{target} did not answer its health check within {seconds:.0}s of starting")]
+    TargetNotReady { target: String, seconds: f64 },
+    #[error("cannot write the run's output in {path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error(transparent)]
+    Healer(#[from] healer::RunbookError),
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    #[error("the run's task panicked: {0}")]
+    Panicked(String),
+}
+
+impl RunError {
+    /// The documented exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Environment(_) | RunError::MissingImage { .. } => crate::exit::ENVIRONMENT,
+            RunError::Healer(_) => crate::exit::BAD_INPUT,
+            _ => crate::exit::RUN_FAILED,
+        }
+    }
+}
+
+/// Everything a trial needs, shared by every trial of a run.
+struct RunContext {
+    plan: Plan,
+    runbooks: Vec<healer::Runbook>,
+    resources: RunResources,
+    image: String,
+    journal: Arc<Journal>,
+    injector: Injector,
+    progress: Progress,
+    cancel: CancellationToken,
+}
+
+/// Runs `plan` and returns its figures. Cleans up whatever happens.
+pub async fn run(
+    plan: Plan,
+    options: &RunOptions,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, RunError> {
+    let runbooks = plan
+        .runbooks
+        .iter()
+        .map(|path| healer::Runbook::load(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let docker = docker::connect().await?;
+    let progress = Progress::new(options.progress);
+    let image = target_image(&docker, &plan.target.image, &progress).await?;
+
+    let run_id = new_run_id();
+    let started_unix_ms = unix_ms();
+    let dir = options
+        .out
+        .join(&plan.name)
+        .join(format!("{}-{run_id}", timestamp(started_unix_ms / 1000)));
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::Output {
+        path: dir.clone(),
+        source,
+    })?;
+    let journal = Arc::new(Journal::create(&dir.join("journal.jsonl"))?);
+    journal.record(Event::RunStarted {
+        run_id: run_id.clone(),
+        scenario: plan.name.clone(),
+        trials: plan.trials,
+        sim_version: env!("CARGO_PKG_VERSION").to_owned(),
+    });
+    progress.phase(format!(
+        "sim: run {run_id} of {} ({} trial(s)); journal {}",
+        plan.name,
+        plan.trials,
+        journal.path().display()
+    ));
+
+    let resources = RunResources::create(docker.clone(), &run_id).await?;
+    let events = tokio::spawn(docker::record_docker_events(
+        docker.clone(),
+        run_id.clone(),
+        journal.clone(),
+    ));
+    let context = Arc::new(RunContext {
+        injector: Injector::new(docker),
+        plan,
+        runbooks,
+        resources: resources.clone(),
+        image,
+        journal: journal.clone(),
+        progress: progress.clone(),
+        cancel: cancel.clone(),
+    });
+    let trials = tokio::spawn(run_trials(context.clone()));
+    let trials_result = match trials.await {
+        Ok(result) => result,
+        Err(join_error) => Err(RunError::Panicked(join_error.to_string())),
+    };
+
+    // Give the event recorder a moment to write the last `die` events, then stop it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    events.abort();
+    let cleanup = resources.cleanup().await;
+    let interrupted = cancel.is_cancelled();
+    journal.set_trial(None);
+    journal.record(Event::RunEnded { interrupted });
+    progress.finish();
+    trials_result?;
+    cleanup?;
+
+    let records = journal::read_journal(journal.path())?;
+    let summary = reports::summarize(
+        &records,
+        context.plan.target.health.healthy_after,
+        &context.plan.expect,
+    );
+    let info = RunInfo {
+        run_id,
+        scenario: context.plan.name.clone(),
+        journal: journal.path().to_owned(),
+        started_unix_ms,
+        interrupted,
+    };
+    let result_path = dir.join("result.json");
+    reports::write_result_json(&summary, &info, &result_path).map_err(|source| {
+        RunError::Output {
+            path: result_path,
+            source,
+        }
+    })?;
+    Ok(RunOutcome {
+        dir,
+        summary,
+        interrupted,
+    })
+}
+
+/// The image to start targets from: built from this very binary for `leaky`, or the user's.
+async fn target_image(
+    docker: &Docker,
+    image: &TargetImage,
+    progress: &Progress,
+) -> Result<String, RunError> {
+    match image {
+        TargetImage::Leaky => {
+            let program = std::env::current_exe().map_err(|source| RunError::Output {
+                path: PathBuf::from("/proc/self/exe"),
+                source,
+            })?;
+            progress.phase("sim: preparing the target image (built once per sim binary)");
+            let spec = HostProgramImage {
+                repository: "sim-leaky".to_owned(),
+                program,
+                args: vec!["target".to_owned(), "leaky".to_owned()],
+            };
+            Ok(docker::ensure_host_program_image(docker, &spec).await?)
+        }
+        TargetImage::Local(name) => match docker.inspect_image(name).await {
+            Ok(_) => Ok(name.clone()),
+            Err(_) => Err(RunError::MissingImage {
+                image: name.clone(),
+            }),
+        },
+    }
+}
+
+async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError> {
+    for trial in 1..=context.plan.trials {
+        if context.cancel.is_cancelled() {
+            break;
+        }
+        context.progress.phase(format!(
+            "sim: trial {trial}/{} starting",
+            context.plan.trials
+        ));
+        let result = run_trial(&context, trial).await;
+        context.journal.record(Event::TrialEnded {
+            interrupted: context.cancel.is_cancelled(),
+        });
+        let removed = context
+            .resources
+            .remove_containers(&[(docker::LABEL_TRIAL, &trial.to_string())])
+            .await;
+        result?;
+        removed?;
+    }
+    Ok(())
+}
+
+/// One trial: start the replicas, wait until they answer, then run probes, healer, load and the
+/// fault schedule side by side until the load ends (and the targets settle).
+async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
+    let plan = &context.plan;
+    context.journal.set_trial(Some(trial));
+    context.journal.record(Event::TrialStarted);
+    let sink: Arc<dyn Sink> = context.journal.clone();
+
+    let replicas = start_replicas(context, trial).await?;
+    let trial_cancel = context.cancel.child_token();
+    let mut tasks = JoinSet::new();
+    let mut health = Vec::new();
+    for replica in &replicas {
+        let (tx, rx) = watch::channel(true);
+        health.push(rx);
+        tasks.spawn(prober::probe_until_cancelled(
+            ProbeTarget {
+                name: replica.name.clone(),
+                url: health_url(replica, &plan.target.health.path),
+            },
+            plan.target.health.interval,
+            plan.target.health.timeout,
+            sink.clone(),
+            tx,
+            trial_cancel.clone(),
+        ));
+    }
+    let healer = healer::Healer::new(
+        Arc::new(healer::DockerPlatform::new(
+            context.resources.docker().clone(),
+        )),
+        context.runbooks.clone(),
+        healer::Scope {
+            labels: [
+                (docker::LABEL_RUN, context.resources.run_id().to_owned()),
+                (docker::LABEL_TRIAL, trial.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        },
+        sink.clone(),
+    );
+    let healer_cancel = trial_cancel.clone();
+    let healer_task = tokio::spawn(async move {
+        if let Err(e) = healer.run(healer_cancel.cancelled_owned()).await {
+            tracing::warn!("healer stopped: {e}");
+        }
+    });
+
+    let load_started = Instant::now();
+    let mut load_task = tokio::spawn(load::run(LoadSpec {
+        host: format!("http://127.0.0.1:{}", replicas[0].host_port),
+        path: plan.load.path.clone(),
+        users: plan.load.users,
+        duration: plan.load.duration,
+        timeout: plan.load.timeout,
+        max_rps: plan.load.max_rps,
+    }));
+    context.progress.phase(format!(
+        "sim: trial {trial}: load running for {:.0?}, {} fault(s) scheduled",
+        plan.load.duration,
+        plan.faults.len()
+    ));
+
+    let mut active = vec![false; plan.faults.len()];
+    let load_result = {
+        let faults = run_faults(context, &replicas, load_started, trial, &mut active);
+        tokio::select! {
+            result = &mut load_task => result,
+            _ = faults => load_task.await,
+        }
+    };
+    match load_result {
+        Ok(Ok(event)) => context.journal.record(event),
+        Ok(Err(e)) => tracing::warn!("{e}"),
+        Err(e) => tracing::warn!("the load task failed: {e}"),
+    }
+    for (index, _) in active.iter().enumerate().filter(|(_, on)| **on) {
+        for replica in selected(&replicas, plan.faults[index].replica) {
+            clear_fault(context, index, replica).await;
+        }
+    }
+    settle(&health, plan.settle, &context.cancel).await;
+
+    trial_cancel.cancel();
+    while tasks.join_next().await.is_some() {}
+    let _ = healer_task.await;
+    Ok(())
+}
+
+async fn start_replicas(
+    context: &RunContext,
+    trial: u32,
+) -> Result<Vec<TargetContainer>, RunError> {
+    let target = &context.plan.target;
+    let mut replicas = Vec::new();
+    for index in 0..target.replicas {
+        let mut env: Vec<(String, String)> = target.env.clone().into_iter().collect();
+        env.push(("LEAKY_PORT".to_owned(), target.port.to_string()));
+        let spec = TargetSpec {
+            name: format!("{}-{index}", target.name),
+            image: context.image.clone(),
+            port: target.port,
+            health_path: target.health.path.clone(),
+            memory_bytes: target.memory_bytes,
+            nano_cpus: target.nano_cpus,
+            env,
+            trial,
+        };
+        let container = context.resources.start_target(&spec).await?;
+        context.journal.record(Event::TargetStarted {
+            target: container.name.clone(),
+            container_id: container.id.clone(),
+            host_port: container.host_port,
+        });
+        replicas.push(container);
+    }
+    for replica in &replicas {
+        let url = health_url(replica, &target.health.path);
+        if !prober::wait_until_healthy(&url, target.health.timeout, target.startup_timeout).await {
+            return Err(RunError::TargetNotReady {
+                target: replica.name.clone(),
+                seconds: target.startup_timeout.as_secs_f64(),
+            });
+        }
+        context.journal.record(Event::TargetReady {
+            target: replica.name.clone(),
+        });
+    }
+    Ok(replicas)
+}
+
+/// Injects each fault at its time (relative to the start of load) and clears it when its
+/// window ends, marking in `active` what is in force. Returns once the schedule is done or the
+/// run is cancelled; the caller clears what is still active when the load ends.
+async fn run_faults(
+    context: &RunContext,
+    replicas: &[TargetContainer],
+    load_started: Instant,
+    trial: u32,
+    active: &mut [bool],
+) {
+    let mut schedule: Vec<(Duration, bool, usize)> = Vec::new();
+    for (index, fault) in context.plan.faults.iter().enumerate() {
+        schedule.push((fault.at, true, index));
+        if let Some(duration) = fault.duration {
+            schedule.push((fault.at + duration, false, index));
+        }
+    }
+    schedule.sort_by_key(|(at, _, _)| *at);
+    for (at, inject, index) in schedule {
+        tokio::select! {
+            _ = context.cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(load_started + at) => {}
+        }
+        let fault = &context.plan.faults[index];
+        for replica in selected(replicas, fault.replica) {
+            if !inject {
+                clear_fault(context, index, replica).await;
+                active[index] = false;
+                continue;
+            }
+            match context.injector.inject(fault, replica).await {
+                Ok(detail) => {
+                    active[index] = true;
+                    context.progress.phase(format!(
+                        "sim: trial {trial}: injected {} into {}",
+                        fault.kind.name(),
+                        replica.name
+                    ));
+                    context.journal.record(Event::FaultInjected {
+                        fault: fault.kind.name().to_owned(),
+                        target: replica.name.clone(),
+                        detail,
+                    });
+                }
+                Err(e) => tracing::warn!("fault not injected: {e}"),
+            }
+        }
+    }
+    // Done: stay pending so the load alone decides when the trial's main phase ends.
+    std::future::pending::<()>().await;
+}
+
+async fn clear_fault(context: &RunContext, index: usize, replica: &TargetContainer) {
+    let fault = &context.plan.faults[index];
+    // A replica that died or hangs cannot be told; its removal clears the fault anyway.
+    if context.injector.clear(&fault.kind, replica).await.is_ok() {
+        context.journal.record(Event::FaultCleared {
+            fault: fault.kind.name().to_owned(),
+            target: replica.name.clone(),
+        });
+    }
+}
+
+fn selected(replicas: &[TargetContainer], replica: Option<u32>) -> Vec<&TargetContainer> {
+    match replica {
+        Some(index) => replicas.get(index as usize).into_iter().collect(),
+        None => replicas.iter().collect(),
+    }
+}
+
+/// After the load: give replicas that are still down up to `settle` to come back, so a late
+/// recovery is measured rather than cut off.
+async fn settle(health: &[watch::Receiver<bool>], settle: Duration, cancel: &CancellationToken) {
+    let all_healthy = async {
+        for rx in health {
+            let mut rx = rx.clone();
+            let _ = rx.wait_for(|ok| *ok).await;
+        }
+    };
+    tokio::select! {
+        _ = all_healthy => {}
+        _ = tokio::time::sleep(settle) => {}
+        _ = cancel.cancelled() => {}
+    }
+}
+
+fn health_url(replica: &TargetContainer, path: &str) -> String {
+    format!("http://127.0.0.1:{}{path}", replica.host_port)
+}
+
+/// A short random run id (8 hex digits) from the OS-seeded hasher.
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(unix_ms() as u128 ^ u128::from(std::process::id()));
+    format!("{:08x}", hasher.finish() as u32)
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `20261122T051200Z` for a Unix time in seconds (UTC; civil-from-days, proleptic Gregorian).
+fn timestamp(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_and_sortable() {
+        assert_eq!(timestamp(0), "19700101T000000Z");
+        assert_eq!(timestamp(951_782_400), "20000229T000000Z");
+        assert_eq!(timestamp(1_795_325_520), "20261123T053200Z");
+    }
+
+    #[test]
+    fn run_ids_are_eight_hex_digits_and_differ() {
+        let a = new_run_id();
+        assert_eq!(a.len(), 8);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, new_run_id());
+    }
+}

@@ -1,0 +1,133 @@
+//! The validated scenario the runner executes: every value parsed, defaulted and checked, every
+//! runbook resolved to a file. Built only by `compile`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A scenario ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub description: String,
+    /// The file the plan was compiled from.
+    pub source: PathBuf,
+    pub trials: u32,
+    pub target: TargetPlan,
+    pub load: LoadPlan,
+    /// In file order.
+    pub faults: Vec<FaultPlan>,
+    /// Runbook files for the healer, in the order listed; they exist but are not yet validated.
+    pub runbooks: Vec<PathBuf>,
+    pub expect: reports::Expectations,
+    /// How long load and probes go on after recovery (or after the last fault) before a trial may
+    /// end.
+    pub settle: Duration,
+}
+
+/// The image a target runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetImage {
+    /// The built-in leaky service (`image: leaky`), built by sim itself.
+    Leaky,
+    /// Any other image, already present in the local Docker engine.
+    Local(String),
+}
+
+/// The service under test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetPlan {
+    /// Base name of its containers: `leaky` for the built-in target, else derived from the image
+    /// (`registry/team/app:1.2` → `app`) unless `target.name` is given.
+    pub name: String,
+    pub image: TargetImage,
+    pub replicas: u32,
+    /// The port the service listens on inside its container.
+    pub port: u16,
+    pub memory_bytes: Option<u64>,
+    /// CPU limit in billionths of a CPU (Docker's `NanoCpus`).
+    pub nano_cpus: Option<i64>,
+    pub env: BTreeMap<String, String>,
+    pub health: HealthPlan,
+    /// How long a replica may take to become healthy at the start of a trial.
+    pub startup_timeout: Duration,
+}
+
+/// How the prober samples each replica's health.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthPlan {
+    pub path: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Consecutive good probes that count as recovered.
+    pub healthy_after: u32,
+}
+
+/// The simulated users.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    pub users: usize,
+    pub duration: Duration,
+    pub path: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Cap on requests per second over all users, if any.
+    pub max_rps: Option<usize>,
+}
+
+/// One fault, injected at `at` after the load starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultPlan {
+    pub at: Duration,
+    /// How long the fault lasts; `None` = until the replica dies or the trial ends.
+    pub duration: Option<Duration>,
+    /// The replica index; `None` = every replica.
+    pub replica: Option<u32>,
+    pub kind: FaultKind,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    MemoryLeak(Leak),
+    CpuBurn { threads: u32 },
+    Latency { fixed: Duration, jitter: Duration },
+    Hang,
+    Crash { exit_code: i32 },
+    Kill,
+}
+
+/// How a memory leak grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leak {
+    /// Steadily, this many bytes per second.
+    Rate { bytes_per_sec: u64 },
+    /// All at once.
+    Amount { bytes: u64 },
+    /// This many bytes per request served.
+    PerRequest { bytes: u64 },
+}
+
+impl FaultKind {
+    /// Every kind's name, as written in scenario files.
+    pub const NAMES: [&'static str; 6] = [
+        "memory-leak",
+        "cpu-burn",
+        "latency",
+        "hang",
+        "crash",
+        "kill",
+    ];
+
+    /// The name as written in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::MemoryLeak(_) => "memory-leak",
+            FaultKind::CpuBurn { .. } => "cpu-burn",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Hang => "hang",
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Kill => "kill",
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The scenario file as users write it: serde structs that keep every leaf needing a check as
+//! text ([`Scalar`]) and every unknown key in `unknown`, so the compile step can report all
+//! problems at once. Only `compile` reads these; the runner sees the plan.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use specfile::Scalar;
+
+/// Keys a section does not know, kept so that all of them can be reported at once.
+pub type Unknown = BTreeMap<String, serde_yaml::Value>;
+
+/// The whole scenario file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a scenario: a map with target, load, faults, …")]
+pub struct ScenarioSpec {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub trials: Option<i64>,
+    pub settle: Option<Scalar>,
+    pub target: Option<TargetSpec>,
+    pub load: Option<LoadSpec>,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    pub healer: Option<HealerSpec>,
+    pub expect: Option<ExpectSpec>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl ScenarioSpec {
+    pub const FIELDS: &[&str] = &[
+        "name",
+        "description",
+        "trials",
+        "settle",
+        "target",
+        "load",
+        "faults",
+        "healer",
+        "expect",
+    ];
+}
+
+/// `target:` — the service under test.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map of target settings, e.g. { image: leaky }")]
+pub struct TargetSpec {
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub replicas: Option<i64>,
+    pub port: Option<i64>,
+    pub memory: Option<Scalar>,
+    pub cpus: Option<f64>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Scalar>,
+    pub startup_timeout: Option<Scalar>,
+    pub health: Option<HealthSpec>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl TargetSpec {
+    pub const FIELDS: &[&str] = &[
+        "name",
+        "image",
+        "replicas",
+        "port",
+        "memory",
+        "cpus",
+        "env",
+        "startup_timeout",
+        "health",
+    ];
+}
+
+/// `target.health:` — how the prober decides a replica is up.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map of health-probe settings, e.g. { path: /health, interval: 50ms }")]
+pub struct HealthSpec {
+    pub path: Option<String>,
+    pub interval: Option<Scalar>,
+    pub timeout: Option<Scalar>,
+    pub healthy_after: Option<i64>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl HealthSpec {
+    pub const FIELDS: &[&str] = &["path", "interval", "timeout", "healthy_after"];
+}
+
+/// `load:` — the simulated users.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map of load settings, e.g. { users: 4, duration: 30s }")]
+pub struct LoadSpec {
+    pub users: Option<i64>,
+    pub duration: Option<Scalar>,
+    pub path: Option<String>,
+    pub timeout: Option<Scalar>,
+    pub max_rps: Option<i64>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl LoadSpec {
+    pub const FIELDS: &[&str] = &["users", "duration", "path", "timeout", "max_rps"];
+}
+
+/// One item of `faults:`. Every kind's fields live in one flat struct; the compile step says
+/// which ones apply to the kind given.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a fault: a map such as { kind: memory-leak, at: 3s, rate: 32MiB/s }")]
+pub struct FaultSpec {
+    pub kind: Option<String>,
+    pub at: Option<Scalar>,
+    pub duration: Option<Scalar>,
+    pub replica: Option<i64>,
+    // memory-leak
+    pub rate: Option<Scalar>,
+    pub amount: Option<Scalar>,
+    pub per_request: Option<Scalar>,
+    // cpu-burn
+    pub threads: Option<i64>,
+    // latency
+    pub fixed: Option<Scalar>,
+    pub jitter: Option<Scalar>,
+    // crash
+    pub exit_code: Option<i64>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl FaultSpec {
+    /// Fields every kind takes (`duration` only where the kind lasts; see `compile`).
+    pub const COMMON: &[&str] = &["kind", "at", "duration", "replica"];
+
+    /// The kind-specific fields that are set, by name.
+    pub fn specific_fields(&self) -> Vec<&'static str> {
+        [
+            ("rate", self.rate.is_some()),
+            ("amount", self.amount.is_some()),
+            ("per_request", self.per_request.is_some()),
+            ("threads", self.threads.is_some()),
+            ("fixed", self.fixed.is_some()),
+            ("jitter", self.jitter.is_some()),
+            ("exit_code", self.exit_code.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
+/// `healer:` — the runbooks the self-healing engine loads for this scenario.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map such as { runbooks: [restart-on-oom] }")]
+pub struct HealerSpec {
+    #[serde(default)]
+    pub runbooks: Vec<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl HealerSpec {
+    pub const FIELDS: &[&str] = &["runbooks"];
+}
+
+/// `expect:` — what every run must achieve.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map such as { recovered_within: 10s, max_error_rate: 5% }")]
+pub struct ExpectSpec {
+    pub recovered_within: Option<Scalar>,
+    pub max_error_rate: Option<Scalar>,
+    pub min_success_rate: Option<Scalar>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl ExpectSpec {
+    pub const FIELDS: &[&str] = &["recovered_within", "max_error_rate", "min_success_rate"];
+}

@@ -1,0 +1,60 @@
+//! A deliberately faulty HTTP service, the target of chaos scenarios.
+//!
+//! It runs as a static binary in a `FROM scratch` container (the `sim` binary's hidden
+//! subcommand calls [`serve`]), so it needs nothing but a socket and `/proc/self/statm`.
+//!
+//! # Endpoints
+//! - `GET /`: a little real CPU work (hashing), plus the per-request leak and injected latency.
+//! - `GET /health`: `200 ok`; `503` when [`Config::fail_health`] is set (a bad deploy).
+//! - `GET /metrics`: Prometheus text format 0.0.4: `process_resident_memory_bytes`,
+//!   `leaky_leaked_bytes`, `leaky_http_requests_total{path,code}`,
+//!   `leaky_http_request_duration_seconds{path}` (histogram), `leaky_inflight_requests`,
+//!   `leaky_build_info{version}`, `leaky_cpu_burners`.
+//! - `GET /chaos`: the current faults as JSON.
+//! - Chaos controls (`POST`, query parameters; `200` with JSON `{done, state}`, `400` with a
+//!   message for bad or unknown parameters):
+//!   - `/chaos/leak?mib=N`: leak N MiB now. Leaked memory is written, so it is resident.
+//!   - `/chaos/leak-rate?mib_per_sec=M`: leak M MiB/s in slices every 50 ms; 0 stops.
+//!   - `/chaos/leak-per-request?bytes=B`: leak B bytes on every `GET /`; 0 stops.
+//!   - `/chaos/cpu?threads=T&secs=S`: busy-loop T OS threads (1-64, default 1) for S seconds
+//!     (default 10).
+//!   - `/chaos/latency?ms=X&jitter_ms=Y`: delay `GET /` by X ms plus uniform 0..=Y ms;
+//!     `ms=0` clears.
+//!   - `/chaos/hang`: answers this request, then never answers any request again, `/health` and
+//!     `/metrics` included; the process stays alive. It cannot be undone over HTTP, since
+//!     nothing answers: the cure is a restart.
+//!   - `/chaos/crash?code=C`: answers, then exits the process with code C (default 1) ~50 ms later.
+//!   - `/chaos/free`: frees every leak and stops the leak rate and the per-request leak (the hook
+//!     for a "clear cache" remediation); the reply carries `freed_bytes`.
+
+mod config;
+mod handlers;
+mod leak;
+mod metrics;
+mod params;
+mod rules;
+mod state;
+mod work;
+
+use std::io;
+
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError};
+
+/// Serves the leaky service on `listener` until the process ends. [`Config::port`] is not used
+/// here: the caller binds the listener (usually on that port).
+pub async fn serve(config: Config, listener: TcpListener) -> io::Result<()> {
+    tracing::info!(
+        addr = ?listener.local_addr().ok(),
+        version = %config.version,
+        "leaky service listening"
+    );
+    axum::serve(listener, router(config)).await
+}
+
+/// The service as a router, its state inside; for in-process use. Call it within a Tokio
+/// runtime when [`Config::leak_bytes_per_sec`] is set, since the leak runs as a task.
+pub fn router(config: Config) -> axum::Router {
+    handlers::router(state::State::new(config))
+}
