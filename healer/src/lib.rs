@@ -26,7 +26,7 @@ mod signal;
 mod verify;
 
 pub use engine::{Healer, HealerError};
-pub use platform::docker::DockerPlatform;
+pub use platform::docker::{DockerPlatform, NAME_LABEL};
 pub use platform::{Platform, PlatformError, Scope};
 pub use runbook::{Runbook, RunbookError};
 pub use signal::{Signal, SignalKind, TargetRef};

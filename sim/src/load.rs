@@ -62,9 +62,11 @@ fn configuration(spec: &LoadSpec) -> GooseConfiguration {
     config.timeout = Some(format!("{}", spec.timeout.as_secs_f64()));
     config.throttle_requests = spec.max_rps;
     config.quiet = 1;
+    // With metrics not printed, goose prints nothing on stdout. It resets its metrics once every
+    // user runs (within a second of the start, well before any fault), so the counts describe
+    // the run at full load.
     config.no_print_metrics = true;
     config.no_error_summary = true;
-    config.no_reset_metrics = true;
     config.no_telnet = true;
     config.no_websocket = true;
     config.no_transaction_metrics = true;

@@ -20,6 +20,9 @@ use crate::signal::{Signal, SignalKind, TargetRef};
 /// Seconds Docker waits after SIGTERM before it sends SIGKILL on restart.
 const RESTART_GRACE_SECS: i32 = 1;
 
+/// A label naming the target in the healer's records; the container name when absent.
+pub const NAME_LABEL: &str = "healer.name";
+
 /// Event attributes Docker adds next to a container's labels.
 const NON_LABEL_ATTRIBUTES: [&str; 5] = ["name", "image", "exitCode", "execDuration", "signal"];
 
@@ -185,7 +188,8 @@ fn to_signal(message: EventMessage) -> Option<Signal> {
         }
     };
     let name = attributes
-        .get("name")
+        .get(NAME_LABEL)
+        .or_else(|| attributes.get("name"))
         .cloned()
         .unwrap_or_else(|| id.clone());
     let labels: BTreeMap<String, String> = attributes
@@ -219,6 +223,16 @@ mod tests {
             }),
             ..EventMessage::default()
         }
+    }
+
+    #[test]
+    fn the_name_label_names_the_target_over_the_container_name() {
+        let oom = to_signal(event(
+            "oom",
+            &[("name", "sim-r1-t1-leaky-0"), (NAME_LABEL, "leaky-0")],
+        ))
+        .unwrap();
+        assert_eq!(oom.target.name, "leaky-0");
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl RunResources {
         let mut labels = run_labels(&self.run_id);
         labels.insert(LABEL_TRIAL.to_owned(), spec.trial.to_string());
         labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
+        labels.insert(healer::NAME_LABEL.to_owned(), spec.name.clone());
         labels.insert("healer.port".to_owned(), spec.port.to_string());
         labels.insert("healer.health".to_owned(), spec.health_path.clone());
         let body = ContainerCreateBody {

@@ -1,0 +1,74 @@
+//! Helpers for tests that drive the real `sim` binary against the real Docker engine.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
+
+/// The workspace root: the binary finds `scenarios/` and `healer/runbooks/` from there.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A `sim` command run from the workspace root.
+pub fn sim() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sim"));
+    command.current_dir(workspace()).env_remove("RUST_LOG");
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    command.output().expect("the sim binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The single run directory under `out` (`<out>/<scenario>/<stamp>-<id>/`).
+pub fn run_dir(out: &Path, scenario: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join(scenario))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// Journal records as JSON values, in order.
+pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// The run id from the run directory's name.
+pub fn run_id(dir: &Path) -> String {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    name.rsplit('-').next().unwrap().to_owned()
+}
+
+/// Containers and networks Docker still holds for `run_id`.
+pub async fn leftovers(run_id: &str) -> (usize, usize) {
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let filters = HashMap::from([("label", vec![format!("sim.run={run_id}")])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    let networks = docker
+        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
+        .await
+        .unwrap();
+    (containers.len(), networks.len())
+}

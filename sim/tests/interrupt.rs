@@ -1,0 +1,60 @@
+//! Ctrl-C in the middle of a run: sim exits promptly with 130, removes what it created, and the
+//! journal holds every event up to the interrupt.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{journal, leftovers, run_dir, run_id, sim};
+
+#[tokio::test]
+async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
+    let out = tempfile::tempdir().unwrap();
+    let mut child = sim()
+        .args(["run", "oom-recovery", "--trials", "3", "--out"])
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Wait until the first fault is in: the run is well under way.
+    let started = Instant::now();
+    let dir = loop {
+        assert!(started.elapsed() < Duration::from_secs(120), "no fault was injected");
+        if let Some(dir) = run_dir(out.path(), "oom-recovery") {
+            if journal(&dir).iter().any(|r| r["event"] == "fault_injected") {
+                break dir;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let interrupted = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if interrupted.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("sim did not exit within 30s of SIGINT");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(code, Some(130));
+
+    let records = journal(&dir);
+    assert!(records.iter().any(|r| r["event"] == "fault_injected"));
+    let last = records.last().unwrap();
+    assert_eq!(last["event"], "run_ended");
+    assert_eq!(last["interrupted"], true);
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "trial_ended" && r["interrupted"] == true));
+    assert_eq!(leftovers(&run_id(&dir)).await, (0, 0), "the run left Docker objects");
+}
