@@ -17,13 +17,14 @@ pub struct ProbeTarget {
     pub url: String,
 }
 
-/// Probes `target` until `cancel` fires; publishes the latest verdict on `healthy`.
+/// Probes `target` until `cancel` fires; publishes how many probes in a row succeeded on
+/// `consecutive_ok` (0 after a failure).
 pub async fn probe_until_cancelled(
     target: ProbeTarget,
     interval: Duration,
     timeout: Duration,
     sink: Arc<dyn Sink>,
-    healthy: watch::Sender<bool>,
+    consecutive_ok: watch::Sender<u32>,
     cancel: CancellationToken,
 ) {
     let client = probe_client(timeout);
@@ -47,7 +48,7 @@ pub async fn probe_until_cancelled(
             }
             Err(e) => (false, None, Some(probe_error(&e))),
         };
-        healthy.send_replace(ok);
+        consecutive_ok.send_modify(|n| *n = if ok { n.saturating_add(1) } else { 0 });
         sink.record(Event::Probe {
             target: target.name.clone(),
             ok,
@@ -119,7 +120,7 @@ mod tests {
         assert!(wait_until_healthy(&url, Duration::from_millis(500), Duration::from_secs(5)).await);
 
         let sink = Arc::new(Collect::default());
-        let (healthy, mut seen) = watch::channel(false);
+        let (healthy, mut seen) = watch::channel(0);
         let cancel = CancellationToken::new();
         let prober = tokio::spawn(probe_until_cancelled(
             ProbeTarget {
@@ -132,9 +133,9 @@ mod tests {
             healthy,
             cancel.clone(),
         ));
-        seen.wait_for(|ok| *ok).await.unwrap();
+        seen.wait_for(|ok| *ok >= 2).await.unwrap();
         server.abort();
-        seen.wait_for(|ok| !*ok).await.unwrap();
+        seen.wait_for(|ok| *ok == 0).await.unwrap();
         cancel.cancel();
         prober.await.unwrap();
 

@@ -132,6 +132,11 @@ pub async fn run(
     ));
 
     let resources = RunResources::create(docker.clone(), &run_id).await?;
+    let preflight = preflight(&resources, &plan, &image, &progress).await;
+    if let Err(e) = preflight {
+        let _ = resources.cleanup().await;
+        return Err(e);
+    }
     let events = tokio::spawn(docker::record_docker_events(
         docker.clone(),
         run_id.clone(),
@@ -220,6 +225,50 @@ async fn target_image(
     }
 }
 
+/// Starts one replica outside any trial and waits until it answers, then removes it. A target
+/// that cannot start fails here, with a clear error, before any trial; and the first trial no
+/// longer pays for a cold start (its binary's pages being read in under its memory limit).
+async fn preflight(
+    resources: &RunResources,
+    plan: &Plan,
+    image: &str,
+    progress: &Progress,
+) -> Result<(), RunError> {
+    progress.phase("sim: preflight: starting one target to check it answers");
+    let spec = target_spec(plan, image, "preflight".to_owned(), 0);
+    let container = resources.start_target(&spec).await?;
+    let url = health_url(&container, &plan.target.health.path);
+    let health = &plan.target.health;
+    let ready = prober::wait_until_healthy(&url, health.timeout, plan.target.startup_timeout).await;
+    resources
+        .remove_containers(&[(docker::LABEL_TRIAL, "0")])
+        .await?;
+    if !ready {
+        return Err(RunError::TargetNotReady {
+            target: spec.name,
+            seconds: plan.target.startup_timeout.as_secs_f64(),
+        });
+    }
+    Ok(())
+}
+
+/// The container spec of replica `name` in `trial` (0: the preflight).
+fn target_spec(plan: &Plan, image: &str, name: String, trial: u32) -> TargetSpec {
+    let target = &plan.target;
+    let mut env: Vec<(String, String)> = target.env.clone().into_iter().collect();
+    env.push(("LEAKY_PORT".to_owned(), target.port.to_string()));
+    TargetSpec {
+        name,
+        image: image.to_owned(),
+        port: target.port,
+        health_path: target.health.path.clone(),
+        memory_bytes: target.memory_bytes,
+        nano_cpus: target.nano_cpus,
+        env,
+        trial,
+    }
+}
+
 async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError> {
     for trial in 1..=context.plan.trials {
         if context.cancel.is_cancelled() {
@@ -256,7 +305,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     let mut tasks = JoinSet::new();
     let mut health = Vec::new();
     for replica in &replicas {
-        let (tx, rx) = watch::channel(true);
+        let (tx, rx) = watch::channel(plan.target.health.healthy_after);
         health.push(rx);
         tasks.spawn(prober::probe_until_cancelled(
             ProbeTarget {
@@ -326,7 +375,13 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             clear_fault(context, index, replica).await;
         }
     }
-    settle(&health, plan.settle, &context.cancel).await;
+    settle(
+        &health,
+        plan.target.health.healthy_after,
+        plan.settle,
+        &context.cancel,
+    )
+    .await;
 
     trial_cancel.cancel();
     while tasks.join_next().await.is_some() {}
@@ -341,18 +396,8 @@ async fn start_replicas(
     let target = &context.plan.target;
     let mut replicas = Vec::new();
     for index in 0..target.replicas {
-        let mut env: Vec<(String, String)> = target.env.clone().into_iter().collect();
-        env.push(("LEAKY_PORT".to_owned(), target.port.to_string()));
-        let spec = TargetSpec {
-            name: format!("{}-{index}", target.name),
-            image: context.image.clone(),
-            port: target.port,
-            health_path: target.health.path.clone(),
-            memory_bytes: target.memory_bytes,
-            nano_cpus: target.nano_cpus,
-            env,
-            trial,
-        };
+        let name = format!("{}-{index}", target.name);
+        let spec = target_spec(&context.plan, &context.image, name, trial);
         let container = context.resources.start_target(&spec).await?;
         context.journal.record(Event::TargetStarted {
             target: container.name.clone(),
@@ -446,13 +491,18 @@ fn selected(replicas: &[TargetContainer], replica: Option<u32>) -> Vec<&TargetCo
     }
 }
 
-/// After the load: give replicas that are still down up to `settle` to come back, so a late
-/// recovery is measured rather than cut off.
-async fn settle(health: &[watch::Receiver<bool>], settle: Duration, cancel: &CancellationToken) {
+/// After the load: give replicas that are not yet recovered (`healthy_after` good probes in a
+/// row) up to `settle` to come back, so a late recovery is measured rather than cut off.
+async fn settle(
+    consecutive_ok: &[watch::Receiver<u32>],
+    healthy_after: u32,
+    settle: Duration,
+    cancel: &CancellationToken,
+) {
     let all_healthy = async {
-        for rx in health {
+        for rx in consecutive_ok {
             let mut rx = rx.clone();
-            let _ = rx.wait_for(|ok| *ok).await;
+            let _ = rx.wait_for(|n| *n >= healthy_after).await;
         }
     };
     tokio::select! {
@@ -510,7 +560,7 @@ mod tests {
     fn timestamps_are_utc_and_sortable() {
         assert_eq!(timestamp(0), "19700101T000000Z");
         assert_eq!(timestamp(951_782_400), "20000229T000000Z");
-        assert_eq!(timestamp(1_795_325_520), "20261123T053200Z");
+        assert_eq!(timestamp(1_795_325_520), "20261122T053200Z");
     }
 
     #[test]

@@ -31,7 +31,10 @@ fn validate_accepts_the_shipped_scenarios() {
 fn run_of_an_unknown_scenario_is_bad_input() {
     let output = run(sim().args(["run", "no-such-scenario"]));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("oom-recovery"), "lists what exists");
+    assert!(
+        text(&output.stderr).contains("oom-recovery"),
+        "lists what exists"
+    );
 }
 
 #[test]
@@ -82,10 +85,16 @@ async fn gc_removes_what_a_killed_run_left() {
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
     let report: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
     assert!(report["networks"].to_string().contains(&name), "{report}");
-    assert!(docker.inspect_network(&name, None).await.is_ok(), "dry run removed it");
+    assert!(
+        docker.inspect_network(&name, None).await.is_ok(),
+        "dry run removed it"
+    );
 
     let output = run(sim().args(["gc"]));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains(&name));
-    assert!(docker.inspect_network(&name, None).await.is_err(), "still there");
+    assert!(
+        docker.inspect_network(&name, None).await.is_err(),
+        "still there"
+    );
 }

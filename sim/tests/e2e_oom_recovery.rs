@@ -51,5 +51,9 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
     assert!(has("load", &|r| r["requests_ok"].as_u64().unwrap() > 0));
     assert_eq!(records.last().unwrap()["event"], "run_ended");
 
-    assert_eq!(leftovers(&run_id(&dir)).await, (0, 0), "the run left Docker objects");
+    assert_eq!(
+        leftovers(&run_id(&dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
 }

@@ -21,7 +21,10 @@ async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
     // Wait until the first fault is in: the run is well under way.
     let started = Instant::now();
     let dir = loop {
-        assert!(started.elapsed() < Duration::from_secs(120), "no fault was injected");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no fault was injected"
+        );
         if let Some(dir) = run_dir(out.path(), "oom-recovery") {
             if journal(&dir).iter().any(|r| r["event"] == "fault_injected") {
                 break dir;
@@ -56,5 +59,9 @@ async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
     assert!(records
         .iter()
         .any(|r| r["event"] == "trial_ended" && r["interrupted"] == true));
-    assert_eq!(leftovers(&run_id(&dir)).await, (0, 0), "the run left Docker objects");
+    assert_eq!(
+        leftovers(&run_id(&dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
 }

@@ -67,7 +67,9 @@ pub async fn leftovers(run_id: &str) -> (usize, usize) {
         .await
         .unwrap();
     let networks = docker
-        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filters).build(),
+        ))
         .await
         .unwrap();
     (containers.len(), networks.len())
