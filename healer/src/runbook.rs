@@ -346,7 +346,7 @@ mod tests {
     fn errors_name_the_file_line_and_column() {
         let err = error(&shipped_with("  within: 15s", "  within: 15"));
         assert!(err.starts_with("rb.yaml:13:11: verify.within: "), "{err}");
-        assert!(err.contains("invalid duration `15`"), "{err}");
+        assert!(err.contains("invalid duration \"15\""), "{err}");
 
         let err = error(&shipped_with(
             "    retries: 1",
