@@ -1,5 +1,6 @@
-//! End to end against the real Docker engine: `sim run oom-recovery` OOM-kills the leaky target
-//! under load, the embedded healer restarts it, and the figures come out of the journal.
+//! End to end against the real Docker engine, through the `sim` binary: the library's scenarios
+//! break the leaky target under load, the embedded healer heals it, and the figures come out of
+//! the journal.
 
 mod common;
 
@@ -56,4 +57,36 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
         (0, 0),
         "the run left Docker objects"
     );
+}
+
+/// A crash (exit code 3) is healed by the restart-on-crash runbook: the journal shows the `die`
+/// with its exit code, the runbook chosen, and the outage's end.
+#[tokio::test]
+async fn crash_recovery_restarts_the_exited_container() {
+    let out = tempfile::tempdir().unwrap();
+    let output = run(sim()
+        .args(["run", "crash-recovery", "--trials", "1", "--out"])
+        .arg(out.path()));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let dir = run_dir(out.path(), "crash-recovery").expect("a run directory");
+    let records = journal(&dir);
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "docker" && r["action"] == "die" && r["exit_code"] == 3));
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "runbook_selected" && r["runbook"] == "restart-on-crash"));
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    let trial = &result["trials"][0];
+    assert_eq!(trial["outage"], true, "{trial}");
+    assert_eq!(trial["heals"], 1, "{trial}");
+    assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
+    assert_eq!(leftovers(&run_id(&dir)).await, (0, 0), "the run left Docker objects");
 }
