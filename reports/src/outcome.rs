@@ -108,6 +108,14 @@ pub fn trial_outcomes(records: &[Record], healthy_after: u32) -> Vec<TrialOutcom
             let mut own: Vec<&Record> = records.iter().filter(|r| r.trial == Some(trial)).collect();
             // Stable: records with the same time keep their journal order.
             own.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+            // The trial ends at its `TrialEnded`: what follows (its containers being removed,
+            // with their `die` events) is teardown, not an outage.
+            if let Some(end) = own
+                .iter()
+                .position(|r| matches!(r.event, Event::TrialEnded { .. }))
+            {
+                own.truncate(end + 1);
+            }
             outcome(trial, &own, healthy_after.max(1))
         })
         .collect()

@@ -76,6 +76,9 @@ fn healer_acts_without_outage_is_success_without_mttr() {
             (400.0, 1, probe(T, true)),
             (450.0, 1, load(100, 0)),
             (500.0, 1, trial_ended(false)),
+            // Teardown: the trial's container is removed after the trial ended.
+            (520.0, 1, docker(T, "die")),
+            (530.0, 1, probe(T, false)),
         ],
         2,
         "

@@ -49,3 +49,97 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 }
+
+/// A sink that records every event in the journal and narrates the ones a person watching the
+/// run wants to see (OOM kills, crashes, the healer's decisions) as phase lines.
+pub struct Narrator {
+    pub journal: std::sync::Arc<journal::Journal>,
+    pub progress: Progress,
+}
+
+impl journal::Sink for Narrator {
+    fn record(&self, event: journal::Event) {
+        if let Some(line) = narration(&event) {
+            self.progress.phase(line);
+        }
+        self.journal.record(event);
+    }
+}
+
+/// The phase line for an event worth narrating.
+fn narration(event: &journal::Event) -> Option<String> {
+    use journal::Event;
+    Some(match event {
+        Event::Docker {
+            target,
+            action,
+            exit_code,
+        } if action == "oom" || action == "die" => match exit_code {
+            Some(code) => format!("docker: {target}: {action} (exit {code})"),
+            None => format!("docker: {target}: {action}"),
+        },
+        Event::RunbookSelected {
+            target, runbook, ..
+        } => format!("healer: {target}: running runbook {runbook}"),
+        Event::ActionFinished {
+            target,
+            action,
+            ok,
+            duration_ms,
+            ..
+        } => format!(
+            "healer: {target}: {action} {} after {:.0} ms",
+            if *ok { "done" } else { "FAILED" },
+            duration_ms
+        ),
+        Event::Verified {
+            target,
+            ok,
+            duration_ms,
+            ..
+        } => format!(
+            "healer: {target}: {} after {:.0} ms",
+            if *ok {
+                "verified healthy"
+            } else {
+                "NOT healthy"
+            },
+            duration_ms
+        ),
+        Event::Escalated { target, reason, .. } => {
+            format!("healer: {target}: ESCALATED: {reason}")
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use journal::Event;
+
+    use super::*;
+
+    #[test]
+    fn only_notable_events_are_narrated() {
+        let oom = Event::Docker {
+            target: "leaky-0".into(),
+            action: "oom".into(),
+            exit_code: None,
+        };
+        assert_eq!(narration(&oom).as_deref(), Some("docker: leaky-0: oom"));
+        let start = Event::Docker {
+            target: "leaky-0".into(),
+            action: "start".into(),
+            exit_code: None,
+        };
+        assert_eq!(narration(&start), None);
+        let probe = Event::Probe {
+            target: "leaky-0".into(),
+            ok: true,
+            status: Some(200),
+            latency_ms: 1.0,
+            error: None,
+        };
+        assert_eq!(narration(&probe), None);
+    }
+}

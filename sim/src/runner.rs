@@ -20,7 +20,7 @@ use crate::docker::{self, HostProgramImage, RunResources, TargetContainer, Targe
 use crate::faults::Injector;
 use crate::load::{self, LoadSpec};
 use crate::prober::{self, ProbeTarget};
-use crate::progress::Progress;
+use crate::progress::{Narrator, Progress};
 use crate::scenario::{Plan, TargetImage};
 
 /// How `sim run` was asked to run.
@@ -87,6 +87,8 @@ struct RunContext {
     resources: RunResources,
     image: String,
     journal: Arc<Journal>,
+    /// The journal, narrating notable events as it records them (for the healer and Docker).
+    narrator: Arc<dyn Sink>,
     injector: Injector,
     progress: Progress,
     cancel: CancellationToken,
@@ -137,10 +139,14 @@ pub async fn run(
         let _ = resources.cleanup().await;
         return Err(e);
     }
+    let narrator: Arc<dyn Sink> = Arc::new(Narrator {
+        journal: journal.clone(),
+        progress: progress.clone(),
+    });
     let events = tokio::spawn(docker::record_docker_events(
         docker.clone(),
         run_id.clone(),
-        journal.clone(),
+        narrator.clone(),
     ));
     let context = Arc::new(RunContext {
         injector: Injector::new(docker),
@@ -149,6 +155,7 @@ pub async fn run(
         resources: resources.clone(),
         image,
         journal: journal.clone(),
+        narrator,
         progress: progress.clone(),
         cancel: cancel.clone(),
     });
@@ -282,6 +289,7 @@ async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError> {
         context.journal.record(Event::TrialEnded {
             interrupted: context.cancel.is_cancelled(),
         });
+        context.journal.set_trial(None);
         let removed = context
             .resources
             .remove_containers(&[(docker::LABEL_TRIAL, &trial.to_string())])
@@ -333,7 +341,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
         },
-        sink.clone(),
+        context.narrator.clone(),
     );
     let healer_cancel = trial_cancel.clone();
     let healer_task = tokio::spawn(async move {
@@ -343,6 +351,19 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     });
 
     let load_started = Instant::now();
+    tasks.spawn(show_status(
+        context.progress.clone(),
+        trial,
+        plan.trials,
+        load_started,
+        plan.load.duration,
+        replicas
+            .iter()
+            .map(|r| r.name.clone())
+            .zip(health.clone())
+            .collect(),
+        trial_cancel.clone(),
+    ));
     let mut load_task = tokio::spawn(load::run(LoadSpec {
         host: format!("http://127.0.0.1:{}", replicas[0].host_port),
         path: plan.load.path.clone(),
@@ -488,6 +509,38 @@ fn selected(replicas: &[TargetContainer], replica: Option<u32>) -> Vec<&TargetCo
     match replica {
         Some(index) => replicas.get(index as usize).into_iter().collect(),
         None => replicas.iter().collect(),
+    }
+}
+
+/// Keeps the live status line current: trial, load time, each replica's health.
+async fn show_status(
+    progress: Progress,
+    trial: u32,
+    trials: u32,
+    load_started: Instant,
+    load_duration: Duration,
+    replicas: Vec<(String, watch::Receiver<u32>)>,
+    cancel: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let health: Vec<String> = replicas
+            .iter()
+            .map(|(name, ok)| {
+                let state = if *ok.borrow() > 0 { "up" } else { "DOWN" };
+                format!("{name} {state}")
+            })
+            .collect();
+        progress.status(format!(
+            "trial {trial}/{trials} · load {:.1}s/{:.0}s · {}",
+            load_started.elapsed().as_secs_f64(),
+            load_duration.as_secs_f64(),
+            health.join(", ")
+        ));
     }
 }
 

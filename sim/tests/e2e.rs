@@ -88,5 +88,9 @@ async fn crash_recovery_restarts_the_exited_container() {
     assert_eq!(trial["outage"], true, "{trial}");
     assert_eq!(trial["heals"], 1, "{trial}");
     assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
-    assert_eq!(leftovers(&run_id(&dir)).await, (0, 0), "the run left Docker objects");
+    assert_eq!(
+        leftovers(&run_id(&dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
 }
