@@ -386,11 +386,16 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             _ = faults => load_task.await,
         }
     };
-    match load_result {
-        Ok(Ok(event)) => context.journal.record(event),
-        Ok(Err(e)) => tracing::warn!("{e}"),
-        Err(e) => tracing::warn!("the load task failed: {e}"),
-    }
+    // A load generator that could not run at all makes the trial meaningless: stop the run
+    // (after this trial's tasks end) rather than report figures without load.
+    let load_failure = match load_result {
+        Ok(Ok(event)) => {
+            context.journal.record(event);
+            None
+        }
+        Ok(Err(e)) => Some(RunError::Load(e)),
+        Err(e) => Some(RunError::Panicked(format!("the load task: {e}"))),
+    };
     for (index, _) in active.iter().enumerate().filter(|(_, on)| **on) {
         for replica in selected(&replicas, plan.faults[index].replica) {
             clear_fault(context, index, replica).await;
@@ -407,7 +412,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     trial_cancel.cancel();
     while tasks.join_next().await.is_some() {}
     let _ = healer_task.await;
-    Ok(())
+    load_failure.map_or(Ok(()), Err)
 }
 
 async fn start_replicas(

@@ -4,27 +4,16 @@
 
 mod common;
 
-use common::{journal, leftovers, run, run_dir, run_id, sim, text};
+use common::{journal, leftovers, result, run_id, run_scenario};
 
 #[tokio::test]
 async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
     let out = tempfile::tempdir().unwrap();
-    let output = run(sim()
-        .args(["run", "oom-recovery", "--trials", "3", "--out"])
-        .arg(out.path()));
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "sim run failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let (stdout, dir) = run_scenario(out.path(), "oom-recovery", 3);
     assert!(stdout.contains("MTTR"), "{stdout}");
     assert!(stdout.contains("result: PASS"), "{stdout}");
 
-    let dir = run_dir(out.path(), "oom-recovery").expect("a run directory");
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    let result = result(&dir);
     assert_eq!(result["schema_version"], 1);
     assert_eq!(result["summary"]["passed"], true);
     let trials = result["trials"].as_array().unwrap();
@@ -64,17 +53,7 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
 #[tokio::test]
 async fn crash_recovery_restarts_the_exited_container() {
     let out = tempfile::tempdir().unwrap();
-    let output = run(sim()
-        .args(["run", "crash-recovery", "--trials", "1", "--out"])
-        .arg(out.path()));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    let dir = run_dir(out.path(), "crash-recovery").expect("a run directory");
+    let (_, dir) = run_scenario(out.path(), "crash-recovery", 1);
     let records = journal(&dir);
     assert!(records
         .iter()
@@ -82,8 +61,7 @@ async fn crash_recovery_restarts_the_exited_container() {
     assert!(records
         .iter()
         .any(|r| r["event"] == "runbook_selected" && r["runbook"] == "restart-on-crash"));
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    let result = result(&dir);
     let trial = &result["trials"][0];
     assert_eq!(trial["outage"], true, "{trial}");
     assert_eq!(trial["heals"], 1, "{trial}");

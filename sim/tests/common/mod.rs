@@ -38,6 +38,28 @@ pub fn run_dir(out: &Path, scenario: &str) -> Option<PathBuf> {
     dirs.pop()
 }
 
+/// Runs `sim run <scenario> --trials N` into `out`, asserts it exited 0, and returns its stdout
+/// and its run directory.
+pub fn run_scenario(out: &Path, scenario: &str, trials: u32) -> (String, PathBuf) {
+    let output = run(sim()
+        .args(["run", scenario, "--trials", &trials.to_string(), "--out"])
+        .arg(out));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "sim run {scenario} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        text(&output.stderr)
+    );
+    let dir = run_dir(out, scenario).expect("a run directory");
+    (stdout, dir)
+}
+
+/// `result.json` of a run directory.
+pub fn result(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap()
+}
+
 /// Journal records as JSON values, in order.
 pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("journal.jsonl"))
