@@ -5,16 +5,17 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use futures_util::{stream, StreamExt};
 use journal::{Event, Sink};
+use tokio::sync::mpsc;
 use tokio::task::{Id as TaskId, JoinSet};
 use tokio::time::Instant;
 
-use crate::detect::detect;
+use crate::detect::Detectors;
 use crate::incident::Incident;
 use crate::platform::{Platform, PlatformError, Scope};
 use crate::runbook::Runbook;
-use crate::signal::Signal;
+use crate::signal::{Signal, TargetRef};
 
 /// The self-healing engine. Build it with [`Healer::new`], then drive it with [`Healer::run`].
 ///
@@ -31,6 +32,7 @@ pub struct Healer {
     runbooks: Vec<Arc<Runbook>>,
     scope: Scope,
     sink: Arc<dyn Sink>,
+    external: Option<mpsc::Receiver<Signal>>,
 }
 
 /// Why [`Healer::run`] stopped early.
@@ -59,21 +61,49 @@ impl Healer {
             runbooks: runbooks.into_iter().map(Arc::new).collect(),
             scope,
             sink,
+            external: None,
         }
+    }
+
+    /// Also handles signals sent on `rx` (alerts from Alertmanager, a prober's results…),
+    /// merged with the platform's. A signal whose `target.id` is empty names its target only by
+    /// `target.name`; the healer resolves it with [`Platform::find_target`] in its scope and
+    /// drops it (with a `Suppressed` record) when no target has that name. For alerts, see
+    /// [`Alert::target_name`](crate::Alert::target_name) for which label names the target.
+    pub fn with_external_signals(mut self, rx: mpsc::Receiver<Signal>) -> Healer {
+        self.external = Some(rx);
+        self
     }
 
     /// Handles signals until `shutdown` completes or the signal stream ends. On shutdown, open
     /// incidents are aborted; when the stream ends, they are allowed to finish first.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), HealerError> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), HealerError> {
         let client = reqwest::Client::builder()
             .no_proxy()
             .build()
             .map_err(HealerError::HttpClient)?;
         let mut signals = self.platform.signals(&self.scope);
+        if let Some(external) = self.external.take() {
+            let platform = Arc::clone(&self.platform);
+            let scope = self.scope.clone();
+            let sink = Arc::clone(&self.sink);
+            let external = stream::unfold(external, |mut rx| async move {
+                rx.recv().await.map(|signal| (signal, rx))
+            })
+            .then(move |signal| {
+                let platform = Arc::clone(&platform);
+                let scope = scope.clone();
+                let sink = Arc::clone(&sink);
+                async move { resolve(platform.as_ref(), &scope, sink.as_ref(), signal).await }
+            })
+            .filter_map(|signal| async move { signal.map(Ok) });
+            signals = stream::select(signals, external).boxed();
+        }
         let mut triage = Triage {
             healer: &self,
             client,
             targets: HashMap::new(),
+            detectors: Detectors::default(),
             incidents: JoinSet::new(),
             incident_targets: HashMap::new(),
             next_incident: 1,
@@ -103,6 +133,45 @@ impl Healer {
     }
 }
 
+/// Fills in the target of a signal that names it only by name; `None` (after recording why)
+/// when no target in scope has that name or the platform cannot tell.
+async fn resolve(
+    platform: &dyn Platform,
+    scope: &Scope,
+    sink: &dyn Sink,
+    mut signal: Signal,
+) -> Option<Signal> {
+    if !signal.target.id.is_empty() {
+        return Some(signal);
+    }
+    let suppress = |reason: String| {
+        tracing::info!(target_name = %signal.target.name, %reason, "signal dropped");
+        sink.record(Event::Suppressed {
+            target: signal.target.name.clone(),
+            signal: signal.kind.to_string(),
+            reason,
+        });
+    };
+    match platform.find_target(scope, &signal.target.name).await {
+        Ok(Some(target)) => {
+            signal.target = TargetRef {
+                labels: target.labels,
+                id: target.id,
+                name: target.name,
+            };
+            Some(signal)
+        }
+        Ok(None) => {
+            suppress("no target in scope has this name".to_owned());
+            None
+        }
+        Err(error) => {
+            suppress(format!("cannot resolve the target: {error}"));
+            None
+        }
+    }
+}
+
 /// Per-target memory between signals.
 #[derive(Debug, Default)]
 struct TargetState {
@@ -124,6 +193,7 @@ struct Triage<'a> {
     client: reqwest::Client,
     /// Keyed by target id.
     targets: HashMap<String, TargetState>,
+    detectors: Detectors,
     incidents: JoinSet<()>,
     /// Which target each incident task serves, to close it even if the task panicked.
     incident_targets: HashMap<TaskId, String>,
@@ -137,8 +207,11 @@ impl Triage<'_> {
             tracing::debug!(target_name = %target.name, %kind, "signal out of scope");
             return;
         }
-        if !kind.is_fault() {
-            tracing::debug!(target_name = %target.name, %kind, "not a fault");
+        let detection = self
+            .detectors
+            .observe(&target.id, &kind, at, &self.healer.runbooks);
+        if detection.is_none() && !kind.is_fault() {
+            tracing::trace!(target_name = %target.name, %kind, "nothing detected");
             return;
         }
         let sink = &self.healer.sink;
@@ -154,7 +227,7 @@ impl Triage<'_> {
         if let Some(open) = &state.open {
             return suppress(format!("incident already open ({open})"));
         }
-        let Some(detection) = detect(&kind, &self.healer.runbooks) else {
+        let Some(detection) = detection else {
             return suppress(format!("no runbook handles {kind}"));
         };
         if let Some(until) = state.cooldown_until.filter(|until| at < *until) {
@@ -207,7 +280,10 @@ impl Triage<'_> {
             target: target.name.clone(),
             incident: incident.clone(),
             runbook: runbook.name.clone(),
-            reason: detection.reason,
+            reason: format!(
+                "{}; class {} with confidence {:.2}",
+                detection.reason, runbook.class, runbook.confidence
+            ),
         });
         state.open = Some(incident.clone());
         state.cooldown = runbook.cooldown;

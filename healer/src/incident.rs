@@ -6,9 +6,11 @@ use std::time::Duration;
 use journal::{Event, Sink};
 use tokio::time::Instant;
 
-use crate::platform::{Platform, PlatformError};
+use crate::notify;
+use crate::platform::Platform;
 use crate::runbook::{Action, Runbook, Step};
 use crate::signal::TargetRef;
+use crate::template;
 use crate::verify;
 
 /// Wait before the first retry of a failed step; doubles for each further retry.
@@ -80,7 +82,7 @@ impl Incident {
                 action: step.action.to_string(),
                 ok: result.is_ok(),
                 duration_ms: millis(started.elapsed()),
-                error: result.as_ref().err().map(ToString::to_string),
+                error: result.as_ref().err().cloned(),
             });
             match result {
                 Ok(()) => return Ok(()),
@@ -100,9 +102,64 @@ impl Incident {
         }
     }
 
-    async fn execute(&self, step: &Step) -> Result<(), PlatformError> {
-        match step.action {
-            Action::Restart => self.platform.restart(&self.target, step.timeout).await,
+    /// Runs one attempt of `step`, within its timeout; `Err` says why it failed.
+    async fn execute(&self, step: &Step) -> Result<(), String> {
+        let attempt = async {
+            match &step.action {
+                Action::Restart => self
+                    .platform
+                    .restart(&self.target, step.timeout)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Action::Stop => self
+                    .platform
+                    .stop(&self.target, step.timeout)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Action::Signal(signal) => self
+                    .platform
+                    .send_signal(&self.target, signal, step.timeout)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Action::Wait(duration) => {
+                    tokio::time::sleep(*duration).await;
+                    Ok(())
+                }
+                Action::Http { method, path, port } => {
+                    let path = path.render(&self.template_context())?;
+                    let port = port.unwrap_or_else(|| verify::label_port(&self.target));
+                    let endpoint = self
+                        .platform
+                        .http_endpoint(&self.target, port)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let url = format!("http://{endpoint}{path}");
+                    send(self.client.request(method.clone(), &url), &url).await
+                }
+                Action::Notify { url, format, text } => {
+                    let context = self.template_context();
+                    let url = url.render(&context)?;
+                    let text = text.render(&context)?;
+                    let body = notify::body(format, &text, &self.id, &self.target.name);
+                    let request = self
+                        .client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body);
+                    send(request, &url).await
+                }
+            }
+        };
+        tokio::time::timeout(step.timeout, attempt)
+            .await
+            .unwrap_or_else(|_| Err(format!("timed out after {:?}", step.timeout)))
+    }
+
+    fn template_context(&self) -> template::Context<'_> {
+        template::Context {
+            target: &self.target,
+            incident: &self.id,
+            class: &self.runbook.class,
         }
     }
 
@@ -113,6 +170,16 @@ impl Incident {
             incident: self.id.clone(),
             reason,
         });
+    }
+}
+
+/// Sends `request`; a non-2xx answer is an error.
+async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(), String> {
+    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url}: HTTP {}", response.status()))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -27,8 +28,27 @@ pub struct Signal {
     pub at: Instant,
 }
 
+impl Alert {
+    /// Which target the alert is about: the value of its `container` label, else `name`, else
+    /// `instance` without a `:port` suffix. Feed the alert with a [`TargetRef`] of this name and
+    /// an empty id; the healer resolves it among the targets in scope.
+    pub fn target_name(&self) -> Option<&str> {
+        ["container", "name"]
+            .iter()
+            .find_map(|key| self.labels.get(*key).map(String::as_str))
+            .or_else(|| {
+                self.labels.get("instance").map(|instance| {
+                    instance
+                        .rsplit_once(':')
+                        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+                        .map_or(instance.as_str(), |(host, _)| host)
+                })
+            })
+    }
+}
+
 /// What happened to a target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SignalKind {
     /// The kernel's OOM killer killed a process of the target.
@@ -39,6 +59,25 @@ pub enum SignalKind {
     Started,
     /// The platform's own health check changed state.
     Health { healthy: bool },
+    /// One result of the healer's own HTTP prober: did the target answer 2xx, and how fast.
+    Probe { ok: bool, latency: Duration },
+    /// One sample of a metric of the target (container stats, a scraped `/metrics` value).
+    Metric { name: String, value: f64 },
+    /// An alert raised (or resolved) outside the healer, e.g. by Alertmanager.
+    Alert(Alert),
+}
+
+/// An alert about a target, as an alerting system sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// The alert's name (Alertmanager's `alertname` label).
+    pub name: String,
+    /// `true` while firing; `false` once resolved.
+    pub firing: bool,
+    /// All of the alert's labels.
+    pub labels: BTreeMap<String, String>,
+    /// The sender's identity of this alert; repeats of one alert share it.
+    pub fingerprint: String,
 }
 
 impl SignalKind {
@@ -47,12 +86,13 @@ impl SignalKind {
         match self {
             SignalKind::Oom | SignalKind::Died { .. } => true,
             SignalKind::Health { healthy } => !healthy,
-            SignalKind::Started => false,
+            SignalKind::Alert(alert) => alert.firing,
+            SignalKind::Started | SignalKind::Probe { .. } | SignalKind::Metric { .. } => false,
         }
     }
 }
 
-/// Docker's spelling of the event, as it appears in the journal's `signal` fields.
+/// Docker's spelling of the event (or a short description of other signals), as it appears in the journal's `signal` fields.
 impl fmt::Display for SignalKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -64,6 +104,15 @@ impl fmt::Display for SignalKind {
             SignalKind::Started => f.write_str("start"),
             SignalKind::Health { healthy: true } => f.write_str("health_status: healthy"),
             SignalKind::Health { healthy: false } => f.write_str("health_status: unhealthy"),
+            SignalKind::Probe { ok: true, latency } => write!(f, "probe ok in {latency:?}"),
+            SignalKind::Probe { ok: false, latency } => write!(f, "probe failed after {latency:?}"),
+            SignalKind::Metric { name, value } => write!(f, "{name} = {value}"),
+            SignalKind::Alert(alert) => write!(
+                f,
+                "alert {} {}",
+                alert.name,
+                if alert.firing { "firing" } else { "resolved" }
+            ),
         }
     }
 }

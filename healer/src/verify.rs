@@ -83,7 +83,7 @@ pub(crate) async fn verify(
 }
 
 /// The `healer.port` label, or the default port when it is missing or not a port number.
-fn label_port(target: &TargetRef) -> u16 {
+pub(crate) fn label_port(target: &TargetRef) -> u16 {
     match target.labels.get(PORT_LABEL) {
         None => DEFAULT_PORT,
         Some(value) => value.parse().unwrap_or_else(|_| {

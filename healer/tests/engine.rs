@@ -12,7 +12,8 @@ use futures_util::future::{self, BoxFuture};
 use futures_util::stream::{self, BoxStream};
 use futures_util::{FutureExt, StreamExt};
 use healer::{
-    Healer, HealerError, Platform, PlatformError, Runbook, Scope, Signal, SignalKind, TargetRef,
+    Alert, Healer, HealerError, Platform, PlatformError, Runbook, Scope, Signal, SignalKind,
+    TargetRef,
 };
 use journal::{Event, Sink};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -79,6 +80,15 @@ impl Platform for FakePlatform {
         });
         future::ready(result).boxed()
     }
+
+    fn find_target(
+        &self,
+        _scope: &Scope,
+        name: &str,
+    ) -> BoxFuture<'_, Result<Option<TargetRef>, PlatformError>> {
+        let found = (name == "leaky-0").then(|| target("leaky-0", "r1"));
+        future::ready(Ok(found)).boxed()
+    }
 }
 
 /// Keeps every event; tests wait on it for what they expect.
@@ -94,6 +104,8 @@ impl Sink for Collect {
 
 struct Run {
     signals: Option<mpsc::UnboundedSender<Result<Signal, PlatformError>>>,
+    /// The healer's external signals (alerts).
+    external: Option<mpsc::Sender<Signal>>,
     platform: Arc<FakePlatform>,
     sink: Arc<Collect>,
     stop: Option<oneshot::Sender<()>>,
@@ -114,13 +126,16 @@ impl Run {
         let scope = Scope {
             labels: BTreeMap::from([("sim.run".to_owned(), "r1".to_owned())]),
         };
-        let healer = Healer::new(platform.clone(), vec![runbook], scope, sink.clone());
+        let (external, external_rx) = mpsc::channel(64);
+        let healer = Healer::new(platform.clone(), vec![runbook], scope, sink.clone())
+            .with_external_signals(external_rx);
         let (stop, stopped) = oneshot::channel::<()>();
         let healer = tokio::spawn(healer.run(async {
             let _ = stopped.await;
         }));
         Run {
             signals: Some(tx),
+            external: Some(external),
             platform,
             sink,
             stop: Some(stop),
@@ -160,6 +175,7 @@ impl Run {
     /// gives the number of restarts and the summarized events.
     async fn finish(mut self) -> (u32, Vec<String>) {
         self.signals = None;
+        self.external = None;
         let result = tokio::time::timeout(Duration::from_secs(30), &mut self.healer).await;
         result
             .expect("healer returns when its signals end")
@@ -266,7 +282,8 @@ fn is_escalated(event: &Event) -> bool {
     matches!(event, Event::Escalated { .. })
 }
 
-const SELECTED: &str = "restart-on-oom: `when: docker_event: oom` matches oom";
+const SELECTED: &str =
+    "restart-on-oom: `when: docker_event: oom` matches oom; class oom with confidence 1.00";
 
 // ---- tests -------------------------------------------------------------------------------
 
@@ -520,4 +537,120 @@ async fn a_failing_signal_stream_stops_the_healer_with_an_error() {
         message,
         "the healer lost its signals: the platform's signal stream failed: connection reset"
     );
+}
+
+fn alert(name: &str, firing: bool, target_label: &str) -> Signal {
+    let alert = Alert {
+        name: name.to_owned(),
+        firing,
+        labels: BTreeMap::from([
+            ("alertname".to_owned(), name.to_owned()),
+            ("container".to_owned(), target_label.to_owned()),
+        ]),
+        fingerprint: format!("fp-{name}-{target_label}"),
+    };
+    let target_name = alert.target_name().unwrap().to_owned();
+    Signal {
+        target: TargetRef {
+            id: String::new(),
+            name: target_name,
+            labels: BTreeMap::new(),
+        },
+        kind: SignalKind::Alert(alert),
+        at: Instant::now(),
+    }
+}
+
+fn alert_runbook() -> String {
+    runbook("5s", 5, "5s").replace("docker_event: oom", "alert: HighMemory")
+}
+
+#[tokio::test]
+async fn a_storm_of_one_thousand_duplicate_alerts_is_one_incident_and_one_action() {
+    let run = Run::start(&alert_runbook(), Restarts::Succeed, Some(leaky().await));
+    let external = run.external.clone().unwrap();
+    for _ in 0..1000 {
+        external
+            .send(alert("HighMemory", true, "leaky-0"))
+            .await
+            .unwrap();
+    }
+    drop(external);
+    run.wait_for(1, is_verified).await;
+    run.wait_for(999, is_suppressed).await;
+    let (restarts, summary) = run.finish().await;
+    assert_eq!(restarts, 1);
+    let detected: Vec<&String> = summary
+        .iter()
+        .filter(|l| l.starts_with("detected"))
+        .collect();
+    assert_eq!(
+        detected,
+        ["detected leaky-0-oom-1 leaky-0 oom on alert HighMemory firing"]
+    );
+    assert_eq!(
+        summary.iter().filter(|l| l.starts_with("started")).count(),
+        1
+    );
+    assert_eq!(
+        summary
+            .iter()
+            .filter(|l| l.starts_with("suppressed"))
+            .count(),
+        999
+    );
+}
+
+#[tokio::test]
+async fn alerts_for_unknown_targets_and_resolved_alerts_act_on_nothing() {
+    let run = Run::start(&alert_runbook(), Restarts::Succeed, Some(leaky().await));
+    let external = run.external.clone().unwrap();
+    external
+        .send(alert("HighMemory", true, "nobody"))
+        .await
+        .unwrap();
+    external
+        .send(alert("HighMemory", false, "leaky-0"))
+        .await
+        .unwrap();
+    external
+        .send(alert("Other", true, "leaky-0"))
+        .await
+        .unwrap();
+    drop(external);
+    run.wait_for(2, is_suppressed).await;
+    let (restarts, summary) = run.finish().await;
+    assert_eq!(restarts, 0);
+    assert_eq!(
+        summary,
+        [
+            "suppressed nobody alert HighMemory firing: no target in scope has this name",
+            "suppressed leaky-0 alert Other firing: no runbook handles alert Other firing",
+        ]
+    );
+}
+
+#[test]
+fn alerts_name_their_target_by_container_then_name_then_instance() {
+    let with = |labels: &[(&str, &str)]| Alert {
+        name: "A".into(),
+        firing: true,
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        fingerprint: "f".into(),
+    };
+    let both = with(&[("container", "c"), ("name", "n"), ("instance", "i:80")]);
+    assert_eq!(both.target_name(), Some("c"));
+    assert_eq!(
+        with(&[("name", "n"), ("instance", "i:80")]).target_name(),
+        Some("n")
+    );
+    assert_eq!(
+        with(&[("instance", "host:9100")]).target_name(),
+        Some("host")
+    );
+    assert_eq!(with(&[("instance", "host")]).target_name(), Some("host"));
+    assert_eq!(with(&[]).target_name(), None);
 }

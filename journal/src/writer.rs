@@ -86,6 +86,11 @@ impl Journal {
         self.lock().trial = trial;
     }
 
+    /// The trial records are being tagged with now (`None` between trials).
+    pub fn trial(&self) -> Option<u32> {
+        self.lock().trial
+    }
+
     /// How many records could not be written (disk full, file removed…).
     pub fn failed_writes(&self) -> u32 {
         self.failed_writes.load(Ordering::Relaxed)

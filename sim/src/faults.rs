@@ -45,12 +45,12 @@ impl Injector {
         Injector { http, docker }
     }
 
-    /// Injects `fault` into `target`; returns a human description for the journal.
+    /// Injects `fault` into `target`.
     pub async fn inject(
         &self,
         fault: &FaultPlan,
         target: &TargetContainer,
-    ) -> Result<String, FaultError> {
+    ) -> Result<(), FaultError> {
         match &fault.kind {
             FaultKind::Kill => {
                 let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
@@ -61,12 +61,11 @@ impl Injector {
                         target: target.name.clone(),
                         source,
                     })?;
-                Ok("SIGKILL".to_owned())
+                Ok(())
             }
             _ => {
-                let query = chaos_query(&fault.kind, fault.duration);
-                self.post(target, &query).await?;
-                Ok(query)
+                self.post(target, &chaos_query(&fault.kind, fault.duration))
+                    .await
             }
         }
     }
@@ -102,6 +101,14 @@ impl Injector {
             return Err(error(format!("status {}", response.status())));
         }
         Ok(())
+    }
+}
+
+/// How the journal describes `fault`'s injection: the chaos request, or the signal sent.
+pub fn describe(fault: &FaultPlan) -> String {
+    match fault.kind {
+        FaultKind::Kill => "SIGKILL".to_owned(),
+        _ => chaos_query(&fault.kind, fault.duration),
     }
 }
 

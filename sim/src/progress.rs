@@ -51,7 +51,8 @@ impl Progress {
 }
 
 /// A sink that records every event in the journal and narrates the ones a person watching the
-/// run wants to see (OOM kills, crashes, the healer's decisions) as phase lines.
+/// run wants to see (OOM kills, crashes, the healer's decisions) as phase lines. Between trials
+/// (teardown, preflight) nothing is narrated: those deaths are sim's own doing.
 pub struct Narrator {
     pub journal: std::sync::Arc<journal::Journal>,
     pub progress: Progress,
@@ -59,8 +60,10 @@ pub struct Narrator {
 
 impl journal::Sink for Narrator {
     fn record(&self, event: journal::Event) {
-        if let Some(line) = narration(&event) {
-            self.progress.phase(line);
+        if self.journal.trial().is_some() {
+            if let Some(line) = narration(&event) {
+                self.progress.phase(line);
+            }
         }
         self.journal.record(event);
     }

@@ -16,12 +16,13 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::balancer::{self, BalancerError};
 use crate::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
-use crate::faults::Injector;
+use crate::faults::{self, Injector};
 use crate::load::{self, LoadSpec};
 use crate::prober::{self, ProbeTarget};
 use crate::progress::{Narrator, Progress};
-use crate::scenario::{Plan, TargetImage};
+use crate::scenario::{Balancer, Plan, TargetImage};
 
 /// How `sim run` was asked to run.
 #[derive(Debug, Clone)]
@@ -67,13 +68,17 @@ pub enum RunError {
     Load(#[from] load::LoadError),
     #[error("the run's task panicked: {0}")]
     Panicked(String),
+    #[error(transparent)]
+    Balancer(#[from] BalancerError),
 }
 
 impl RunError {
     /// The documented exit code for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Environment(_) | RunError::MissingImage { .. } => crate::exit::ENVIRONMENT,
+            RunError::Environment(_)
+            | RunError::MissingImage { .. }
+            | RunError::Balancer(BalancerError::Missing) => crate::exit::ENVIRONMENT,
             RunError::Healer(_) => crate::exit::BAD_INPUT,
             _ => crate::exit::RUN_FAILED,
         }
@@ -86,6 +91,8 @@ struct RunContext {
     runbooks: Vec<healer::Runbook>,
     resources: RunResources,
     image: String,
+    /// Where load goes when a balancer fronts the replicas (its port on 127.0.0.1).
+    balancer_port: Option<u16>,
     journal: Arc<Journal>,
     /// The journal, narrating notable events as it records them (for the healer and Docker).
     narrator: Arc<dyn Sink>,
@@ -134,11 +141,13 @@ pub async fn run(
     ));
 
     let resources = RunResources::create(docker.clone(), &run_id).await?;
-    let preflight = preflight(&resources, &plan, &image, &progress).await;
-    if let Err(e) = preflight {
-        let _ = resources.cleanup().await;
-        return Err(e);
-    }
+    let balancer_port = match prepare(&resources, &plan, &image, &progress).await {
+        Ok(port) => port,
+        Err(e) => {
+            let _ = resources.cleanup().await;
+            return Err(e);
+        }
+    };
     let narrator: Arc<dyn Sink> = Arc::new(Narrator {
         journal: journal.clone(),
         progress: progress.clone(),
@@ -154,6 +163,7 @@ pub async fn run(
         runbooks,
         resources: resources.clone(),
         image,
+        balancer_port,
         journal: journal.clone(),
         narrator,
         progress: progress.clone(),
@@ -230,6 +240,40 @@ async fn target_image(
             }),
         },
     }
+}
+
+/// Everything a run needs before its first trial: the preflight, then the load balancer if the
+/// scenario has one (returns its port on 127.0.0.1).
+async fn prepare(
+    resources: &RunResources,
+    plan: &Plan,
+    image: &str,
+    progress: &Progress,
+) -> Result<Option<u16>, RunError> {
+    preflight(resources, plan, image, progress).await?;
+    if plan.target.balancer == Balancer::None {
+        return Ok(None);
+    }
+    let replicas: Vec<String> = (0..plan.target.replicas)
+        .map(|index| replica_name(plan, index))
+        .collect();
+    let balancer = balancer::start(
+        resources,
+        &replicas,
+        plan.target.port,
+        &plan.target.health.path,
+    )
+    .await?;
+    progress.phase(format!(
+        "sim: load balancer (HAProxy) over {} replica(s) on http://127.0.0.1:{}",
+        replicas.len(),
+        balancer.host_port
+    ));
+    Ok(Some(balancer.host_port))
+}
+
+fn replica_name(plan: &Plan, index: u32) -> String {
+    format!("{}-{index}", plan.target.name)
 }
 
 /// Starts one replica outside any trial and waits until it answers, then removes it. A target
@@ -309,6 +353,18 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     let sink: Arc<dyn Sink> = context.journal.clone();
 
     let replicas = start_replicas(context, trial).await?;
+    let load_port = context.balancer_port.unwrap_or(replicas[0].host_port);
+    if context.balancer_port.is_some() {
+        // The balancer marks a replica up after two good checks: wait until it serves.
+        let url = format!("http://127.0.0.1:{load_port}{}", plan.target.health.path);
+        let timeout = plan.target.health.timeout;
+        if !prober::wait_until_healthy(&url, timeout, plan.target.startup_timeout).await {
+            return Err(RunError::TargetNotReady {
+                target: "balancer".to_owned(),
+                seconds: plan.target.startup_timeout.as_secs_f64(),
+            });
+        }
+    }
     let trial_cancel = context.cancel.child_token();
     let mut tasks = JoinSet::new();
     let mut health = Vec::new();
@@ -365,7 +421,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         trial_cancel.clone(),
     ));
     let mut load_task = tokio::spawn(load::run(LoadSpec {
-        host: format!("http://127.0.0.1:{}", replicas[0].host_port),
+        host: format!("http://127.0.0.1:{load_port}"),
         path: plan.load.path.clone(),
         users: plan.load.users,
         duration: plan.load.duration,
@@ -422,7 +478,7 @@ async fn start_replicas(
     let target = &context.plan.target;
     let mut replicas = Vec::new();
     for index in 0..target.replicas {
-        let name = format!("{}-{index}", target.name);
+        let name = replica_name(&context.plan, index);
         let spec = target_spec(&context.plan, &context.image, name, trial);
         let container = context.resources.start_target(&spec).await?;
         context.journal.record(Event::TargetStarted {
@@ -477,21 +533,32 @@ async fn run_faults(
                 active[index] = false;
                 continue;
             }
+            // Recorded as the injection starts: a kill's `die` event can reach the journal
+            // before the Docker call returns, and must not precede its fault.
+            context.journal.record(Event::FaultInjected {
+                fault: fault.kind.name().to_owned(),
+                target: replica.name.clone(),
+                detail: faults::describe(fault),
+            });
             match context.injector.inject(fault, replica).await {
-                Ok(detail) => {
+                Ok(()) => {
                     active[index] = true;
                     context.progress.phase(format!(
                         "sim: trial {trial}: injected {} into {}",
                         fault.kind.name(),
                         replica.name
                     ));
-                    context.journal.record(Event::FaultInjected {
+                }
+                Err(e) => {
+                    // Not in force after all: say so in the journal and on the terminal.
+                    context
+                        .progress
+                        .phase(format!("sim: trial {trial}: fault not injected: {e}"));
+                    context.journal.record(Event::FaultCleared {
                         fault: fault.kind.name().to_owned(),
                         target: replica.name.clone(),
-                        detail,
                     });
                 }
-                Err(e) => tracing::warn!("fault not injected: {e}"),
             }
         }
     }

@@ -72,3 +72,28 @@ async fn crash_recovery_restarts_the_exited_container() {
         "the run left Docker objects"
     );
 }
+
+/// Three replicas behind HAProxy: one is SIGKILLed, the healer restarts it, and the balancer
+/// keeps users away from it meanwhile (the scenario's 1% error budget holds).
+#[tokio::test]
+async fn kill_one_replica_is_healed_behind_the_balancer() {
+    let out = tempfile::tempdir().unwrap();
+    let (stdout, dir) = run_scenario(out.path(), "kill-one-replica", 1);
+    assert!(stdout.contains("max_error_rate 1%"), "{stdout}");
+    let records = journal(&dir);
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "fault_injected" && r["target"] == "leaky-1"));
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "action_started" && r["target"] == "leaky-1"));
+    let trial = &result(&dir)["trials"][0];
+    assert_eq!(trial["outage_target"], "leaky-1", "{trial}");
+    assert_eq!(trial["heals"], 1, "{trial}");
+    assert!(trial["requests_ok"].as_u64().unwrap() > 100, "{trial}");
+    assert_eq!(
+        leftovers(&run_id(&dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
+}

@@ -7,7 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use bollard::models::EventMessage;
-use bollard::query_parameters::{EventsOptionsBuilder, RestartContainerOptionsBuilder};
+use bollard::query_parameters::{
+    EventsOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use bollard::Docker;
 use futures_util::future::{self, BoxFuture};
 use futures_util::stream::BoxStream;
@@ -155,6 +158,128 @@ impl Platform for DockerPlatform {
         }
         .boxed()
     }
+
+    fn stop(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let target = target.clone();
+        async move {
+            let options = StopContainerOptionsBuilder::new()
+                .t(RESTART_GRACE_SECS)
+                .build();
+            let call = async {
+                match self.docker.stop_container(&target.id, Some(options)).await {
+                    Err(error) if not_modified(&error) => Ok(()),
+                    other => other,
+                }
+            };
+            timed(&target, "stop", timeout, call).await
+        }
+        .boxed()
+    }
+
+    fn send_signal(
+        &self,
+        target: &TargetRef,
+        signal: &str,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let target = target.clone();
+        let options = KillContainerOptionsBuilder::new().signal(signal).build();
+        async move {
+            timed(
+                &target,
+                "signal",
+                timeout,
+                self.docker.kill_container(&target.id, Some(options)),
+            )
+            .await
+        }
+        .boxed()
+    }
+
+    fn find_target(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> BoxFuture<'_, Result<Option<TargetRef>, PlatformError>> {
+        let filters: HashMap<String, Vec<String>> = HashMap::from([(
+            "label".to_owned(),
+            scope
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        )]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let name = name.to_owned();
+        async move {
+            let containers =
+                self.docker
+                    .list_containers(Some(options))
+                    .await
+                    .map_err(|source| PlatformError::Inspect {
+                        target: name.clone(),
+                        source: source.into(),
+                    })?;
+            Ok(containers.into_iter().find_map(|container| {
+                let labels: BTreeMap<String, String> =
+                    container.labels.unwrap_or_default().into_iter().collect();
+                let container_name = container
+                    .names
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|n| n.trim_start_matches('/').to_owned())
+                    .next();
+                let shown = labels.get(NAME_LABEL).cloned().or(container_name.clone())?;
+                let matches = shown == name || container_name.as_deref() == Some(name.as_str());
+                matches.then(|| TargetRef {
+                    id: container.id.unwrap_or_default(),
+                    name: shown,
+                    labels,
+                })
+            }))
+        }
+        .boxed()
+    }
+}
+
+/// Runs a Docker call with a time limit, naming the target and operation in its errors.
+async fn timed<T>(
+    target: &TargetRef,
+    operation: &'static str,
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, PlatformError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(source)) => Err(PlatformError::Action {
+            target: target.name.clone(),
+            operation,
+            source: source.into(),
+        }),
+        Err(_) => Err(PlatformError::Timeout {
+            target: target.name.clone(),
+            operation,
+            after: timeout,
+        }),
+    }
+}
+
+/// Docker answers 304 when a container already is in the state asked for.
+fn not_modified(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 304,
+            ..
+        }
+    )
 }
 
 /// The address to dial for a binding's host IP: loopback for "all interfaces".

@@ -37,6 +37,49 @@ pub trait Platform: Send + Sync {
         target: &TargetRef,
         container_port: u16,
     ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>>;
+
+    /// Stops `target`; stopping a stopped target succeeds. Default: unsupported.
+    fn stop(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let _ = timeout;
+        unsupported(target, "stop")
+    }
+
+    /// Sends the Unix signal `signal` (`SIGHUP`…) to the target's main process. Default:
+    /// unsupported.
+    fn send_signal(
+        &self,
+        target: &TargetRef,
+        signal: &str,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let _ = (signal, timeout);
+        unsupported(target, "signal")
+    }
+
+    /// The target in `scope` called `name` (its `healer.name` label, else the container name),
+    /// if there is one; used to resolve alerts to targets. Default: none is found.
+    fn find_target(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> BoxFuture<'_, Result<Option<TargetRef>, PlatformError>> {
+        let _ = (scope, name);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}
+
+fn unsupported<'a>(
+    target: &TargetRef,
+    operation: &'static str,
+) -> BoxFuture<'a, Result<(), PlatformError>> {
+    Box::pin(std::future::ready(Err(PlatformError::Unsupported {
+        target: target.name.clone(),
+        operation,
+    })))
 }
 
 /// Which targets the healer may touch: those carrying all of `labels`.
@@ -68,6 +111,19 @@ pub enum PlatformError {
     /// Restarting a target failed.
     #[error("cannot restart {target}: {source}")]
     Restart { target: String, source: BoxError },
+    /// An action on a target failed.
+    #[error("cannot {operation} {target}: {source}")]
+    Action {
+        target: String,
+        operation: &'static str,
+        source: BoxError,
+    },
+    /// This platform cannot do that.
+    #[error("this platform cannot {operation} {target}")]
+    Unsupported {
+        target: String,
+        operation: &'static str,
+    },
     /// Looking up a target's state failed.
     #[error("cannot inspect {target}: {source}")]
     Inspect { target: String, source: BoxError },

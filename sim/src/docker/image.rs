@@ -184,7 +184,7 @@ fn build_context(dockerfile: &str, files: &BTreeMap<String, Vec<u8>>) -> std::io
     tar.into_inner()
 }
 
-fn append(
+pub(super) fn append(
     tar: &mut tar::Builder<Vec<u8>>,
     path: &str,
     bytes: &[u8],

@@ -14,7 +14,7 @@ pub use engine::{connect, EnvError};
 pub use events::record_docker_events;
 pub use gc::{collect_garbage, GcReport};
 pub use image::{ensure_host_program_image, HostProgramImage, ImageError};
-pub use resources::{RunResources, TargetContainer, TargetSpec};
+pub use resources::{RunResources, ServiceSpec, TargetContainer, TargetSpec};
 
 /// Label on everything sim creates.
 pub const LABEL_MANAGED: &str = "sim.managed";

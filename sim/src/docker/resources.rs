@@ -2,11 +2,12 @@
 //! with the run id, and their removal.
 
 use bollard::models::{
-    ContainerCreateBody, HostConfig, NetworkCreateRequest, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use std::collections::HashMap;
@@ -37,6 +38,22 @@ pub struct TargetContainer {
     /// The port on 127.0.0.1 that reaches the service; fixed for the container's life, so it
     /// survives restarts.
     pub host_port: u16,
+}
+
+/// A supporting container of a run (a load balancer, Prometheus…), alive for the whole run.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    /// Short name: the container is `sim-<run>-<name>` and answers to `<name>` on the network.
+    pub name: String,
+    pub image: String,
+    /// Command-line arguments after the image's entrypoint.
+    pub args: Vec<String>,
+    /// Files (absolute path, content) put in place before the container starts.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Directories mounted as tmpfs (scratch images have no writable /tmp).
+    pub tmpfs: Vec<String>,
+    /// The port published on 127.0.0.1.
+    pub port: u16,
 }
 
 /// The Docker objects of one run. Cleanup finds them by label, so nothing escapes it.
@@ -93,6 +110,7 @@ impl RunResources {
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             exposed_ports: Some(vec![port_key.clone()]),
             labels: Some(labels),
+            networking_config: Some(self.aliased(&spec.name)),
             host_config: Some(HostConfig {
                 memory: spec.memory_bytes.map(|b| b as i64),
                 memory_swap: spec.memory_bytes.map(|b| b as i64),
@@ -102,13 +120,7 @@ impl RunResources {
                     name: Some(RestartPolicyNameEnum::NO),
                     maximum_retry_count: None,
                 }),
-                port_bindings: Some(HashMap::from([(
-                    port_key,
-                    Some(vec![PortBinding {
-                        host_ip: Some("127.0.0.1".to_owned()),
-                        host_port: Some(host_port.to_string()),
-                    }]),
-                )])),
+                port_bindings: Some(loopback_binding(&port_key, host_port)),
                 ..Default::default()
             }),
             ..Default::default()
@@ -124,6 +136,76 @@ impl RunResources {
             id: created.id,
             host_port,
         })
+    }
+
+    /// Creates a supporting container, copies its files in, and starts it. Restart policy `no`,
+    /// port on 127.0.0.1 only, labelled with the run like everything else.
+    pub async fn start_service(
+        &self,
+        spec: &ServiceSpec,
+    ) -> Result<TargetContainer, bollard::errors::Error> {
+        let host_port = free_loopback_port()?;
+        let port_key = format!("{}/tcp", spec.port);
+        let mut labels = run_labels(&self.run_id);
+        labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: Some(spec.args.clone()),
+            exposed_ports: Some(vec![port_key.clone()]),
+            labels: Some(labels),
+            networking_config: Some(self.aliased(&spec.name)),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.network.clone()),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::NO),
+                    maximum_retry_count: None,
+                }),
+                port_bindings: Some(loopback_binding(&port_key, host_port)),
+                tmpfs: Some(
+                    spec.tmpfs
+                        .iter()
+                        .map(|dir| (dir.clone(), String::new()))
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&format!("sim-{}-{}", self.run_id, spec.name))
+            .build();
+        let created = self.docker.create_container(Some(options), body).await?;
+        if !spec.files.is_empty() {
+            let options = UploadToContainerOptionsBuilder::new().path("/").build();
+            let archive = files_archive(&spec.files)?;
+            self.docker
+                .upload_to_container(
+                    &created.id,
+                    Some(options),
+                    bollard::body_full(archive.into()),
+                )
+                .await?;
+        }
+        self.docker.start_container(&created.id, None).await?;
+        Ok(TargetContainer {
+            name: spec.name.clone(),
+            id: created.id,
+            host_port,
+        })
+    }
+
+    /// Joins the run's network under `alias`, so other containers reach it by that name (a
+    /// replica keeps its alias, `leaky-0`, from trial to trial).
+    fn aliased(&self, alias: &str) -> NetworkingConfig {
+        NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                self.network.clone(),
+                EndpointSettings {
+                    aliases: Some(vec![alias.to_owned()]),
+                    ..Default::default()
+                },
+            )])),
+        }
     }
 
     /// Removes (forcefully) every container of this run that carries `extra` labels too.
@@ -151,6 +233,25 @@ impl RunResources {
             Err(e) => Err(e),
         }
     }
+}
+
+fn loopback_binding(port_key: &str, host_port: u16) -> HashMap<String, Option<Vec<PortBinding>>> {
+    HashMap::from([(
+        port_key.to_owned(),
+        Some(vec![PortBinding {
+            host_ip: Some("127.0.0.1".to_owned()),
+            host_port: Some(host_port.to_string()),
+        }]),
+    )])
+}
+
+/// A tar of `files` (absolute paths) to extract at `/`.
+fn files_archive(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, bytes) in files {
+        super::image::append(&mut tar, path.trim_start_matches('/'), bytes, 0o644)?;
+    }
+    tar.into_inner()
 }
 
 fn run_labels(run_id: &str) -> HashMap<String, String> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
 use super::plan::{
-    FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan,
+    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan,
 };
 use super::spec::{
     ExpectSpec, FaultSpec, HealerSpec, HealthSpec, LoadSpec, ScenarioSpec, TargetSpec,
@@ -316,6 +316,20 @@ impl Compiler<'_> {
         );
         let startup_timeout = self.nonzero("target.startup_timeout", startup_timeout);
         let health = self.health(spec.health.unwrap_or_default());
+        // Several replicas get a balancer unless told otherwise: load must reach all of them.
+        let balancer = match spec.balancer.as_deref() {
+            None if replicas.is_some_and(|n| n > 1) => Balancer::Haproxy,
+            None | Some("none") => Balancer::None,
+            Some("haproxy") => Balancer::Haproxy,
+            Some(other) => {
+                self.p.push(
+                    "target.balancer",
+                    format!("unknown balancer {other:?}: expected `none` or `haproxy`"),
+                    None,
+                );
+                Balancer::None
+            }
+        };
         let plan = TargetPlan {
             name,
             image: image.unwrap_or(TargetImage::Leaky),
@@ -326,6 +340,7 @@ impl Compiler<'_> {
             env,
             health,
             startup_timeout: startup_timeout.unwrap_or(DEFAULT_STARTUP_TIMEOUT),
+            balancer,
         };
         (plan, replicas)
     }
@@ -787,6 +802,7 @@ mod tests {
                     healthy_after: 3,
                 },
                 startup_timeout: Duration::from_secs(20),
+                balancer: Balancer::None,
             }
         );
         assert_eq!(
@@ -848,6 +864,7 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
             TargetImage::Local("registry:5000/team/app:1.2".into())
         );
         assert_eq!((t.replicas, t.port), (3, 9000));
+        assert_eq!(t.balancer, Balancer::Haproxy);
         assert_eq!(t.memory_bytes, Some(64 << 20));
         assert_eq!(t.nano_cpus, Some(1_500_000_000));
         assert_eq!(t.env["A"], "2000");

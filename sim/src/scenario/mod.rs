@@ -22,6 +22,7 @@
 //!   cpus: 1.0                   # CPU limit, 0.01..=1024; default none
 //!   env: { LEAKY_WORK_ITERATIONS: "2000" }
 //!   startup_timeout: 20s        # default 20s
+//!   balancer: haproxy           # none | haproxy; default haproxy with several replicas, else none
 //!   health:                     # all optional; defaults shown
 //!     path: /health
 //!     interval: 50ms            # at most 1s: the prober must sample often enough for MTTR
@@ -65,7 +66,9 @@ mod spec;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use plan::{FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan};
+pub use plan::{
+    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan,
+};
 use specfile::Problems;
 
 /// What a scenario is compiled against.

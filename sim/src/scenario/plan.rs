@@ -51,6 +51,18 @@ pub struct TargetPlan {
     pub health: HealthPlan,
     /// How long a replica may take to become healthy at the start of a trial.
     pub startup_timeout: Duration,
+    /// What stands between the load and the replicas.
+    pub balancer: Balancer,
+}
+
+/// What stands between the load and the replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balancer {
+    /// Load goes straight to replica 0 (the default for one replica).
+    None,
+    /// An HAProxy container health-checks every replica and spreads the load over them (the
+    /// default for several replicas).
+    Haproxy,
 }
 
 /// How the prober samples each replica's health.

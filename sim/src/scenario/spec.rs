@@ -56,6 +56,7 @@ pub struct TargetSpec {
     pub env: BTreeMap<String, Scalar>,
     pub startup_timeout: Option<Scalar>,
     pub health: Option<HealthSpec>,
+    pub balancer: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -71,6 +72,7 @@ impl TargetSpec {
         "env",
         "startup_timeout",
         "health",
+        "balancer",
     ];
 }
 

@@ -1,0 +1,233 @@
+//! Runbooks: YAML files saying which faults they handle (`when`), what to do (`steps`), how to
+//! check it worked (`verify`), and how often they may act. [`spec`] is the file as written;
+//! [`compile`] checks it, reporting every problem at once, into a [`Runbook`].
+
+mod compile;
+mod spec;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::time::Duration;
+
+use specfile::Problems;
+
+use crate::signal::SignalKind;
+use crate::template::Template;
+
+/// Every problem of one runbook file, each at file:line:col with its field.
+pub type RunbookError = Problems;
+
+/// A validated runbook. Build one with [`Runbook::load`] or [`Runbook::parse`].
+#[derive(Debug, Clone)]
+pub struct Runbook {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    /// The incident class this runbook handles (`oom`, `crash_loop`…).
+    pub(crate) class: String,
+    /// How sure a match of `when` makes the healer of `class`, 0..=1.
+    pub(crate) confidence: f64,
+    pub(crate) when: Vec<Trigger>,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) verify: Verify,
+    /// Per target, after an incident closes: faults in this time are not acted on.
+    pub(crate) cooldown: Duration,
+    /// Remediations per target allowed within `window`; past it the healer escalates.
+    pub(crate) max_actions: NonZeroU32,
+    pub(crate) window: Duration,
+}
+
+/// A fault a runbook handles: one entry of its `when` list.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Trigger {
+    /// `docker_event: oom`
+    Oom,
+    /// `docker_event: die`, optionally only for one `exit_code`.
+    Died { exit_code: Option<i64> },
+    /// `health: unhealthy`
+    Unhealthy,
+    /// `probe_failures: N`: N failed probes of the healer's own prober in a row.
+    ProbeFailures { count: NonZeroU32 },
+    /// `alert: NAME` (or `*`), with `labels` the alert must carry.
+    Alert {
+        name: Option<String>,
+        labels: BTreeMap<String, String>,
+    },
+    /// `threshold: METRIC, above: X, for: D`: every sample above X for at least D.
+    Threshold {
+        metric: String,
+        above: f64,
+        hold: Duration,
+    },
+    /// `trend: METRIC, reaches: X, within: D`: the fitted line reaches X within D.
+    Trend {
+        metric: String,
+        reaches: f64,
+        within: Duration,
+        samples: usize,
+    },
+    /// `anomaly: METRIC, z: Z`: a sample Z standard deviations above the learned mean.
+    Anomaly { metric: String, z: f64, warmup: u32 },
+}
+
+/// One remediation step.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub(crate) action: Action,
+    pub(crate) timeout: Duration,
+    /// Further attempts after a failed one.
+    pub(crate) retries: u32,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    Restart,
+    Stop,
+    /// Sleep, e.g. to let a target settle.
+    Wait(Duration),
+    /// An HTTP request to the target itself, e.g. its clear-cache endpoint.
+    Http {
+        method: reqwest::Method,
+        path: Template,
+        port: Option<u16>,
+    },
+    /// A webhook to humans.
+    Notify {
+        url: Template,
+        format: NotifyFormat,
+        text: Template,
+    },
+    /// A Unix signal to the target's main process (`SIGHUP`…).
+    Signal(String),
+}
+
+/// The body a `notify` step posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotifyFormat {
+    /// `{"text": …}`, which Slack incoming webhooks and many chat tools accept.
+    Slack,
+    /// A PagerDuty Events v2 `trigger` event with this routing key.
+    PagerDuty { routing_key: String },
+}
+
+/// How to check the target works again after the steps.
+#[derive(Debug, Clone)]
+pub(crate) struct Verify {
+    pub(crate) http_path: String,
+    /// Container port; default: the target's `healer.port` label, else 8080.
+    pub(crate) port: Option<u16>,
+    pub(crate) within: Duration,
+    /// Healthy answers in a row needed.
+    pub(crate) consecutive: NonZeroU32,
+}
+
+impl Runbook {
+    /// Reads and validates the runbook at `path`.
+    pub fn load(path: &Path) -> Result<Runbook, RunbookError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| Problems::whole_file(path, format!("cannot read the runbook: {err}")))?;
+        Runbook::parse(&text, path)
+    }
+
+    /// Validates runbook YAML; `origin` names it in problems (a path, or `<builtin>`).
+    pub fn parse(yaml: &str, origin: &Path) -> Result<Runbook, RunbookError> {
+        let (spec, map) = specfile::parse::<spec::RunbookSpec>(origin, yaml)?;
+        compile::compile(spec, map, origin)
+    }
+
+    /// The runbook's name, as journal events show it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The incident class it handles.
+    pub fn class(&self) -> &str {
+        &self.class
+    }
+
+    /// What it is for, in a sentence.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+impl Trigger {
+    /// Whether a signal of `kind` is a fault this trigger names by itself (event and alert
+    /// matches). Detectors over series of samples live in [`crate::detect`].
+    pub(crate) fn matches(&self, kind: &SignalKind) -> bool {
+        match (self, kind) {
+            (Trigger::Oom, SignalKind::Oom) => true,
+            (Trigger::Died { exit_code: None }, SignalKind::Died { .. }) => true,
+            (
+                Trigger::Died {
+                    exit_code: Some(want),
+                },
+                SignalKind::Died { exit_code },
+            ) => *exit_code == Some(*want),
+            (Trigger::Unhealthy, SignalKind::Health { healthy }) => !healthy,
+            (Trigger::Alert { name, labels }, SignalKind::Alert(alert)) => {
+                alert.firing
+                    && name.as_ref().is_none_or(|want| *want == alert.name)
+                    && labels
+                        .iter()
+                        .all(|(key, value)| alert.labels.get(key) == Some(value))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The trigger as the runbook spells it.
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Oom => f.write_str("docker_event: oom"),
+            Trigger::Died { exit_code: None } => f.write_str("docker_event: die"),
+            Trigger::Died {
+                exit_code: Some(code),
+            } => write!(f, "docker_event: die, exit_code: {code}"),
+            Trigger::Unhealthy => f.write_str("health: unhealthy"),
+            Trigger::ProbeFailures { count } => write!(f, "probe_failures: {count}"),
+            Trigger::Alert { name, labels } => {
+                write!(f, "alert: {}", name.as_deref().unwrap_or("*"))?;
+                if !labels.is_empty() {
+                    write!(f, ", labels: {labels:?}")?;
+                }
+                Ok(())
+            }
+            Trigger::Threshold {
+                metric,
+                above,
+                hold,
+            } => write!(f, "threshold: {metric}, above: {above}, for: {hold:?}"),
+            Trigger::Trend {
+                metric,
+                reaches,
+                within,
+                ..
+            } => write!(f, "trend: {metric}, reaches: {reaches}, within: {within:?}"),
+            Trigger::Anomaly { metric, z, .. } => write!(f, "anomaly: {metric}, z: {z}"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Restart => f.write_str("restart"),
+            Action::Stop => f.write_str("stop"),
+            Action::Wait(duration) => write!(f, "wait {duration:?}"),
+            Action::Http { method, path, .. } => write!(f, "http {method} {path}"),
+            Action::Notify { format, .. } => match format {
+                NotifyFormat::Slack => f.write_str("notify"),
+                NotifyFormat::PagerDuty { .. } => f.write_str("notify (pagerduty)"),
+            },
+            Action::Signal(signal) => write!(f, "signal {signal}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+//! The runbook file as users write it: serde structs that keep every leaf needing a check as text
+//! ([`Scalar`]) and every unknown key in `unknown`, so [`compile`](super::compile) can report all
+//! problems of a file at once. Only `compile` reads these; the engine sees [`Runbook`](super::Runbook).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use specfile::Scalar;
+
+/// Keys a section does not know, kept so that all of them can be reported at once.
+pub(super) type Unknown = BTreeMap<String, serde_yaml::Value>;
+
+/// The whole runbook file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a runbook: a map with name, class, when, steps, verify, …")]
+pub(super) struct RunbookSpec {
+    pub(super) name: Option<Scalar>,
+    pub(super) description: Option<String>,
+    pub(super) class: Option<Scalar>,
+    pub(super) confidence: Option<Scalar>,
+    #[serde(default)]
+    pub(super) when: Vec<TriggerSpec>,
+    #[serde(default)]
+    pub(super) steps: Vec<StepSpec>,
+    pub(super) verify: Option<VerifySpec>,
+    pub(super) cooldown: Option<Scalar>,
+    pub(super) max_actions: Option<Scalar>,
+    pub(super) window: Option<Scalar>,
+    #[serde(flatten)]
+    pub(super) unknown: Unknown,
+}
+
+impl RunbookSpec {
+    pub(super) const FIELDS: &[&str] = &[
+        "name",
+        "description",
+        "class",
+        "confidence",
+        "when",
+        "steps",
+        "verify",
+        "cooldown",
+        "max_actions",
+        "window",
+    ];
+}
+
+/// One `when` entry: exactly one kind key (`docker_event`, `health`, `probe_failures`, `alert`,
+/// `threshold`, `trend`, `anomaly`) and the settings that kind takes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    expecting = "a detector, e.g. { docker_event: oom } or { threshold: memory_percent, above: 90, for: 5s }"
+)]
+pub(super) struct TriggerSpec {
+    pub(super) docker_event: Option<Scalar>,
+    pub(super) exit_code: Option<Scalar>,
+    pub(super) health: Option<Scalar>,
+    pub(super) probe_failures: Option<Scalar>,
+    pub(super) alert: Option<Scalar>,
+    pub(super) labels: Option<BTreeMap<String, Scalar>>,
+    pub(super) threshold: Option<Scalar>,
+    pub(super) above: Option<Scalar>,
+    #[serde(rename = "for")]
+    pub(super) for_: Option<Scalar>,
+    pub(super) trend: Option<Scalar>,
+    pub(super) reaches: Option<Scalar>,
+    pub(super) within: Option<Scalar>,
+    pub(super) samples: Option<Scalar>,
+    pub(super) anomaly: Option<Scalar>,
+    pub(super) z: Option<Scalar>,
+    pub(super) warmup: Option<Scalar>,
+    #[serde(flatten)]
+    pub(super) unknown: Unknown,
+}
+
+impl TriggerSpec {
+    pub(super) const FIELDS: &[&str] = &[
+        "docker_event",
+        "exit_code",
+        "health",
+        "probe_failures",
+        "alert",
+        "labels",
+        "threshold",
+        "above",
+        "for",
+        "trend",
+        "reaches",
+        "within",
+        "samples",
+        "anomaly",
+        "z",
+        "warmup",
+    ];
+}
+
+/// One step: an `action` and the parameters it takes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a step, e.g. { action: restart, timeout: 10s }")]
+pub(super) struct StepSpec {
+    pub(super) action: Option<Scalar>,
+    pub(super) timeout: Option<Scalar>,
+    pub(super) retries: Option<Scalar>,
+    /// `wait`: how long.
+    pub(super) duration: Option<Scalar>,
+    /// `http`: request method, path and container port.
+    pub(super) method: Option<Scalar>,
+    pub(super) path: Option<Scalar>,
+    pub(super) port: Option<Scalar>,
+    /// `notify`: where, in which body format, with what text.
+    pub(super) url: Option<Scalar>,
+    pub(super) format: Option<Scalar>,
+    pub(super) text: Option<Scalar>,
+    pub(super) routing_key: Option<Scalar>,
+    /// `signal`: which one.
+    pub(super) signal: Option<Scalar>,
+    #[serde(flatten)]
+    pub(super) unknown: Unknown,
+}
+
+impl StepSpec {
+    pub(super) const FIELDS: &[&str] = &[
+        "action",
+        "timeout",
+        "retries",
+        "duration",
+        "method",
+        "path",
+        "port",
+        "url",
+        "format",
+        "text",
+        "routing_key",
+        "signal",
+    ];
+}
+
+/// `verify:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map, e.g. { http_path: /health, within: 15s }")]
+pub(super) struct VerifySpec {
+    pub(super) http_path: Option<Scalar>,
+    pub(super) port: Option<Scalar>,
+    pub(super) within: Option<Scalar>,
+    pub(super) consecutive: Option<Scalar>,
+    #[serde(flatten)]
+    pub(super) unknown: Unknown,
+}
+
+impl VerifySpec {
+    pub(super) const FIELDS: &[&str] = &["http_path", "port", "within", "consecutive"];
+}

@@ -1,0 +1,129 @@
+//! A real load balancer in front of the target replicas: HAProxy, from the host's installed
+//! program packed into a scratch image, health-checking each replica through Docker's DNS so a
+//! replica that restarts (or a new trial's replica under the same alias) is picked up again.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::docker::{self, HostProgramImage, RunResources, ServiceSpec, TargetContainer};
+
+/// The port HAProxy listens on inside its container.
+const LISTEN_PORT: u16 = 8080;
+
+/// Where Debian installs HAProxy.
+const HAPROXY: &str = "/usr/sbin/haproxy";
+
+/// The balancer could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BalancerError {
+    #[error("the scenario needs HAProxy but {HAPROXY} is not installed.\n  fix: sudo apt-get install haproxy")]
+    Missing,
+    #[error(transparent)]
+    Image(#[from] docker::ImageError),
+    #[error("docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+}
+
+/// Starts HAProxy on the run's network, balancing over `replicas` (network aliases) on `port`,
+/// checking `health_path`. Returns its container; its `host_port` is where load goes.
+pub async fn start(
+    resources: &RunResources,
+    replicas: &[String],
+    port: u16,
+    health_path: &str,
+) -> Result<TargetContainer, BalancerError> {
+    let program = PathBuf::from(HAPROXY);
+    if !program.exists() {
+        return Err(BalancerError::Missing);
+    }
+    let image = docker::ensure_host_program_image(
+        resources.docker(),
+        &HostProgramImage {
+            repository: "sim-haproxy".to_owned(),
+            program,
+            args: vec![],
+        },
+    )
+    .await?;
+    let spec = ServiceSpec {
+        name: "balancer".to_owned(),
+        image,
+        args: vec!["-f".to_owned(), "/haproxy.cfg".to_owned(), "-db".to_owned()],
+        files: vec![(
+            "/haproxy.cfg".to_owned(),
+            config(replicas, port, health_path).into_bytes(),
+        )],
+        tmpfs: vec![],
+        port: LISTEN_PORT,
+    };
+    Ok(resources.start_service(&spec).await?)
+}
+
+/// How often HAProxy checks each replica; two failures take it out, two successes put it back.
+const CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The HAProxy configuration: round robin over the replicas, HTTP health checks, a failed
+/// request retried once on another replica (what a production balancer would do), and Docker's
+/// embedded DNS re-resolving each alias every second.
+fn config(replicas: &[String], port: u16, health_path: &str) -> String {
+    let inter = CHECK_INTERVAL.as_millis();
+    let servers: String = replicas
+        .iter()
+        .map(|name| {
+            format!(
+                "    server {name} {name}:{port} check inter {inter}ms fall 2 rise 2 \
+                 resolvers docker init-addr last,libc,none\n"
+            )
+        })
+        .collect();
+    format!(
+        "global\n\
+         \x20   maxconn 4096\n\
+         resolvers docker\n\
+         \x20   nameserver dns 127.0.0.11:53\n\
+         \x20   hold valid 1s\n\
+         \x20   hold other 1s\n\
+         \x20   hold refused 1s\n\
+         \x20   hold nx 1s\n\
+         \x20   hold timeout 1s\n\
+         defaults\n\
+         \x20   mode http\n\
+         \x20   timeout connect 1s\n\
+         \x20   timeout client 10s\n\
+         \x20   timeout server 10s\n\
+         \x20   retries 1\n\
+         \x20   option redispatch\n\
+         frontend load\n\
+         \x20   bind :{LISTEN_PORT}\n\
+         \x20   default_backend replicas\n\
+         backend replicas\n\
+         \x20   balance roundrobin\n\
+         \x20   option httpchk GET {health_path}\n\
+         {servers}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_replica_is_a_health_checked_server_resolved_through_docker_dns() {
+        let cfg = config(
+            &["leaky-0".to_owned(), "leaky-1".to_owned()],
+            8080,
+            "/health",
+        );
+        assert!(cfg.contains("option httpchk GET /health"));
+        assert!(cfg.contains("nameserver dns 127.0.0.11:53"));
+        for name in ["leaky-0", "leaky-1"] {
+            assert!(
+                cfg.contains(&format!("server {name} {name}:8080 check inter 250ms")),
+                "{cfg}"
+            );
+        }
+        assert!(cfg.contains("bind :8080"));
+        assert!(cfg.lines().all(|l| !l.ends_with(' ')), "no trailing spaces");
+    }
+}
