@@ -12,6 +12,7 @@ pub mod exit;
 pub mod faults;
 pub mod interrupt;
 pub mod load;
+pub mod monitoring;
 pub mod prober;
 pub mod progress;
 pub mod runner;

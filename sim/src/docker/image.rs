@@ -40,6 +40,16 @@ pub enum ImageError {
     Ldd { path: PathBuf, detail: String },
     #[error("docker could not build image {tag}: {detail}")]
     Build { tag: String, detail: String },
+    #[error(
+        "no image for {program}: {image} is not present locally, no registry answered, and \
+         {program} is not installed on this host; install it with `{hint}` (or load {image})",
+        program = program.display()
+    )]
+    Unavailable {
+        image: String,
+        program: PathBuf,
+        hint: String,
+    },
 }
 
 /// Returns the tag of an image holding `spec`, building it only if no image has that content.
@@ -47,8 +57,22 @@ pub async fn ensure_host_program_image(
     docker: &Docker,
     spec: &HostProgramImage,
 ) -> Result<String, ImageError> {
+    ensure_host_program_image_with(docker, spec, &[]).await
+}
+
+/// Like [`ensure_host_program_image`], plus host files or directories (copied recursively) at the
+/// same absolute path inside the image, e.g. a program's web assets. Paths that do not exist are
+/// skipped: extras are optional by nature.
+pub async fn ensure_host_program_image_with(
+    docker: &Docker,
+    spec: &HostProgramImage,
+    extra_paths: &[PathBuf],
+) -> Result<String, ImageError> {
     let program_in_image = program_path_in_image(&spec.program);
-    let files = image_files(&spec.program, &program_in_image)?;
+    let mut files = image_files(&spec.program, &program_in_image)?;
+    for path in extra_paths {
+        add_tree(path, &mut files)?;
+    }
     let dockerfile = dockerfile(&program_in_image, &spec.args);
     let tag = format!("{}:{}", spec.repository, content_hash(&dockerfile, &files));
     if docker.inspect_image(&tag).await.is_ok() {
@@ -103,6 +127,26 @@ fn image_files(
         files.insert(library.to_string_lossy().into_owned(), read(&library)?);
     }
     Ok(files)
+}
+
+/// Adds `path` (a file, or a directory walked recursively) to `files` at its own absolute path.
+fn add_tree(path: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Result<(), ImageError> {
+    let read_error = |source| ImageError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if metadata.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(read_error)? {
+            add_tree(&entry.map_err(read_error)?.path(), files)?;
+        }
+    } else if path.is_absolute() {
+        let bytes = std::fs::read(path).map_err(read_error)?;
+        files.insert(path.to_string_lossy().into_owned(), bytes);
+    }
+    Ok(())
 }
 
 /// Runs `ldd` and returns the absolute paths of the libraries (and loader) it lists.
@@ -184,6 +228,7 @@ fn build_context(dockerfile: &str, files: &BTreeMap<String, Vec<u8>>) -> std::io
     tar.into_inner()
 }
 
+/// Appends one regular file to an in-memory tar.
 pub(super) fn append(
     tar: &mut tar::Builder<Vec<u8>>,
     path: &str,

@@ -8,12 +8,16 @@ mod engine;
 mod events;
 mod gc;
 mod image;
+mod resolve;
 mod resources;
 
 pub use engine::{connect, EnvError};
 pub use events::record_docker_events;
 pub use gc::{collect_garbage, GcReport};
-pub use image::{ensure_host_program_image, HostProgramImage, ImageError};
+pub use image::{
+    ensure_host_program_image, ensure_host_program_image_with, HostProgramImage, ImageError,
+};
+pub use resolve::{resolve_image, ImageChoice, ImageOrigin, ResolvedImage};
 pub use resources::{RunResources, ServiceSpec, TargetContainer, TargetSpec};
 
 /// Label on everything sim creates.

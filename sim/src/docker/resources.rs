@@ -6,10 +6,11 @@ use bollard::models::{
     PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
+use futures_util::StreamExt;
 use std::collections::HashMap;
 
 use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN, LABEL_TARGET, LABEL_TRIAL};
@@ -206,6 +207,39 @@ impl RunResources {
                 },
             )])),
         }
+    }
+
+    /// The gateway IP of the run's network: the host's address as containers on it see it.
+    pub async fn gateway_ip(&self) -> Result<Option<std::net::IpAddr>, bollard::errors::Error> {
+        let network = self.docker.inspect_network(&self.network, None).await?;
+        let configs = network.ipam.and_then(|i| i.config).unwrap_or_default();
+        Ok(configs
+            .into_iter()
+            .filter_map(|c| c.gateway)
+            .find_map(|g| g.parse().ok()))
+    }
+
+    /// The exit code of a container that has stopped, or `None` while it runs.
+    pub async fn exit_code(&self, id: &str) -> Result<Option<i64>, bollard::errors::Error> {
+        let state = self.docker.inspect_container(id, None).await?.state;
+        Ok(state
+            .filter(|s| s.running != Some(true))
+            .map(|s| s.exit_code.unwrap_or_default()))
+    }
+
+    /// The last `tail` lines of a container's stdout and stderr.
+    pub async fn logs(&self, id: &str, tail: usize) -> Result<String, bollard::errors::Error> {
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&chunk?.to_string());
+        }
+        Ok(text)
     }
 
     /// Removes (forcefully) every container of this run that carries `extra` labels too.
