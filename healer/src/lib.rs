@@ -17,6 +17,7 @@
 //! The healer touches the world only through a [`Platform`] and reports only its decisions, as
 //! [`journal::Event`]s, to a [`journal::Sink`]. It knows nothing about scenarios or load.
 
+pub mod alertmanager;
 mod detect;
 mod engine;
 mod incident;

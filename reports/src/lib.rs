@@ -1,17 +1,32 @@
 //! Reports computed from recorded journals: per-trial MTTR with its detect → act → recovered
-//! breakdown, run summaries, expectation verdicts and `result.json`.
+//! breakdown, run summaries, expectation verdicts, `result.json`, and the files people and CI
+//! read: a self-contained HTML report with charts, JUnit XML, a Markdown summary, and an index
+//! of every run's MTTR and success rate over time.
 //!
 //! Every figure is computed by replaying `journal::Record`s, never from live state: the journal
 //! is the single source of truth, and a report can be recomputed from it at any time.
 
+mod chart;
 pub mod expect;
 mod fmt;
+mod history;
+mod html;
+mod junit;
+mod markdown;
+mod markup;
 mod outcome;
+mod report;
 mod result;
 mod summary;
 mod table;
+mod timeline;
 
 pub use expect::{Expectations, Verdict};
+pub use history::{History, HistoryRun, Regression, RunFigures, MTTR_REGRESSION_FACTOR};
+pub use html::render_html;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use outcome::{trial_outcomes, OutageCause, TrialOutcome};
+pub use report::{regenerate, write_reports, Regenerated, ReportPaths, JOURNAL_FILE, RESULT_FILE};
 pub use result::{write_result_json, ResultFile, ResultSummary, RunInfo, SCHEMA_VERSION};
 pub use summary::{percentile, summarize, Aggregate, RunSummary};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::summary::{Aggregate, RunSummary};
-use crate::{TrialOutcome, Verdict};
+use crate::{Expectations, TrialOutcome, Verdict};
 
 /// The version of the `result.json` layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -25,13 +25,18 @@ pub struct RunInfo {
 }
 
 /// The layout of `result.json`:
-/// `{"schema_version": 1, "run": {...}, "summary": {...}, "trials": [...], "verdicts": [...]}`.
+/// `{"schema_version": 1, "run": {...}, "summary": {...}, "trials": [...], "expect": {...},
+/// "verdicts": [...]}`, described by the JSON Schema `reports/schema/result.schema.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultFile {
     pub schema_version: u32,
     pub run: RunInfo,
     pub summary: ResultSummary,
     pub trials: Vec<TrialOutcome>,
+    /// The expectations the verdicts were computed against, so a report can be regenerated from
+    /// the journal alone. Absent in files written before it existed: then it reads as empty.
+    #[serde(default)]
+    pub expect: Expectations,
     pub verdicts: Vec<Verdict>,
 }
 
@@ -63,6 +68,7 @@ impl ResultFile {
                 figures: summary.aggregate.clone(),
             },
             trials: summary.trials.clone(),
+            expect: summary.expect.clone(),
             verdicts: summary.verdicts.clone(),
         }
     }

@@ -54,6 +54,8 @@ pub struct RunSummary {
     pub interrupted: bool,
     pub aggregate: Aggregate,
     pub trials: Vec<TrialOutcome>,
+    /// The expectations the verdicts were computed against.
+    pub expect: Expectations,
     pub verdicts: Vec<Verdict>,
 }
 
@@ -80,6 +82,7 @@ pub fn summarize(records: &[Record], healthy_after: u32, expect: &Expectations) 
         interrupted,
         aggregate,
         trials,
+        expect: expect.clone(),
         verdicts,
     }
 }

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use healer::alertmanager::AlertStatus;
 use sim::docker::{self, HostProgramImage, RunResources, TargetSpec};
-use sim::monitoring::alertmanager::AlertStatus;
 use sim::monitoring::{
     check_rule_files, find_promtool, resolve_stack_images, start_stack, MonitoringError, ScrapeJob,
     ScrapeTarget, StackSpec, Timing, WebhookReceiver,

@@ -7,7 +7,6 @@
 //! then [`start_stack`] with the trial's targets; the run's cleanup removes the containers by
 //! label, or [`MonitoringStack::remove`] earlier.
 
-pub mod alertmanager;
 mod config;
 mod receiver;
 mod rules;

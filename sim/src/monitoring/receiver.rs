@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::alertmanager::{parse_payload, WebhookPayload};
 use super::MonitoringError;
+use healer::alertmanager::{parse_payload, WebhookPayload};
 
 /// The path Alertmanager posts to.
 pub const WEBHOOK_PATH: &str = "/alerts";

@@ -1,0 +1,292 @@
+//! The self-contained HTML report of one run: inline CSS and inline SVG charts, no scripts and
+//! no external assets, so it opens offline and can be attached to a CI job as one file.
+
+use std::fmt::Write;
+
+use journal::Record;
+
+use crate::chart;
+use crate::fmt::{opt_secs, percent, secs};
+use crate::markup::{esc, utc};
+use crate::timeline::{audit, timeline, LoadTotals};
+use crate::{RunInfo, RunSummary, TrialOutcome};
+
+pub(crate) const CSS: &str = "
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1060px;color:#222;padding:0 12px}
+h1{margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:8px 0;font-size:14px}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#067a3a;font-weight:bold}.fail{color:#c62828;font-weight:bold}
+tr.regression td{background:#ffe3e3}
+figure.chart{margin:12px 0}figure.chart svg{max-width:100%;height:auto}
+figcaption{font-size:13px;color:#555}.note{color:#555;font-style:italic}
+";
+
+/// The HTML report of the run recorded in `records`, whose figures are `summary`.
+pub fn render_html(records: &[Record], summary: &RunSummary, info: &RunInfo) -> String {
+    let mut out = String::new();
+    let passed = summary.passed() && !info.interrupted;
+    let title = format!("{} run {}", info.scenario, info.run_id);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{}</title><style>{CSS}</style></head><body>\n",
+        esc(&title)
+    );
+    let _ = writeln!(
+        out,
+        "<h1>{}</h1><p>Run <code>{}</code> started {}; journal <code>{}</code>. Result: {}{}.</p>",
+        esc(&info.scenario),
+        esc(&info.run_id),
+        utc(info.started_unix_ms),
+        esc(&info.journal.display().to_string()),
+        pass_fail(passed),
+        if summary.interrupted || info.interrupted {
+            " (run interrupted)"
+        } else {
+            ""
+        }
+    );
+    expectations(&mut out, summary);
+    figures(&mut out, summary);
+    out.push_str("<h2>Across trials</h2>\n");
+    figure(
+        &mut out,
+        "mttr-distribution",
+        chart::mttr_distribution(&summary.trials, summary.aggregate.mttr_p50_ms),
+        "MTTR of each trial (outage start → first of K good probes); dashed: the median.",
+    );
+    figure(
+        &mut out,
+        "mttr-breakdown",
+        chart::breakdown(&summary.trials),
+        "Each trial's outage split into detect (TTD), act (TTA) and recover (action → recovered), \
+         on a time axis whose zero is the outage start. Detection before zero: the healer saw the \
+         fault before users did.",
+    );
+    trial_table(&mut out, summary);
+    for t in &summary.trials {
+        trial_section(&mut out, records, t);
+    }
+    audit_table(&mut out, records);
+    out.push_str("</body></html>\n");
+    out
+}
+
+pub(crate) fn pass_fail(passed: bool) -> &'static str {
+    if passed {
+        "<span class=\"pass\">PASS</span>"
+    } else {
+        "<span class=\"fail\">FAIL</span>"
+    }
+}
+
+/// A `<figure class="chart">` holding the chart, or the reason it could not be drawn.
+pub(crate) fn figure(
+    out: &mut String,
+    id: &str,
+    svg: Result<String, Box<dyn std::error::Error>>,
+    caption: &str,
+) {
+    let body = svg.unwrap_or_else(|e| {
+        format!(
+            "<p class=\"note\">chart could not be drawn: {}</p>",
+            esc(&e.to_string())
+        )
+    });
+    let _ = writeln!(
+        out,
+        "<figure class=\"chart\" id=\"{}\">{body}<figcaption>{}</figcaption></figure>",
+        esc(id),
+        esc(caption)
+    );
+}
+
+fn expectations(out: &mut String, summary: &RunSummary) {
+    out.push_str("<h2>Expectations</h2>\n");
+    if summary.verdicts.is_empty() {
+        out.push_str("<p class=\"note\">The scenario sets no expectations.</p>\n");
+        return;
+    }
+    out.push_str(
+        "<table id=\"expectations\"><tr><th>expectation</th><th>result</th><th>detail</th></tr>\n",
+    );
+    for v in &summary.verdicts {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&v.expectation),
+            pass_fail(v.passed),
+            esc(&v.detail)
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+fn figures(out: &mut String, summary: &RunSummary) {
+    let a = &summary.aggregate;
+    let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), percent);
+    let rows = [
+        (
+            "MTTR p50 / p95 / max",
+            format!(
+                "{} / {} / {}",
+                opt_secs(a.mttr_p50_ms),
+                opt_secs(a.mttr_p95_ms),
+                opt_secs(a.mttr_max_ms)
+            ),
+        ),
+        ("TTD p50 (negative: healer first)", opt_secs(a.ttd_p50_ms)),
+        ("TTA p50", opt_secs(a.tta_p50_ms)),
+        (
+            "outages / recovered",
+            format!(
+                "{} / {} (K = {})",
+                a.trials_with_outage, a.recovered_trials, summary.healthy_after
+            ),
+        ),
+        (
+            "success rate",
+            format!(
+                "{} ({} of {} trials)",
+                rate(a.success_rate),
+                a.successful_trials,
+                a.trials
+            ),
+        ),
+        (
+            "error rate",
+            format!(
+                "{} ({} failed of {} requests)",
+                rate(a.error_rate),
+                a.requests_failed,
+                a.requests_ok.saturating_add(a.requests_failed)
+            ),
+        ),
+        ("downtime", secs(a.downtime_ms)),
+        (
+            "OOM kills / heals / actions / escalations",
+            format!(
+                "{} / {} / {} / {}",
+                a.oom_kills, a.heals, a.actions, a.escalations
+            ),
+        ),
+    ];
+    out.push_str("<h2>Figures</h2>\n<table id=\"figures\">\n");
+    for (name, value) in rows {
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
+            esc(name),
+            esc(&value)
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+fn trial_table(out: &mut String, summary: &RunSummary) {
+    out.push_str(
+        "<h2>Trials</h2>\n<table id=\"trials\"><tr><th>trial</th><th>outage</th><th>fault→outage</th>\
+         <th>TTD</th><th>TTA</th><th>act→recovered</th><th>MTTR</th><th>downtime</th>\
+         <th>errors</th><th>OOM</th><th>heals</th><th>result</th></tr>\n",
+    );
+    for t in &summary.trials {
+        let outage = match (&t.outage_target, t.outage) {
+            (Some(target), true) => format!("yes ({target})"),
+            _ => "no".to_owned(),
+        };
+        let result = match &t.failure_reason {
+            None => pass_fail(t.success).to_owned(),
+            Some(reason) => format!("{} {}", pass_fail(false), esc(reason)),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"n\"><a href=\"#trial-{n}\">{n}</a></td><td>{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{result}</td></tr>",
+            esc(&outage),
+            opt_secs(t.fault_to_outage_ms),
+            opt_secs(t.ttd_ms),
+            opt_secs(t.tta_ms),
+            opt_secs(t.action_to_recovered_ms),
+            opt_secs(t.mttr_ms),
+            secs(t.downtime_ms),
+            t.error_rate.map_or_else(|| "-".to_owned(), percent),
+            t.oom_kills,
+            t.heals,
+            n = t.trial,
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+fn trial_section(out: &mut String, records: &[Record], t: &TrialOutcome) {
+    let tl = timeline(records, t.trial, t.recovered_at_ms);
+    let _ = writeln!(out, "<h2 id=\"trial-{0}\">Trial {0}</h2>", t.trial);
+    figure(
+        out,
+        &format!("timeline-trial-{}", t.trial),
+        chart::timeline(&tl),
+        "Latency of the independent prober's requests (log scale; red crosses: failed probes, \
+         shaded: downtime), with vertical lines where the fault was injected, the healer detected \
+         it, each remediation step started and finished, and the target recovered.",
+    );
+    load_table(out, &tl.load);
+    out.push_str(
+        "<p class=\"note\">No resource samples recorded: the journal holds no memory or CPU \
+         series for this trial, so no resource chart is drawn.</p>\n",
+    );
+}
+
+fn load_table(out: &mut String, load: &[LoadTotals]) {
+    if load.is_empty() {
+        out.push_str("<p class=\"note\">No load results recorded for this trial.</p>\n");
+        return;
+    }
+    out.push_str(
+        "<p>Load totals (the load generator reports once, at the end of the trial; there is no \
+         per-second series):</p>\n<table class=\"load\"><tr><th>requests ok</th><th>failed</th>\
+         <th>error rate</th><th>rate</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
+    );
+    for l in load {
+        let total = l.requests_ok.saturating_add(l.requests_failed);
+        let error_rate = if total == 0 {
+            "-".to_owned()
+        } else {
+            percent(l.requests_failed as f64 / total as f64)
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{error_rate}</td>\
+             <td class=\"n\">{:.1} req/s</td><td class=\"n\">{:.3} ms</td><td class=\"n\">{:.3} ms</td>\
+             <td class=\"n\">{:.3} ms</td><td class=\"n\">{:.3} ms</td></tr>",
+            l.requests_ok, l.requests_failed, l.rps, l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+fn audit_table(out: &mut String, records: &[Record]) {
+    let entries = audit(records);
+    out.push_str("<h2>Healer audit</h2>\n");
+    if entries.is_empty() {
+        out.push_str("<p class=\"note\">The healer recorded no decisions.</p>\n");
+        return;
+    }
+    out.push_str(
+        "<table id=\"audit\"><tr><th>trial</th><th>time since run start</th><th>target</th><th>what</th><th>why</th></tr>\n",
+    );
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.trial.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+            secs(e.t_ms),
+            esc(&e.target),
+            esc(&e.what),
+            esc(&e.why)
+        );
+    }
+    out.push_str("</table>\n");
+}

@@ -1,0 +1,92 @@
+//! A GitHub-flavoured Markdown summary of a run, for CI job summaries.
+
+use std::fmt::Write;
+
+use crate::fmt::{opt_secs, percent, secs};
+use crate::markup::esc;
+use crate::{RunInfo, RunSummary};
+
+/// Text safe inside a Markdown table cell: HTML escaped, pipes escaped, one line.
+fn cell(text: &str) -> String {
+    esc(text).replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The run's result, expectations, run-wide figures and one table row per trial.
+pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
+    let passed = summary.passed() && !info.interrupted;
+    let interrupted = summary.interrupted || info.interrupted;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### {} `{}` run `{}`: {}{}\n",
+        if passed { "✅" } else { "❌" },
+        cell(&info.scenario),
+        cell(&info.run_id),
+        if passed { "PASS" } else { "FAIL" },
+        if interrupted { " (interrupted)" } else { "" }
+    );
+    if !summary.verdicts.is_empty() {
+        out.push_str("| expectation | result | detail |\n|---|---|---|\n");
+        for v in &summary.verdicts {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&v.expectation),
+                if v.passed { "PASS" } else { "**FAIL**" },
+                cell(&v.detail)
+            );
+        }
+        out.push('\n');
+    }
+    let a = &summary.aggregate;
+    let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), percent);
+    let _ = writeln!(
+        out,
+        "**MTTR** p50 {} · p95 {} · max {} ({} outage(s), {} recovered, K = {}) · **TTD** p50 {} · \
+         **TTA** p50 {} · **success** {} ({} of {}) · **errors** {} ({} of {} requests) · \
+         **downtime** {}\n",
+        opt_secs(a.mttr_p50_ms),
+        opt_secs(a.mttr_p95_ms),
+        opt_secs(a.mttr_max_ms),
+        a.trials_with_outage,
+        a.recovered_trials,
+        summary.healthy_after,
+        opt_secs(a.ttd_p50_ms),
+        opt_secs(a.tta_p50_ms),
+        rate(a.success_rate),
+        a.successful_trials,
+        a.trials,
+        rate(a.error_rate),
+        a.requests_failed,
+        a.requests_ok.saturating_add(a.requests_failed),
+        secs(a.downtime_ms)
+    );
+    out.push_str(
+        "| trial | outage | TTD | TTA | act→recovered | MTTR | downtime | errors | result |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for t in &summary.trials {
+        let result = match &t.failure_reason {
+            None => "ok".to_owned(),
+            Some(reason) => format!("**FAIL**: {}", cell(reason)),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {result} |",
+            t.trial,
+            cell(
+                t.outage_target
+                    .as_deref()
+                    .filter(|_| t.outage)
+                    .unwrap_or("no")
+            ),
+            opt_secs(t.ttd_ms),
+            opt_secs(t.tta_ms),
+            opt_secs(t.action_to_recovered_ms),
+            opt_secs(t.mttr_ms),
+            secs(t.downtime_ms),
+            t.error_rate.map_or_else(|| "-".to_owned(), percent),
+        );
+    }
+    out
+}

@@ -1,0 +1,177 @@
+//! Writing every report file of a run (`result.json`, `report.html`, `junit.xml`, `summary.md`),
+//! and regenerating them from the run's journal alone.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use journal::{Event, Record};
+
+use crate::{
+    render_html, render_junit, render_markdown, summarize, write_result_json, Expectations,
+    ResultFile, RunInfo, RunSummary, Verdict,
+};
+
+/// The journal's file name inside a run directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+/// `result.json`'s file name inside a run directory.
+pub const RESULT_FILE: &str = "result.json";
+
+/// Where [`write_reports`] put each file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    pub result_json: PathBuf,
+    pub report_html: PathBuf,
+    pub junit_xml: PathBuf,
+    pub summary_md: PathBuf,
+}
+
+/// A run recomputed from its journal, and where its reports were written.
+#[derive(Debug, Clone)]
+pub struct Regenerated {
+    pub summary: RunSummary,
+    pub info: RunInfo,
+    pub paths: ReportPaths,
+}
+
+/// Writes `result.json`, `report.html`, `junit.xml` and `summary.md` into `run_dir`. Each file is
+/// written beside its final name and renamed over it, so a reader never sees half a file.
+pub fn write_reports(
+    run_dir: &Path,
+    records: &[Record],
+    summary: &RunSummary,
+    info: &RunInfo,
+) -> io::Result<ReportPaths> {
+    let paths = ReportPaths {
+        result_json: run_dir.join(RESULT_FILE),
+        report_html: run_dir.join("report.html"),
+        junit_xml: run_dir.join("junit.xml"),
+        summary_md: run_dir.join("summary.md"),
+    };
+    write_result_json(summary, info, &paths.result_json)?;
+    write_atomic(&paths.report_html, &render_html(records, summary, info))?;
+    write_atomic(&paths.junit_xml, &render_junit(summary, info))?;
+    write_atomic(&paths.summary_md, &render_markdown(summary, info))?;
+    Ok(paths)
+}
+
+/// Re-reads `run_dir/journal.jsonl`, recomputes the run's figures and verdicts, and rewrites all
+/// of its reports. K (`healthy_after`) and the expectations are not in the journal: they are read
+/// from the run's existing `result.json`, which must exist.
+pub fn regenerate(run_dir: &Path) -> io::Result<Regenerated> {
+    let (records, summary, info) = load_run(run_dir)?;
+    let paths = write_reports(run_dir, &records, &summary, &info)?;
+    Ok(Regenerated {
+        summary,
+        info,
+        paths,
+    })
+}
+
+/// The journal of the run in `run_dir`, its recomputed summary and its run facts.
+pub(crate) fn load_run(run_dir: &Path) -> io::Result<(Vec<Record>, RunSummary, RunInfo)> {
+    let journal = run_dir.join(JOURNAL_FILE);
+    let records = journal::read_journal(&journal)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    let result_path = run_dir.join(RESULT_FILE);
+    let text = std::fs::read_to_string(&result_path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot read {}: {e} (it holds K and the expectations, which the journal does not record)",
+                result_path.display()
+            ),
+        )
+    })?;
+    let previous: ResultFile = serde_json::from_str(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: not a result.json: {e}", result_path.display()),
+        )
+    })?;
+    let expect = if previous.expect == Expectations::default() {
+        expectations_from_verdicts(&previous.verdicts)
+    } else {
+        previous.expect.clone()
+    };
+    let summary = summarize(&records, previous.summary.healthy_after, &expect);
+    let (run_id, scenario) = records
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::RunStarted {
+                run_id, scenario, ..
+            } => Some((run_id.clone(), scenario.clone())),
+            _ => None,
+        })
+        .unwrap_or((previous.run.run_id, previous.run.scenario));
+    let info = RunInfo {
+        run_id,
+        scenario,
+        journal,
+        started_unix_ms: previous.run.started_unix_ms,
+        interrupted: previous.run.interrupted,
+    };
+    Ok((records, summary, info))
+}
+
+/// The expectations behind verdicts written by this crate (`recovered_within 10s`,
+/// `max_error_rate 10%`, `min_success_rate 100%`), for `result.json` files written before they
+/// carried their expectations. Labels it does not know are skipped.
+fn expectations_from_verdicts(verdicts: &[Verdict]) -> Expectations {
+    let mut expect = Expectations::default();
+    for v in verdicts {
+        let Some((name, value)) = v.expectation.split_once(' ') else {
+            continue;
+        };
+        let percent = || Some(value.strip_suffix('%')?.parse::<f64>().ok()? / 100.0);
+        match name {
+            "recovered_within" => {
+                expect.recovered_within = value
+                    .strip_suffix('s')
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok());
+            }
+            "max_error_rate" => expect.max_error_rate = percent(),
+            "min_success_rate" => expect.min_success_rate = percent(),
+            _ => {}
+        }
+    }
+    expect
+}
+
+fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    match std::fs::write(&tmp, text) {
+        Ok(()) => std::fs::rename(&tmp, path),
+        Err(e) => {
+            // Best effort: the write already failed, and that error is the one to report.
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_come_back_from_verdict_labels() {
+        let verdict = |label: &str| Verdict {
+            expectation: label.to_owned(),
+            passed: true,
+            detail: String::new(),
+        };
+        let expect = expectations_from_verdicts(&[
+            verdict("recovered_within 1.5s"),
+            verdict("max_error_rate 12.5%"),
+            verdict("min_success_rate 100%"),
+            verdict("something_else 3"),
+        ]);
+        assert_eq!(expect.recovered_within, Some(Duration::from_millis(1500)));
+        assert_eq!(expect.max_error_rate, Some(0.125));
+        assert_eq!(expect.min_success_rate, Some(1.0));
+    }
+}

@@ -1,0 +1,182 @@
+//! The HTML report of a real `oom-recovery` run, opened in headless Chromium: it renders, its
+//! DOM holds every chart, and the page logs no errors. The screenshot is kept in
+//! `target/tmp/report-screenshot/` for people to look at.
+
+mod support;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Chromium, or a failure that says how to get it: this test is never skipped.
+fn chromium() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        if let Ok(out) = Command::new("which").arg(name).output() {
+            if out.status.success() {
+                return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            }
+        }
+    }
+    panic!(
+        "chromium is not installed: install Debian's `chromium` package \
+         (apt-get install chromium); CI installs it in .ci/run"
+    );
+}
+
+/// What Chromium printed, and whether it succeeded.
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs headless Chromium on `page` with `args` and its own profile directory. Its output goes
+/// to files, not pipes: Chromium logs a lot, and an undrained pipe would block it. A generous
+/// guard ends a hung browser (it is not a speed check).
+fn run_chromium(page: &Path, profile: &Path, args: &[String]) -> Run {
+    let stdout_path = profile.join("stdout.txt");
+    let stderr_path = profile.join("stderr.txt");
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.join("profile").display()
+        ))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_path).unwrap())
+        .stderr(File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("chromium starts");
+    let guard = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for chromium") {
+            break status;
+        }
+        if guard.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish within 3 minutes: {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Run {
+        success: status.success(),
+        stdout: std::fs::read_to_string(&stdout_path).unwrap(),
+        stderr: std::fs::read_to_string(&stderr_path).unwrap(),
+    }
+}
+
+#[test]
+fn report_renders_in_headless_chromium_with_its_charts_and_no_errors() {
+    let (_scratch, _records, run) = support::regenerated(support::OOM);
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let page = out_dir.join("oom-recovery-report.html");
+    std::fs::copy(&run.paths.report_html, &page).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+
+    let shot = out_dir.join("oom-recovery-report.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run_chromium(
+        &page,
+        profile.path(),
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1200,3000".to_owned(),
+            "--hide-scrollbars".to_owned(),
+        ],
+    );
+    assert!(out.success, "chromium --screenshot failed: {}", out.stderr);
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    // A blank 1200×3000 page compresses to a few KB; charts and tables make it far larger.
+    assert!(png.len() > 60_000, "screenshot is only {} bytes", png.len());
+
+    let out = run_chromium(
+        &page,
+        profile.path(),
+        &[
+            "--dump-dom".to_owned(),
+            "--enable-logging=stderr".to_owned(),
+            "--v=0".to_owned(),
+        ],
+    );
+    assert!(out.success, "chromium --dump-dom failed: {}", out.stderr);
+    let dom = &out.stdout;
+    let ids = support::chart_ids(dom);
+    let mut expected = vec!["mttr-distribution".to_owned(), "mttr-breakdown".to_owned()];
+    expected.extend((1..=10).map(|t| format!("timeline-trial-{t}")));
+    assert_eq!(ids, expected);
+    assert_eq!(dom.matches("<svg").count(), expected.len());
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("Uncaught") || l.contains("CONSOLE"))
+        .collect();
+    assert!(errors.is_empty(), "the page logged: {errors:#?}");
+}
+
+#[test]
+fn history_index_renders_in_headless_chromium_with_its_trends() {
+    let root = tempfile::tempdir().unwrap();
+    for run in support::RUNS {
+        let dir = support::copy_run(run, root.path());
+        reports::regenerate(&dir).unwrap();
+    }
+    let history = reports::History::load(root.path()).unwrap();
+    let index = history.write_index().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let shot = out_dir.join("history-index.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run_chromium(
+        &index,
+        profile.path(),
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1200,1800".to_owned(),
+        ],
+    );
+    assert!(out.success, "chromium --screenshot failed: {}", out.stderr);
+    assert!(std::fs::read(&shot).unwrap().len() > 20_000);
+    let out = run_chromium(
+        &index,
+        profile.path(),
+        &[
+            "--dump-dom".to_owned(),
+            "--enable-logging=stderr".to_owned(),
+            "--v=0".to_owned(),
+        ],
+    );
+    assert!(out.success, "chromium --dump-dom failed: {}", out.stderr);
+    assert_eq!(
+        support::chart_ids(&out.stdout),
+        [
+            "mttr-trend-crash-recovery",
+            "success-trend-crash-recovery",
+            "mttr-trend-oom-recovery",
+            "success-trend-oom-recovery",
+        ]
+    );
+    // The links point at reports that exist, relative to the index.
+    for run in support::RUNS {
+        let link = format!("{run}/report.html");
+        assert!(out.stdout.contains(&format!("href=\"{link}\"")), "{link}");
+        assert!(root.path().join(&link).is_file());
+    }
+    assert!(!out.stderr.contains("Uncaught") && !out.stderr.contains("CONSOLE"));
+}
