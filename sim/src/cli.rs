@@ -23,7 +23,7 @@ Exit codes:
 #[command(
     name = "sim",
     version,
-    after_help = format!("Examples:\n  sim run oom-recovery\n  sim run scenarios/oom-recovery.yaml --trials 5 --out /tmp/runs\n  sim validate scenarios/*.yaml\n  sim list\n  sim gc --dry-run\n\n{EXIT_CODES}")
+    after_help = format!("Examples:\n  sim run oom-recovery\n  sim run scenarios/oom-recovery.yaml --trials 5 --out /tmp/runs\n  sim validate scenarios/*.yaml\n  sim list\n  sim report\n  sim gc --dry-run\n\n{EXIT_CODES}")
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,6 +57,15 @@ enum Command {
         /// Print result.json on stdout instead of the summary table.
         #[arg(long)]
         json: bool,
+    },
+    /// Regenerate run reports from their journals and the history index of a runs directory.
+    #[command(after_help = "Examples:\n  sim report                      # every run under sim-runs/, and sim-runs/index.html\n  sim report sim-runs/oom-recovery/20261122T051108Z-3b4ead09")]
+    Report {
+        /// Run directories to regenerate (default: every run under --out).
+        runs: Vec<PathBuf>,
+        /// The runs root whose history index is rewritten.
+        #[arg(long, default_value = "sim-runs", value_name = "DIR")]
+        out: PathBuf,
     },
     /// List the scenarios in the scenarios directory.
     List {
@@ -140,6 +149,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             .await
         }
         Command::List { json } => list(&scenarios_dir, &context, json),
+        Command::Report { runs, out } => report(&runs, &out),
         Command::Validate { files } => validate(&files, &context),
         Command::Gc {
             dry_run,
@@ -183,16 +193,21 @@ async fn run(
     };
     match runner::run(plan, &options, cancel).await {
         Ok(outcome) => {
-            let result = outcome.dir.join("result.json");
+            let paths = &outcome.paths;
             if json {
-                match std::fs::read_to_string(&result) {
+                match std::fs::read_to_string(&paths.result_json) {
                     Ok(text) => println!("{text}"),
-                    Err(e) => eprintln!("error: cannot read {}: {e}", result.display()),
+                    Err(e) => eprintln!("error: cannot read {}: {e}", paths.result_json.display()),
                 }
             } else {
                 println!("{}", outcome.summary.render_table());
-                println!("journal: {}", outcome.dir.join("journal.jsonl").display());
-                println!("result:  {}", result.display());
+                println!("journal: {}", outcome.dir.join(reports::JOURNAL_FILE).display());
+                println!("result:  {}", paths.result_json.display());
+                println!("junit:   {}", paths.junit_xml.display());
+                println!("report:  {}", paths.report_html.display());
+                if let Some(index) = &outcome.index {
+                    println!("history: {}", index.display());
+                }
             }
             if outcome.interrupted {
                 exit::INTERRUPTED
@@ -207,6 +222,44 @@ async fn run(
             e.exit_code()
         }
     }
+}
+
+fn report(runs: &[PathBuf], out: &Path) -> i32 {
+    let history = match reports::History::load(out) {
+        Ok(history) => history,
+        Err(e) => {
+            eprintln!("error: cannot read the runs under {}: {e}", out.display());
+            return exit::BAD_INPUT;
+        }
+    };
+    let dirs: Vec<PathBuf> = if runs.is_empty() {
+        history.runs().iter().map(|run| out.join(&run.dir)).collect()
+    } else {
+        runs.to_vec()
+    };
+    let mut code = exit::OK;
+    for dir in &dirs {
+        match reports::regenerate(dir) {
+            Ok(regenerated) => println!(
+                "{}: {} ({})",
+                dir.display(),
+                if regenerated.summary.passed() { "PASS" } else { "FAIL" },
+                regenerated.paths.report_html.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {}: {e}", dir.display());
+                code = exit::BAD_INPUT;
+            }
+        }
+    }
+    match history.write_index() {
+        Ok(index) => println!("history: {}", index.display()),
+        Err(e) => {
+            eprintln!("error: cannot write the history index: {e}");
+            code = exit::RUN_FAILED;
+        }
+    }
+    code
 }
 
 fn list(scenarios_dir: &Path, context: &Context, json: bool) -> i32 {

@@ -39,6 +39,10 @@ pub struct RunOutcome {
     pub dir: PathBuf,
     pub summary: RunSummary,
     pub interrupted: bool,
+    /// result.json, report.html, junit.xml and summary.md of the run.
+    pub paths: reports::ReportPaths,
+    /// The history index of every run under the output root, when it could be written.
+    pub index: Option<PathBuf>,
 }
 
 /// Why a run could not be carried out.
@@ -199,17 +203,22 @@ pub async fn run(
         started_unix_ms,
         interrupted,
     };
-    let result_path = dir.join("result.json");
-    reports::write_result_json(&summary, &info, &result_path).map_err(|source| {
-        RunError::Output {
-            path: result_path,
-            source,
-        }
-    })?;
+    let output_error = |source| RunError::Output {
+        path: dir.clone(),
+        source,
+    };
+    let paths = reports::write_reports(&dir, &records, &summary, &info).map_err(output_error)?;
+    // The history index across runs; a run whose index cannot be written still succeeded.
+    let index = reports::History::load(&options.out).and_then(|history| history.write_index());
+    if let Err(e) = &index {
+        tracing::warn!("cannot update the history index in {}: {e}", options.out.display());
+    }
     Ok(RunOutcome {
         dir,
         summary,
         interrupted,
+        paths,
+        index: index.ok(),
     })
 }
 

@@ -98,3 +98,30 @@ async fn gc_removes_what_a_killed_run_left() {
         "still there"
     );
 }
+
+/// `sim report` regenerates every run's reports from its journal (real recorded runs, laid out
+/// as a runs root) and writes the history index.
+#[test]
+fn report_regenerates_runs_and_the_history_index() {
+    let root = tempfile::tempdir().unwrap();
+    let fixtures = common::workspace().join("reports/tests/fixtures");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixtures.join("."))
+        .arg(root.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = run(sim().arg("report").arg("--out").arg(root.path()));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("history: "), "{stdout}");
+    assert!(root.path().join("index.html").is_file());
+    let reports: Vec<_> = stdout.lines().filter(|l| l.contains("report.html")).collect();
+    assert!(reports.len() >= 2, "{stdout}");
+    for scenario in ["oom-recovery", "crash-recovery"] {
+        let dir = common::run_dir(root.path(), scenario).expect("fixture run");
+        assert!(dir.join("report.html").is_file());
+        assert!(dir.join("junit.xml").is_file());
+    }
+}

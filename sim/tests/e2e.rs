@@ -40,6 +40,10 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
     assert!(has("fault_injected", &|r| r["fault"] == "memory-leak"));
     assert!(has("load", &|r| r["requests_ok"].as_u64().unwrap() > 0));
     assert_eq!(records.last().unwrap()["event"], "run_ended");
+    for report in ["report.html", "junit.xml", "summary.md"] {
+        assert!(dir.join(report).is_file(), "{report} missing");
+    }
+    assert!(stdout.contains("report:  "), "sim run says where the report is");
 
     assert_eq!(
         leftovers(&run_id(&dir)).await,
