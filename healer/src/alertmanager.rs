@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Signal, SignalKind, TargetRef};
+
 /// The webhook version this module understands.
 pub const WEBHOOK_VERSION: &str = "4";
 
@@ -57,6 +59,73 @@ impl Alert {
     pub fn name(&self) -> Option<&str> {
         self.labels.get("alertname").map(String::as_str)
     }
+
+    /// The healer's signal for this alert. Its target is known by name only (empty id), the
+    /// name its labels give ([`crate::Alert::target_name`]); the engine resolves it in scope.
+    pub fn to_signal(&self) -> Signal {
+        let alert = crate::Alert {
+            name: self.name().unwrap_or_default().to_owned(),
+            firing: self.status == AlertStatus::Firing,
+            labels: self.labels.clone(),
+            fingerprint: self.fingerprint.clone(),
+        };
+        Signal {
+            target: TargetRef {
+                id: String::new(),
+                name: alert.target_name().unwrap_or_default().to_owned(),
+                labels: self.labels.clone(),
+            },
+            kind: SignalKind::Alert(alert),
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    /// When the alert started firing, in milliseconds since the Unix epoch (`startsAt`).
+    pub fn starts_at_unix_ms(&self) -> Option<u64> {
+        rfc3339_unix_ms(&self.starts_at)
+    }
+}
+
+/// Parses the RFC 3339 timestamps Alertmanager writes (`2026-11-22T05:41:12.345678901Z`,
+/// or with a `+01:00`-style offset) into milliseconds since the Unix epoch.
+fn rfc3339_unix_ms(text: &str) -> Option<u64> {
+    let (date, time) = text.split_once(['T', 't'])?;
+    let mut date = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
+    let (clock, offset_secs) = match time.find(['Z', 'z', '+', '-']) {
+        Some(at) => {
+            let (clock, zone) = time.split_at(at);
+            let offset = match zone.as_bytes()[0] {
+                b'Z' | b'z' => 0,
+                sign => {
+                    let (h, m) = zone[1..].split_once(':')?;
+                    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+                    if sign == b'+' {
+                        secs
+                    } else {
+                        -secs
+                    }
+                }
+            };
+            (clock, offset)
+        }
+        None => return None,
+    };
+    let mut hms = clock.splitn(3, ':');
+    let hour: i64 = hms.next()?.parse().ok()?;
+    let minute: i64 = hms.next()?.parse().ok()?;
+    let seconds: f64 = hms.next()?.parse().ok()?;
+    // Days from the civil date (proleptic Gregorian; Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 - offset_secs;
+    let ms = secs as f64 * 1000.0 + seconds * 1000.0;
+    (ms >= 0.0).then_some(ms.round() as u64)
 }
 
 /// Whether a notification or an alert is firing or resolved.
@@ -88,6 +157,52 @@ pub fn parse_payload(body: &[u8]) -> Result<WebhookPayload, PayloadError> {
         });
     }
     Ok(payload)
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_becomes_a_signal_naming_its_target_by_label() {
+        let alert = Alert {
+            status: AlertStatus::Firing,
+            labels: [
+                ("alertname".to_owned(), "LeakyDown".to_owned()),
+                ("instance".to_owned(), "leaky-0:8080".to_owned()),
+            ]
+            .into(),
+            annotations: BTreeMap::new(),
+            starts_at: "2026-11-22T05:32:00Z".to_owned(),
+            ends_at: String::new(),
+            generator_url: String::new(),
+            fingerprint: "2c83ea49be639f87".to_owned(),
+        };
+        let signal = alert.to_signal();
+        assert_eq!(signal.target.id, "");
+        assert_eq!(signal.target.name, "leaky-0");
+        let SignalKind::Alert(summary) = signal.kind else {
+            panic!("not an alert signal");
+        };
+        assert!(summary.firing);
+        assert_eq!(summary.name, "LeakyDown");
+        assert_eq!(alert.starts_at_unix_ms(), Some(1_795_325_520_000));
+    }
+
+    #[test]
+    fn alertmanager_timestamps_parse_to_unix_milliseconds() {
+        assert_eq!(rfc3339_unix_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_unix_ms("2026-11-22T05:32:00.123456789Z"),
+            Some(1_795_325_520_123)
+        );
+        assert_eq!(
+            rfc3339_unix_ms("2026-11-22T06:32:00+01:00"),
+            Some(1_795_325_520_000)
+        );
+        assert_eq!(rfc3339_unix_ms("yesterday"), None);
+        assert_eq!(rfc3339_unix_ms("2026-11-22T05:32:00"), None);
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,18 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i64>,
     },
+    /// An alert notification reached the embedded healer's webhook (recorded on arrival).
+    Alert {
+        /// The alert's name (`alertname`).
+        name: String,
+        /// The target its labels name (`container`, else `name`, else `instance` without port).
+        target: String,
+        firing: bool,
+        fingerprint: String,
+        /// When the alerting pipeline says it started firing (its `startsAt`), Unix ms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        starts_at_unix_ms: Option<u64>,
+    },
     /// The healer opened an incident.
     Detected {
         target: String,
@@ -141,6 +153,7 @@ impl Event {
             | Event::FaultCleared { target, .. }
             | Event::Probe { target, .. }
             | Event::Docker { target, .. }
+            | Event::Alert { target, .. }
             | Event::Detected { target, .. }
             | Event::RunbookSelected { target, .. }
             | Event::Suppressed { target, .. }

@@ -68,6 +68,22 @@ pub struct TrialOutcome {
     pub recovered_at_ms: Option<f64>,
     /// Outage start − fault.
     pub fault_to_outage_ms: Option<f64>,
+    /// When the alerting pipeline says its first alert after the fault started firing
+    /// (Alertmanager's `startsAt`, on the journal's clock). `None` without an alerting pipeline.
+    #[serde(default)]
+    pub alert_firing_at_ms: Option<f64>,
+    /// When that alert's webhook reached the healer.
+    #[serde(default)]
+    pub alert_received_at_ms: Option<f64>,
+    /// Alert firing − fault: what the rule (scrape interval, `for:`) costs.
+    #[serde(default)]
+    pub fault_to_firing_ms: Option<f64>,
+    /// Webhook received − alert firing: what Alertmanager's routing (group_wait) costs.
+    #[serde(default)]
+    pub firing_to_webhook_ms: Option<f64>,
+    /// Action − webhook received.
+    #[serde(default)]
+    pub webhook_to_action_ms: Option<f64>,
     /// Detection − outage start; negative when the healer was first.
     pub ttd_ms: Option<f64>,
     /// `ttd_ms` is negative: the healer detected before users saw the outage.
@@ -153,6 +169,19 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         .and_then(|(start, target, _)| recovery(records, *start, target, healthy_after));
 
     let fault = first_after(records, None, |e| matches!(e, Event::FaultInjected { .. }));
+    let alert = first_after(records, fault, |e| {
+        matches!(e, Event::Alert { firing: true, .. })
+    });
+    let webhook_ms = alert.map(|a| a.t_ms);
+    // The pipeline's own firing time (`startsAt`), placed on the journal's clock through the
+    // record's wall-clock time.
+    let firing_ms = alert.and_then(|a| match records[a.index].event {
+        Event::Alert {
+            starts_at_unix_ms: Some(starts),
+            ..
+        } => Some(a.t_ms - (records[a.index].unix_ms as f64 - starts as f64)),
+        _ => None,
+    });
     let detected = first_after(records, fault, |e| matches!(e, Event::Detected { .. }));
     let action = detected.and_then(|d| {
         first_after(records, Some(d), |e| {
@@ -196,6 +225,11 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         action_started_at_ms: action.map(|a| a.t_ms),
         recovered_at_ms: recovered_at,
         fault_to_outage_ms: diff(outage_start, fault.map(|f| f.t_ms)),
+        alert_firing_at_ms: firing_ms,
+        alert_received_at_ms: webhook_ms,
+        fault_to_firing_ms: diff(firing_ms, fault.map(|f| f.t_ms)),
+        firing_to_webhook_ms: diff(webhook_ms, firing_ms),
+        webhook_to_action_ms: diff(action.map(|a| a.t_ms), webhook_ms),
         ttd_ms,
         detected_before_outage: ttd_ms.is_some_and(|ttd| ttd < 0.0),
         tta_ms: diff(action.map(|a| a.t_ms), detected.map(|d| d.t_ms)),

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::fmt::{opt_secs, percent, secs};
-use crate::summary::RunSummary;
+use crate::summary::{percentile, RunSummary};
 use crate::TrialOutcome;
 
 const HEADERS: [&str; 12] = [
@@ -80,6 +80,21 @@ impl RunSummary {
         };
         let _ = writeln!(out, "TTD p50       {}{before}", opt_secs(a.ttd_p50_ms));
         let _ = writeln!(out, "TTA p50       {}", opt_secs(a.tta_p50_ms));
+        if self.trials.iter().any(|t| t.alert_received_at_ms.is_some()) {
+            let p50 = |figure: fn(&TrialOutcome) -> Option<f64>| {
+                opt_secs(percentile(
+                    self.trials.iter().filter_map(figure).collect(),
+                    50.0,
+                ))
+            };
+            let _ = writeln!(
+                out,
+                "alerting p50  fault→firing {}, firing→webhook {}, webhook→action {}",
+                p50(|t| t.fault_to_firing_ms),
+                p50(|t| t.firing_to_webhook_ms),
+                p50(|t| t.webhook_to_action_ms)
+            );
+        }
         let success = a.success_rate.map_or_else(|| "-".to_owned(), percent);
         let _ = writeln!(
             out,

@@ -287,3 +287,38 @@ fn interrupted_and_cut_off_trials_fail() {
         ",
     );
 }
+
+/// Through an alerting pipeline: the alert's own firing time (`startsAt`, wall clock) lands on
+/// the journal's clock, and the pipeline's stages are split out.
+#[test]
+fn alert_pipeline_stages_are_split_from_the_alerts_firing_time() {
+    // unix_ms = 1_700_000_000_000 + t_ms in these journals, so startsAt 2_000 ms after the
+    // epoch base is t = 2000 on the journal's clock.
+    let alert = Event::Alert {
+        name: "LeakyDown".into(),
+        target: T.into(),
+        firing: true,
+        fingerprint: "f".into(),
+        starts_at_unix_ms: Some(1_700_000_002_000),
+    };
+    let outcomes = trial_outcomes(
+        &journal(vec![
+            (0.0, 1, ready(T)),
+            (1000.0, 1, fault(T)),
+            (1500.0, 1, probe(T, false)),
+            (3000.0, 1, alert),
+            (3001.0, 1, detected(T)),
+            (3002.0, 1, action_started(T)),
+            (3500.0, 1, probe(T, true)),
+            (4000.0, 1, trial_ended(false)),
+        ]),
+        1,
+    );
+    let t = &outcomes[0];
+    assert_eq!(t.alert_firing_at_ms, Some(2000.0));
+    assert_eq!(t.alert_received_at_ms, Some(3000.0));
+    assert_eq!(t.fault_to_firing_ms, Some(1000.0));
+    assert_eq!(t.firing_to_webhook_ms, Some(1000.0));
+    assert_eq!(t.webhook_to_action_ms, Some(2.0));
+    assert_eq!(t.mttr_ms, Some(2000.0));
+}

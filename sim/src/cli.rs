@@ -59,7 +59,9 @@ enum Command {
         json: bool,
     },
     /// Regenerate run reports from their journals and the history index of a runs directory.
-    #[command(after_help = "Examples:\n  sim report                      # every run under sim-runs/, and sim-runs/index.html\n  sim report sim-runs/oom-recovery/20261122T051108Z-3b4ead09")]
+    #[command(
+        after_help = "Examples:\n  sim report                      # every run under sim-runs/, and sim-runs/index.html\n  sim report sim-runs/oom-recovery/20261122T051108Z-3b4ead09"
+    )]
     Report {
         /// Run directories to regenerate (default: every run under --out).
         runs: Vec<PathBuf>,
@@ -201,7 +203,10 @@ async fn run(
                 }
             } else {
                 println!("{}", outcome.summary.render_table());
-                println!("journal: {}", outcome.dir.join(reports::JOURNAL_FILE).display());
+                println!(
+                    "journal: {}",
+                    outcome.dir.join(reports::JOURNAL_FILE).display()
+                );
                 println!("result:  {}", paths.result_json.display());
                 println!("junit:   {}", paths.junit_xml.display());
                 println!("report:  {}", paths.report_html.display());
@@ -233,7 +238,11 @@ fn report(runs: &[PathBuf], out: &Path) -> i32 {
         }
     };
     let dirs: Vec<PathBuf> = if runs.is_empty() {
-        history.runs().iter().map(|run| out.join(&run.dir)).collect()
+        history
+            .runs()
+            .iter()
+            .map(|run| out.join(&run.dir))
+            .collect()
     } else {
         runs.to_vec()
     };
@@ -243,7 +252,11 @@ fn report(runs: &[PathBuf], out: &Path) -> i32 {
             Ok(regenerated) => println!(
                 "{}: {} ({})",
                 dir.display(),
-                if regenerated.summary.passed() { "PASS" } else { "FAIL" },
+                if regenerated.summary.passed() {
+                    "PASS"
+                } else {
+                    "FAIL"
+                },
                 regenerated.paths.report_html.display()
             ),
             Err(e) => {
@@ -311,12 +324,20 @@ fn validate(files: &[PathBuf], context: &Context) -> i32 {
                 continue;
             }
         };
-        let runbook_errors: Vec<String> = plan
+        let mut runbook_errors: Vec<String> = plan
             .runbooks
             .iter()
             .filter_map(|runbook| healer::Runbook::load(runbook).err())
             .map(|e| e.to_string())
             .collect();
+        // Alert rule files are checked with Prometheus's own promtool when it is installed.
+        if let (Some(monitoring), Some(promtool)) =
+            (&plan.monitoring, crate::monitoring::find_promtool())
+        {
+            if let Err(e) = crate::monitoring::check_rule_files(&promtool, &monitoring.rules) {
+                runbook_errors.push(e.to_string());
+            }
+        }
         if runbook_errors.is_empty() {
             println!(
                 "{}: ok ({}, {} trial(s), {} fault(s), {} runbook(s))",

@@ -81,6 +81,15 @@ fn narration(event: &journal::Event) -> Option<String> {
             Some(code) => format!("docker: {target}: {action} (exit {code})"),
             None => format!("docker: {target}: {action}"),
         },
+        Event::Alert {
+            name,
+            target,
+            firing,
+            ..
+        } => format!(
+            "alert: {name} {} for {target}",
+            if *firing { "firing" } else { "resolved" }
+        ),
         Event::RunbookSelected {
             target, runbook, ..
         } => format!("healer: {target}: running runbook {runbook}"),

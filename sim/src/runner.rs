@@ -16,10 +16,12 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerting::{self, AlertPipeline};
 use crate::balancer::{self, BalancerError};
 use crate::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
 use crate::faults::{self, Injector};
 use crate::load::{self, LoadSpec};
+use crate::monitoring::MonitoringError;
 use crate::prober::{self, ProbeTarget};
 use crate::progress::{Narrator, Progress};
 use crate::scenario::{Balancer, Plan, TargetImage};
@@ -74,6 +76,8 @@ pub enum RunError {
     Panicked(String),
     #[error(transparent)]
     Balancer(#[from] BalancerError),
+    #[error(transparent)]
+    Monitoring(#[from] MonitoringError),
 }
 
 impl RunError {
@@ -82,7 +86,11 @@ impl RunError {
         match self {
             RunError::Environment(_)
             | RunError::MissingImage { .. }
-            | RunError::Balancer(BalancerError::Missing) => crate::exit::ENVIRONMENT,
+            | RunError::Balancer(BalancerError::Missing)
+            | RunError::Monitoring(MonitoringError::Image(_)) => crate::exit::ENVIRONMENT,
+            RunError::Monitoring(
+                MonitoringError::InvalidRules { .. } | MonitoringError::ReadRules { .. },
+            ) => crate::exit::BAD_INPUT,
             RunError::Healer(_) => crate::exit::BAD_INPUT,
             _ => crate::exit::RUN_FAILED,
         }
@@ -97,6 +105,8 @@ struct RunContext {
     image: String,
     /// Where load goes when a balancer fronts the replicas (its port on 127.0.0.1).
     balancer_port: Option<u16>,
+    /// Prometheus → Alertmanager → the healer's webhook, when the scenario has it.
+    alerts: Option<AlertPipeline>,
     journal: Arc<Journal>,
     /// The journal, narrating notable events as it records them (for the healer and Docker).
     narrator: Arc<dyn Sink>,
@@ -156,6 +166,13 @@ pub async fn run(
         journal: journal.clone(),
         progress: progress.clone(),
     });
+    let alerts = match alerting::start(&resources, &plan, narrator.clone(), &progress).await {
+        Ok(alerts) => alerts,
+        Err(e) => {
+            let _ = resources.cleanup().await;
+            return Err(e.into());
+        }
+    };
     let events = tokio::spawn(docker::record_docker_events(
         docker.clone(),
         run_id.clone(),
@@ -168,6 +185,7 @@ pub async fn run(
         resources: resources.clone(),
         image,
         balancer_port,
+        alerts,
         journal: journal.clone(),
         narrator,
         progress: progress.clone(),
@@ -211,7 +229,10 @@ pub async fn run(
     // The history index across runs; a run whose index cannot be written still succeeded.
     let index = reports::History::load(&options.out).and_then(|history| history.write_index());
     if let Err(e) = &index {
-        tracing::warn!("cannot update the history index in {}: {e}", options.out.display());
+        tracing::warn!(
+            "cannot update the history index in {}: {e}",
+            options.out.display()
+        );
     }
     Ok(RunOutcome {
         dir,
@@ -408,6 +429,10 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         },
         context.narrator.clone(),
     );
+    let healer = match &context.alerts {
+        Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
+        None => healer,
+    };
     let healer_cancel = trial_cancel.clone();
     let healer_task = tokio::spawn(async move {
         if let Err(e) = healer.run(healer_cancel.cancelled_owned()).await {
@@ -477,6 +502,9 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     trial_cancel.cancel();
     while tasks.join_next().await.is_some() {}
     let _ = healer_task.await;
+    if let Some(alerts) = &context.alerts {
+        alerts.disconnect_trial();
+    }
     load_failure.map_or(Ok(()), Err)
 }
 

@@ -117,11 +117,23 @@ fn report_regenerates_runs_and_the_history_index() {
     let stdout = text(&output.stdout);
     assert!(stdout.contains("history: "), "{stdout}");
     assert!(root.path().join("index.html").is_file());
-    let reports: Vec<_> = stdout.lines().filter(|l| l.contains("report.html")).collect();
+    let reports: Vec<_> = stdout
+        .lines()
+        .filter(|l| l.contains("report.html"))
+        .collect();
     assert!(reports.len() >= 2, "{stdout}");
     for scenario in ["oom-recovery", "crash-recovery"] {
         let dir = common::run_dir(root.path(), scenario).expect("fixture run");
         assert!(dir.join("report.html").is_file());
         assert!(dir.join("junit.xml").is_file());
     }
+}
+
+#[test]
+fn validate_reports_an_alert_rule_file_with_an_error() {
+    let output = run(sim().args(["validate", "sim/tests/fixtures/bad-rules.yaml"]));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("broken.rules.yml"), "{stderr}");
+    assert!(stderr.contains("invalid"), "{stderr}");
 }

@@ -43,7 +43,10 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
     for report in ["report.html", "junit.xml", "summary.md"] {
         assert!(dir.join(report).is_file(), "{report} missing");
     }
-    assert!(stdout.contains("report:  "), "sim run says where the report is");
+    assert!(
+        stdout.contains("report:  "),
+        "sim run says where the report is"
+    );
 
     assert_eq!(
         leftovers(&run_id(&dir)).await,
@@ -95,6 +98,38 @@ async fn kill_one_replica_is_healed_behind_the_balancer() {
     assert_eq!(trial["outage_target"], "leaky-1", "{trial}");
     assert_eq!(trial["heals"], 1, "{trial}");
     assert!(trial["requests_ok"].as_u64().unwrap() > 100, "{trial}");
+    assert_eq!(
+        leftovers(&run_id(&dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
+}
+
+/// A hung target, invisible to Docker's events, is healed through the real alerting pipeline:
+/// Prometheus scrapes it, a user-style rule fires, Alertmanager's v4 webhook reaches the
+/// healer, which restarts it; the result splits out what the pipeline costs.
+#[tokio::test]
+async fn alert_pipeline_heals_a_hang_through_prometheus_and_alertmanager() {
+    let out = tempfile::tempdir().unwrap();
+    let (stdout, dir) = run_scenario(out.path(), "alert-pipeline", 1);
+    assert!(stdout.contains("alerting p50"), "{stdout}");
+    let records = journal(&dir);
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "alert" && r["name"] == "LeakyDown" && r["firing"] == true));
+    assert!(records
+        .iter()
+        .any(|r| r["event"] == "runbook_selected" && r["runbook"] == "restart-on-down-alert"));
+    let trial = &result(&dir)["trials"][0];
+    assert_eq!(trial["heals"], 1, "{trial}");
+    for figure in [
+        "fault_to_firing_ms",
+        "firing_to_webhook_ms",
+        "webhook_to_action_ms",
+    ] {
+        assert!(trial[figure].as_f64().unwrap() >= 0.0, "{figure}: {trial}");
+    }
+    assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
     assert_eq!(
         leftovers(&run_id(&dir)).await,
         (0, 0),

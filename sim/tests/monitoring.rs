@@ -66,7 +66,7 @@ fn leaky_job() -> ScrapeJob {
         targets: vec![ScrapeTarget {
             // The replica's alias on the run network, kept from trial to trial.
             address: "leaky-0:8080".to_owned(),
-            labels: BTreeMap::from([("sim_target".to_owned(), "leaky-0".to_owned())]),
+            labels: BTreeMap::from([("container".to_owned(), "leaky-0".to_owned())]),
         }],
     }
 }
@@ -190,7 +190,7 @@ async fn a_leak_fires_the_users_rule_and_alertmanager_delivers_a_v4_webhook() {
         let alert = &payload.alerts[0];
         assert_eq!(alert.status, AlertStatus::Firing);
         assert_eq!(alert.name(), Some("LeakyMemoryLeak"));
-        assert_eq!(alert.labels["sim_target"], "leaky-0");
+        assert_eq!(alert.labels["container"], "leaky-0");
         assert_eq!(alert.labels["severity"], "page");
         assert_eq!(alert.labels["job"], "leaky");
         assert!(

@@ -34,7 +34,7 @@ pub struct ScrapeJob {
 pub struct ScrapeTarget {
     /// e.g. `sim-<run>-t1-leaky-0:8080`.
     pub address: String,
-    /// e.g. `sim_target=leaky-0`, so an alert names the replica as the journal knows it.
+    /// e.g. `container=leaky-0`, so an alert names the replica as the journal knows it.
     pub labels: BTreeMap<String, String>,
 }
 
@@ -159,7 +159,7 @@ mod tests {
             job: "leaky".to_owned(),
             targets: vec![ScrapeTarget {
                 address: "sim-r-t1-leaky-0:8080".to_owned(),
-                labels: BTreeMap::from([("sim_target".to_owned(), "leaky-0".to_owned())]),
+                labels: BTreeMap::from([("container".to_owned(), "leaky-0".to_owned())]),
             }],
         }
     }
@@ -194,7 +194,7 @@ mod tests {
     fn targets_carry_their_labels() {
         let targets: serde_json::Value = serde_json::from_str(&targets_json(&leaky_job())).unwrap();
         assert_eq!(targets[0]["targets"][0], "sim-r-t1-leaky-0:8080");
-        assert_eq!(targets[0]["labels"]["sim_target"], "leaky-0");
+        assert_eq!(targets[0]["labels"]["container"], "leaky-0");
         assert_eq!(targets_path("a b/c"), "/etc/sim/targets-a_b_c.json");
     }
 

@@ -14,10 +14,12 @@ use std::time::Duration;
 use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
 use super::plan::{
-    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan,
+    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan, Plan, TargetImage,
+    TargetPlan,
 };
 use super::spec::{
-    ExpectSpec, FaultSpec, HealerSpec, HealthSpec, LoadSpec, ScenarioSpec, TargetSpec,
+    ExpectSpec, FaultSpec, HealerSpec, HealthSpec, LoadSpec, MonitoringSpec, ScenarioSpec,
+    TargetSpec,
 };
 use super::Context;
 
@@ -67,6 +69,7 @@ pub(super) fn compile(
         .filter_map(|(i, fault)| c.fault(i, fault, replicas, load_duration))
         .collect();
     let runbooks = c.runbooks(spec.healer.unwrap_or_default());
+    let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
     let expect = c.expect(spec.expect.unwrap_or_default());
     let plan = Plan {
         name,
@@ -77,6 +80,7 @@ pub(super) fn compile(
         load,
         faults,
         runbooks,
+        monitoring,
         expect,
         settle: settle.unwrap_or(DEFAULT_SETTLE),
     };
@@ -632,6 +636,42 @@ impl Compiler<'_> {
             "amount" => Leak::Amount { bytes },
             _ => Leak::PerRequest { bytes },
         })
+    }
+
+    /// The monitoring section: whether Prometheus is required, and rule files that exist.
+    fn monitoring(&mut self, spec: MonitoringSpec) -> Option<MonitoringPlan> {
+        self.p
+            .unknown_fields("monitoring", &spec.unknown, MonitoringSpec::FIELDS);
+        let required = match spec.prometheus.as_deref() {
+            None | Some("required") => true,
+            Some("if-available") => false,
+            Some("off") => return None,
+            Some(other) => {
+                self.p.push(
+                    "monitoring.prometheus",
+                    format!(
+                        "unknown value {other:?}: expected `required`, `if-available` or `off`"
+                    ),
+                    None,
+                );
+                true
+            }
+        };
+        let scenario_dir = self.source.parent().unwrap_or(Path::new(""));
+        let mut rules = Vec::new();
+        for (i, entry) in spec.rules.iter().enumerate() {
+            let path = scenario_dir.join(entry);
+            if path.is_file() {
+                rules.push(path);
+            } else {
+                self.p.push(
+                    &format!("monitoring.rules[{i}]"),
+                    format!("rule file {} not found", path.display()),
+                    Some("paths are relative to the scenario file".into()),
+                );
+            }
+        }
+        Some(MonitoringPlan { required, rules })
     }
 
     /// The runbook files, each checked to exist.

@@ -51,6 +51,9 @@
 //! healer:
 //!   runbooks: [restart-on-oom]  # names, looked up as <dir>/<name>.yaml in Context::runbook_dirs,
 //!                               # or paths (containing / or ending .yaml) relative to this file
+//! monitoring:                   # optional: real Prometheus + Alertmanager alerting the healer
+//!   prometheus: required        # required (default) | if-available (else the embedded default) | off
+//!   rules: [rules/leaky.rules.yml]  # Prometheus rule files, relative to this file
 //! expect:                       # all optional
 //!   recovered_within: 10s
 //!   max_error_rate: 5%
@@ -67,7 +70,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use plan::{
-    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan,
+    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan, Plan, TargetImage,
+    TargetPlan,
 };
 use specfile::Problems;
 

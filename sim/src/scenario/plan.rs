@@ -19,10 +19,22 @@ pub struct Plan {
     pub faults: Vec<FaultPlan>,
     /// Runbook files for the healer, in the order listed; they exist but are not yet validated.
     pub runbooks: Vec<PathBuf>,
+    /// The containerised alerting pipeline, when the scenario asks for one.
+    pub monitoring: Option<MonitoringPlan>,
     pub expect: reports::Expectations,
     /// How long load and probes go on after recovery (or after the last fault) before a trial may
     /// end.
     pub settle: Duration,
+}
+
+/// Prometheus and Alertmanager in containers, alerting the embedded healer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitoringPlan {
+    /// Without a Prometheus to be had: fail the run (`true`), or fall back to the healer's
+    /// embedded signals and say so.
+    pub required: bool,
+    /// Prometheus rule files (standard format), relative paths resolved against the scenario.
+    pub rules: Vec<PathBuf>,
 }
 
 /// The image a target runs.

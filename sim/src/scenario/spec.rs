@@ -23,6 +23,7 @@ pub struct ScenarioSpec {
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
     pub healer: Option<HealerSpec>,
+    pub monitoring: Option<MonitoringSpec>,
     pub expect: Option<ExpectSpec>,
     #[serde(flatten)]
     pub unknown: Unknown,
@@ -38,6 +39,7 @@ impl ScenarioSpec {
         "load",
         "faults",
         "healer",
+        "monitoring",
         "expect",
     ];
 }
@@ -166,6 +168,21 @@ pub struct HealerSpec {
 
 impl HealerSpec {
     pub const FIELDS: &[&str] = &["runbooks"];
+}
+
+/// `monitoring:` — a real Prometheus and Alertmanager on the run's network.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map such as { prometheus: required, rules: [rules/x.rules.yml] }")]
+pub struct MonitoringSpec {
+    pub prometheus: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl MonitoringSpec {
+    pub const FIELDS: &[&str] = &["prometheus", "rules"];
 }
 
 /// `expect:` — what every run must achieve.
