@@ -7,32 +7,45 @@ use std::sync::Arc;
 
 use futures_util::{stream, StreamExt};
 use journal::{Event, Sink};
-use tokio::sync::mpsc;
-use tokio::task::{Id as TaskId, JoinSet};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::{AbortHandle, Id as TaskId, JoinSet};
 use tokio::time::Instant;
 
-use crate::detect::Detectors;
+use crate::classify::{classify, Classification, History};
+use crate::detect::{Detection, Detectors};
+use crate::guardrails::{ApprovalHandle, Guardrails};
 use crate::incident::Incident;
+use crate::knowledge::{KnowledgeBase, OutcomeStats};
 use crate::platform::{Platform, PlatformError, Scope};
 use crate::runbook::Runbook;
-use crate::signal::{Signal, TargetRef};
+use crate::signal::{Alert, Signal, SignalKind, TargetRef};
+use crate::sources::{Needs, SourceSettings, Sources};
 
 /// The self-healing engine. Build it with [`Healer::new`], then drive it with [`Healer::run`].
 ///
 /// For each fault signal about a target in scope it records its decision to the sink:
 /// `Suppressed` (an incident is already open for the target, no runbook handles the fault, the
-/// target is in cooldown, or the action limit was already escalated), or `Detected` followed by
-/// `Escalated` (action limit reached: `max_actions` remediations within `window`), or
-/// `Detected`, `RunbookSelected`, then from the incident's own task `ActionStarted` /
-/// `ActionFinished` per attempt, `Verified`, and `Escalated` if a step or the verification
-/// failed. Signals that are not faults (`Started`, healthy) and targets out of scope are
-/// ignored without a record.
+/// target is in cooldown, or the action limit was already escalated), or `Detected` (with the
+/// class's confidence and why) followed by `Escalated` (action limit reached: `max_actions`
+/// remediations within `window`), or `Detected`, `RunbookSelected` (with the ranking when
+/// several runbooks matched), then from the incident's own task: `ActionSkipped` per step and
+/// no action in dry run; the `notify` steps, `ActionSkipped` for the others and `Escalated`
+/// below the confidence threshold; `AwaitingApproval` then `Approved` or `Escalated` in
+/// approval mode; else `ActionStarted` / `ActionFinished` per attempt, `Verified`, and
+/// `Escalated` if a step or the verification failed, and finally `IncidentClosed` (which the
+/// knowledge base learns from). A resolved alert that opened a still running incident cancels
+/// it with `Resolved`. Signals that are not faults (`Started`, healthy, samples) and targets
+/// out of scope are ignored without a record.
 pub struct Healer {
     platform: Arc<dyn Platform>,
     runbooks: Vec<Arc<Runbook>>,
     scope: Scope,
     sink: Arc<dyn Sink>,
     external: Option<mpsc::Receiver<Signal>>,
+    sources: SourceSettings,
+    guardrails: Arc<Guardrails>,
+    approvals: ApprovalHandle,
+    knowledge: KnowledgeBase,
 }
 
 /// Why [`Healer::run`] stopped early.
@@ -62,7 +75,36 @@ impl Healer {
             scope,
             sink,
             external: None,
+            sources: SourceSettings::default(),
+            guardrails: Arc::new(Guardrails::default()),
+            approvals: ApprovalHandle::default(),
+            knowledge: KnowledgeBase::in_memory(),
         }
+    }
+
+    /// Operator-wide guardrails (default: [`Guardrails::default`], the safe ones).
+    pub fn with_guardrails(mut self, guardrails: Guardrails) -> Healer {
+        self.guardrails = Arc::new(guardrails);
+        self
+    }
+
+    /// Learns from, and ranks runbooks with, `knowledge` (default: an empty in-memory base).
+    pub fn with_knowledge(mut self, knowledge: KnowledgeBase) -> Healer {
+        self.knowledge = knowledge;
+        self
+    }
+
+    /// Approves incidents waiting in approval mode ([`Guardrails::require_approval`]).
+    pub fn approvals(&self) -> ApprovalHandle {
+        self.approvals.clone()
+    }
+
+    /// How the healer's own sources (prober, stats, scraper) sample targets. They start, per
+    /// target in scope, only when some runbook's `when` needs them: on the targets the
+    /// platform lists at start-up, and on every target a signal names later.
+    pub fn with_sources(mut self, settings: SourceSettings) -> Healer {
+        self.sources = settings;
+        self
     }
 
     /// Also handles signals sent on `rx` (alerts from Alertmanager, a prober's results…),
@@ -99,14 +141,36 @@ impl Healer {
             .filter_map(|signal| async move { signal.map(Ok) });
             signals = stream::select(signals, external).boxed();
         }
+        let needs = Needs::of(&self.runbooks);
+        let (sources, mut sourced) = if needs.any() {
+            let (mut sources, rx) = Sources::new(
+                needs,
+                self.sources.clone(),
+                Arc::clone(&self.platform),
+                client.clone(),
+            );
+            match self.platform.targets(&self.scope).await {
+                Ok(targets) => targets
+                    .iter()
+                    .filter(|target| self.scope.contains(target))
+                    .for_each(|target| sources.watch(target)),
+                Err(error) => tracing::warn!(%error, "cannot list the targets to watch"),
+            }
+            (Some(sources), Some(rx))
+        } else {
+            (None, None)
+        };
         let mut triage = Triage {
             healer: &self,
             client,
             targets: HashMap::new(),
             detectors: Detectors::default(),
             incidents: JoinSet::new(),
-            incident_targets: HashMap::new(),
+            open: HashMap::new(),
+            alert_incidents: HashMap::new(),
             next_incident: 1,
+            sources,
+            permits: Arc::new(Semaphore::new(self.guardrails.max_concurrent)),
         };
         tokio::pin!(shutdown);
         let mut signals_open = true;
@@ -118,6 +182,7 @@ impl Healer {
                 biased;
                 () = &mut shutdown => break Ok(()),
                 Some(done) = triage.incidents.join_next_with_id() => triage.incident_closed(done),
+                Some(signal) = recv(&mut sourced), if signals_open => triage.on_signal(signal),
                 next = signals.next(), if signals_open => match next {
                     Some(Ok(signal)) => triage.on_signal(signal),
                     Some(Err(error)) => break Err(HealerError::Signals(error)),
@@ -130,6 +195,14 @@ impl Healer {
         };
         triage.incidents.shutdown().await;
         result
+    }
+}
+
+/// The next signal of the healer's own sources; never, when there are none.
+async fn recv(sourced: &mut Option<mpsc::Receiver<Signal>>) -> Option<Signal> {
+    match sourced {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -185,19 +258,49 @@ struct TargetState {
     remediations: VecDeque<Instant>,
     /// The action limit was hit and escalated; later faults are suppressed until it clears.
     limit_escalated: bool,
+    /// The target's recent life, for classification.
+    history: History,
+}
+
+/// An incident whose task runs.
+struct Open {
+    /// The key of the target's state.
+    target_key: String,
+    target_name: String,
+    incident: String,
+    class: String,
+    runbook: String,
+    started: Instant,
+    abort: AbortHandle,
 }
 
 /// The engine's mutable state during [`Healer::run`].
 struct Triage<'a> {
     healer: &'a Healer,
     client: reqwest::Client,
-    /// Keyed by target id.
+    /// Keyed by target name, so a recreated (or rolled back) container, which has a new id,
+    /// keeps its incident, cooldown and action limit.
     targets: HashMap<String, TargetState>,
     detectors: Detectors,
-    incidents: JoinSet<()>,
-    /// Which target each incident task serves, to close it even if the task panicked.
-    incident_targets: HashMap<TaskId, String>,
+    incidents: JoinSet<Option<bool>>,
+    /// Each incident task's incident, to close it even if the task panicked.
+    open: HashMap<TaskId, Open>,
+    /// Fingerprint of the alert that opened an incident → its task.
+    alert_incidents: HashMap<String, TaskId>,
     next_incident: u64,
+    /// The healer's own sources, when some runbook needs them.
+    sources: Option<Sources>,
+    /// Limits how many actions run at once.
+    permits: Arc<Semaphore>,
+}
+
+/// One matching runbook, classified.
+struct Candidate {
+    detection: Detection,
+    classification: Classification,
+    /// The knowledge base's score of the runbook on this class.
+    score: f64,
+    known: Option<OutcomeStats>,
 }
 
 impl Triage<'_> {
@@ -207,10 +310,27 @@ impl Triage<'_> {
             tracing::debug!(target_name = %target.name, %kind, "signal out of scope");
             return;
         }
-        let detection = self
+        if let Some(sources) = &mut self.sources {
+            match kind {
+                SignalKind::Removed => sources.forget(&target.id),
+                SignalKind::Died { .. } => {}
+                _ => sources.watch(&target),
+            }
+        }
+        if let SignalKind::Alert(alert) = &kind {
+            if !alert.firing {
+                return self.on_resolved(&target, alert);
+            }
+        }
+        self.targets
+            .entry(target.name.clone())
+            .or_default()
+            .history
+            .observe(&kind, at);
+        let detections = self
             .detectors
             .observe(&target.id, &kind, at, &self.healer.runbooks);
-        if detection.is_none() && !kind.is_fault() {
+        if detections.is_empty() && !kind.is_fault() {
             tracing::trace!(target_name = %target.name, %kind, "nothing detected");
             return;
         }
@@ -223,11 +343,17 @@ impl Triage<'_> {
                 reason,
             });
         };
-        let state = self.targets.entry(target.id.clone()).or_default();
+        let state = self.targets.entry(target.name.clone()).or_default();
         if let Some(open) = &state.open {
             return suppress(format!("incident already open ({open})"));
         }
-        let Some(detection) = detection else {
+        let Some((candidate, ranking)) = rank(
+            detections,
+            &kind,
+            &state.history,
+            at,
+            &self.healer.knowledge,
+        ) else {
             return suppress(format!("no runbook handles {kind}"));
         };
         if let Some(until) = state.cooldown_until.filter(|until| at < *until) {
@@ -237,6 +363,11 @@ impl Triage<'_> {
                 state.cooldown
             ));
         }
+        let Candidate {
+            detection,
+            classification,
+            ..
+        } = candidate;
         let runbook = detection.runbook;
         while state
             .remediations
@@ -260,8 +391,10 @@ impl Triage<'_> {
         sink.record(Event::Detected {
             target: target.name.clone(),
             incident: incident.clone(),
-            class: runbook.class.clone(),
+            class: classification.class.clone(),
             signal: kind.to_string(),
+            confidence: Some(classification.confidence),
+            classified_because: Some(classification.reason.clone()),
         });
         if limited {
             let reason = format!(
@@ -281,39 +414,176 @@ impl Triage<'_> {
             incident: incident.clone(),
             runbook: runbook.name.clone(),
             reason: format!(
-                "{}; class {} with confidence {:.2}",
-                detection.reason, runbook.class, runbook.confidence
+                "{}; class {} with confidence {:.2}{ranking}",
+                detection.reason, classification.class, classification.confidence
             ),
         });
         state.open = Some(incident.clone());
         state.cooldown = runbook.cooldown;
         state.remediations.push_back(at);
         let task = Incident {
-            id: incident,
+            id: incident.clone(),
             target: target.clone(),
-            runbook,
+            current: std::sync::Mutex::new(target.clone()),
+            runbook: Arc::clone(&runbook),
+            confidence: classification.confidence,
             platform: Arc::clone(&self.healer.platform),
             sink: Arc::clone(sink),
             client: self.client.clone(),
+            guardrails: self.healer.guardrails.clone(),
+            approvals: self.healer.approvals.clone(),
+            permits: Arc::clone(&self.permits),
         };
         let handle = self.incidents.spawn(task.handle());
-        self.incident_targets.insert(handle.id(), target.id);
+        if let SignalKind::Alert(alert) = &kind {
+            self.alert_incidents
+                .insert(alert.fingerprint.clone(), handle.id());
+        }
+        self.open.insert(
+            handle.id(),
+            Open {
+                target_key: target.name.clone(),
+                target_name: target.name,
+                incident,
+                class: classification.class,
+                runbook: runbook.name.clone(),
+                started: at,
+                abort: handle,
+            },
+        );
     }
 
-    fn incident_closed(&mut self, done: Result<(TaskId, ()), tokio::task::JoinError>) {
-        let task = match done {
-            Ok((task, ())) => task,
-            Err(error) => {
-                tracing::error!(%error, "incident task failed");
-                error.id()
-            }
-        };
-        let Some(target) = self.incident_targets.remove(&task) else {
+    /// A resolved alert closes the incident it opened, if that incident still runs: its
+    /// remaining steps are cancelled and a `Resolved` is recorded. Otherwise it changes nothing.
+    fn on_resolved(&mut self, target: &TargetRef, alert: &Alert) {
+        let Some(task) = self.alert_incidents.remove(&alert.fingerprint) else {
+            tracing::debug!(target_name = %target.name, alert = %alert.name, "resolved alert opened no running incident");
             return;
         };
-        if let Some(state) = self.targets.get_mut(&target) {
+        let Some(open) = self.open.remove(&task) else {
+            return;
+        };
+        open.abort.abort();
+        tracing::info!(incident = %open.incident, alert = %alert.name, "alert resolved; incident closed");
+        self.healer.sink.record(Event::Resolved {
+            target: open.target_name.clone(),
+            incident: open.incident.clone(),
+            reason: format!("alert {} resolved", alert.name),
+        });
+        self.close(&open);
+    }
+
+    fn incident_closed(&mut self, done: Result<(TaskId, Option<bool>), tokio::task::JoinError>) {
+        let (task, outcome) = match done {
+            Ok((task, outcome)) => (task, outcome),
+            Err(error) => {
+                if !error.is_cancelled() {
+                    tracing::error!(%error, "incident task failed");
+                }
+                (error.id(), None)
+            }
+        };
+        self.alert_incidents.retain(|_, t| *t != task);
+        let Some(open) = self.open.remove(&task) else {
+            return;
+        };
+        if let Some(ok) = outcome {
+            let took = open.started.elapsed();
+            if let Err(error) = self
+                .healer
+                .knowledge
+                .record(&open.class, &open.runbook, ok, took)
+            {
+                tracing::warn!(%error, "cannot save what the healer learnt");
+            }
+            self.healer.sink.record(Event::IncidentClosed {
+                target: open.target_name.clone(),
+                incident: open.incident.clone(),
+                class: open.class.clone(),
+                runbook: open.runbook.clone(),
+                ok,
+                duration_ms: crate::incident::millis(took),
+            });
+        }
+        self.close(&open);
+    }
+
+    fn close(&mut self, open: &Open) {
+        if let Some(state) = self.targets.get_mut(&open.target_key) {
             state.open = None;
             state.cooldown_until = Some(Instant::now() + state.cooldown);
         }
+    }
+}
+
+/// Classifies every matching runbook and picks one: the highest confidence, then the best
+/// record in the knowledge base, then the runbooks' order. Gives the pick and, when there was
+/// a choice, why (for `RunbookSelected`).
+fn rank(
+    detections: Vec<Detection>,
+    kind: &SignalKind,
+    history: &History,
+    at: Instant,
+    knowledge: &KnowledgeBase,
+) -> Option<(Candidate, String)> {
+    let mut candidates: Vec<Candidate> = detections
+        .into_iter()
+        .map(|detection| {
+            let classification =
+                classify(&detection.runbook, &detection.trigger, kind, history, at);
+            let known = knowledge.stats(&classification.class, &detection.runbook.name);
+            Candidate {
+                score: known.unwrap_or_default().score(),
+                known,
+                detection,
+                classification,
+            }
+        })
+        .collect();
+    // Stable: equal candidates keep the runbooks' order. Confidences are compared to 0.01.
+    candidates.sort_by(|a, b| {
+        let confidence = |c: &Candidate| (c.classification.confidence * 100.0).round() as i64;
+        confidence(b)
+            .cmp(&confidence(a))
+            .then(b.score.total_cmp(&a.score))
+    });
+    let count = candidates.len();
+    let mut candidates = candidates.into_iter();
+    let best = candidates.next()?;
+    let mut ranking = String::new();
+    if count > 1 {
+        let others: Vec<String> = candidates
+            .map(|c| {
+                format!(
+                    "{} ({:.2}, {})",
+                    c.detection.runbook.name,
+                    c.classification.confidence,
+                    record(c.known)
+                )
+            })
+            .collect();
+        ranking = format!(
+            "; ranked first of {count} matching runbooks ({}) by confidence, then past outcomes ({}), over {}",
+            best.classification.reason,
+            record(best.known),
+            others.join(", ")
+        );
+    } else if best.classification.reason.contains(':') {
+        ranking = format!(" ({})", best.classification.reason);
+    }
+    Some((best, ranking))
+}
+
+/// A knowledge base record in words.
+fn record(known: Option<OutcomeStats>) -> String {
+    match known {
+        None => "no past outcomes".to_owned(),
+        Some(stats) => match stats.mean_time_to_recover() {
+            Some(mttr) => format!(
+                "{}/{} fixed, mean recovery {mttr:?}",
+                stats.successes, stats.attempts
+            ),
+            None => format!("{}/{} fixed", stats.successes, stats.attempts),
+        },
     }
 }

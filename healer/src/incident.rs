@@ -1,11 +1,13 @@
 //! One incident, start to end: run the runbook's steps, verify, and escalate on failure.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use journal::{Event, Sink};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::guardrails::{ApprovalHandle, Guardrails};
 use crate::notify;
 use crate::platform::Platform;
 use crate::runbook::{Action, Runbook, Step};
@@ -19,25 +21,64 @@ const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(250);
 /// Everything an incident task needs; it owns its copies so it can run concurrently.
 pub(crate) struct Incident {
     pub(crate) id: String,
+    /// The target as the incident began; it names the target in records.
     pub(crate) target: TargetRef,
+    /// The target now (a new container after `recreate` or `rollback`).
+    pub(crate) current: Mutex<TargetRef>,
     pub(crate) runbook: Arc<Runbook>,
+    /// The classification's confidence; below the guardrail's threshold: notify only.
+    pub(crate) confidence: f64,
     pub(crate) platform: Arc<dyn Platform>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) client: reqwest::Client,
+    pub(crate) guardrails: Arc<Guardrails>,
+    pub(crate) approvals: ApprovalHandle,
+    /// One permit per action running at once, across incidents.
+    pub(crate) permits: Arc<Semaphore>,
 }
 
 impl Incident {
-    /// Runs the steps, then verification; records each decision; escalates on failure.
-    pub(crate) async fn handle(self) {
+    /// Runs the steps, then verification; records each decision; escalates on failure. Gives
+    /// whether the remediation worked, or `None` when the guardrails kept it from acting (dry
+    /// run, low confidence, no approval): nothing to learn from.
+    pub(crate) async fn handle(self) -> Option<bool> {
+        if self.guardrails.dry_run {
+            for step in &self.runbook.steps {
+                self.skip(step, "dry run: decided, not done".to_owned());
+            }
+            return None;
+        }
+        if self.confidence < self.guardrails.min_confidence {
+            let why = format!(
+                "confidence {:.2} is below {:.2}: notify only",
+                self.confidence, self.guardrails.min_confidence
+            );
+            for step in &self.runbook.steps {
+                if matches!(step.action, Action::Notify { .. }) {
+                    // A failed notification is recorded by run_step; the escalation follows anyway.
+                    let _ = self.run_step(step).await;
+                } else {
+                    self.skip(step, why.clone());
+                }
+            }
+            self.escalate(format!("{why}; touched nothing"));
+            return None;
+        }
+        if let Some(timeout) = self.guardrails.approval_timeout {
+            if !self.approved(timeout).await {
+                self.escalate(format!("no approval within {timeout:?}; touched nothing"));
+                return None;
+            }
+        }
         for step in &self.runbook.steps {
             if let Err(reason) = self.run_step(step).await {
                 self.escalate(reason);
-                return;
+                return Some(false);
             }
         }
         let check = &self.runbook.verify;
         let outcome =
-            verify::verify(self.platform.as_ref(), &self.client, &self.target, check).await;
+            verify::verify(self.platform.as_ref(), &self.client, &self.live(), check).await;
         self.sink.record(Event::Verified {
             target: self.target.name.clone(),
             incident: self.id.clone(),
@@ -48,6 +89,7 @@ impl Incident {
         });
         if outcome.ok {
             tracing::info!(incident = %self.id, attempts = outcome.attempts, "verified");
+            Some(true)
         } else {
             self.escalate(format!(
                 "verification failed: no {} healthy answer(s) in a row from {} within {:?} \
@@ -58,7 +100,52 @@ impl Incident {
                 outcome.attempts,
                 outcome.last_error.as_deref().unwrap_or("none"),
             ));
+            Some(false)
         }
+    }
+
+    /// The target as it is now: recreate and rollback replace the container.
+    fn live(&self) -> TargetRef {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, new: TargetRef) {
+        tracing::info!(incident = %self.id, old = %self.live().id, new = %new.id, "target replaced");
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = new;
+    }
+
+    /// Waits for an approval of this incident, at most `timeout`.
+    async fn approved(&self, timeout: Duration) -> bool {
+        self.sink.record(Event::AwaitingApproval {
+            target: self.target.name.clone(),
+            incident: self.id.clone(),
+            runbook: self.runbook.name.clone(),
+            timeout_ms: millis(timeout),
+        });
+        let approval = self.approvals.wait_for(&self.id);
+        let approved = matches!(tokio::time::timeout(timeout, approval).await, Ok(Ok(())));
+        self.approvals.forget(&self.id);
+        if approved {
+            self.sink.record(Event::Approved {
+                target: self.target.name.clone(),
+                incident: self.id.clone(),
+            });
+        }
+        approved
+    }
+
+    fn skip(&self, step: &Step, reason: String) {
+        tracing::info!(incident = %self.id, action = %step.action, %reason, "action skipped");
+        self.sink.record(Event::ActionSkipped {
+            target: self.target.name.clone(),
+            incident: self.id.clone(),
+            runbook: self.runbook.name.clone(),
+            action: step.action.to_string(),
+            reason,
+        });
     }
 
     /// Runs one step, retrying with backoff; `Err` carries the escalation reason.
@@ -74,7 +161,7 @@ impl Incident {
                 action: step.action.to_string(),
             });
             let started = Instant::now();
-            let result = self.execute(step).await;
+            let result = self.execute_within_limit(step).await;
             self.sink.record(Event::ActionFinished {
                 target: self.target.name.clone(),
                 incident: self.id.clone(),
@@ -102,23 +189,62 @@ impl Incident {
         }
     }
 
+    /// Runs one attempt of `step` holding a permit of the concurrency limit, unless it only
+    /// waits or notifies.
+    async fn execute_within_limit(&self, step: &Step) -> Result<(), String> {
+        if matches!(step.action, Action::Wait(_) | Action::Notify { .. }) {
+            return self.execute(step).await;
+        }
+        let _permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| "the healer is shutting down".to_owned())?;
+        self.execute(step).await
+    }
+
     /// Runs one attempt of `step`, within its timeout; `Err` says why it failed.
     async fn execute(&self, step: &Step) -> Result<(), String> {
+        let target = self.live();
         let attempt = async {
             match &step.action {
                 Action::Restart => self
                     .platform
-                    .restart(&self.target, step.timeout)
+                    .restart(&target, step.timeout)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Action::Recreate => self
+                    .platform
+                    .recreate(&target, step.timeout)
+                    .await
+                    .map(|new| self.replace(new))
+                    .map_err(|e| e.to_string()),
+                Action::Rollback => self
+                    .platform
+                    .rollback(&target, step.timeout)
+                    .await
+                    .map(|new| self.replace(new))
+                    .map_err(|e| e.to_string()),
+                Action::Scale(scale) => self
+                    .platform
+                    .scale(&target, *scale, step.timeout)
+                    .await
+                    .map(|replicas| {
+                        tracing::info!(incident = %self.id, replicas, "scaled");
+                    })
+                    .map_err(|e| e.to_string()),
+                Action::UpdateLimits(limits) => self
+                    .platform
+                    .update_limits(&target, *limits, step.timeout)
                     .await
                     .map_err(|e| e.to_string()),
                 Action::Stop => self
                     .platform
-                    .stop(&self.target, step.timeout)
+                    .stop(&target, step.timeout)
                     .await
                     .map_err(|e| e.to_string()),
                 Action::Signal(signal) => self
                     .platform
-                    .send_signal(&self.target, signal, step.timeout)
+                    .send_signal(&target, signal, step.timeout)
                     .await
                     .map_err(|e| e.to_string()),
                 Action::Wait(duration) => {
@@ -127,10 +253,10 @@ impl Incident {
                 }
                 Action::Http { method, path, port } => {
                     let path = path.render(&self.template_context())?;
-                    let port = port.unwrap_or_else(|| verify::label_port(&self.target));
+                    let port = port.unwrap_or_else(|| verify::label_port(&target));
                     let endpoint = self
                         .platform
-                        .http_endpoint(&self.target, port)
+                        .http_endpoint(&target, port)
                         .await
                         .map_err(|e| e.to_string())?;
                     let url = format!("http://{endpoint}{path}");

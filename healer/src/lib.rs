@@ -5,31 +5,44 @@
 //!
 //! | stage | module | today |
 //! |---|---|---|
-//! | signals | [`signal`], [`Platform::signals`], [`Healer::with_external_signals`] | Docker container events; alerts, probe results and metric samples fed from outside |
+//! | signals | `signal`, [`Platform::signals`], [`Healer::with_external_signals`], `sources` | Docker container events; the healer's own HTTP prober, container stats and `/metrics` scraper, started per target only when a runbook needs them ([`Healer::with_sources`]); alerts fed from outside |
 //! | detectors | `detect` | event and alert match; N failed probes in a row, threshold held `for:`, trend (least squares), anomaly (EWMA z-score), each Firing / Fine / NotYet |
-//! | incidents + guardrails | `engine` | one open incident per target (so an alert storm is one incident), cooldown, action limit |
-//! | runbook selection | `detect` | first runbook whose `when` fires |
+//! | incidents | `engine`, `classify` | one open incident per target (so an alert storm is one incident); a resolved alert closes the incident it opened; classified with a confidence from the evidence and the target's history |
+//! | guardrails | `engine`, `guardrails` | per runbook: cooldown, action limit then one escalation; operator-wide ([`Guardrails`]): at most M actions at once, notify only below a confidence, dry run, approval ([`ApprovalHandle`]) |
+//! | runbook selection | `engine`, `knowledge` | of the runbooks whose `when` fires: highest confidence, then best past outcomes in the [`KnowledgeBase`], then file order; the ranking is recorded |
 //! | runbooks | `runbook`, `template` | YAML checked through `specfile`: every problem at once, file:line:col; step parameters templated with `{{target}}`, `{{labels.x}}` |
-//! | steps | `incident`, `notify` | `restart`, `stop`, `signal`, `wait`, `http` to the target, `notify` (Slack / PagerDuty bodies), each with a timeout and retries |
+//! | steps | `incident`, `notify` | `restart`, `recreate`, `stop`, `scale`, `rollback` (to the image in [`PREVIOUS_IMAGE_LABEL`]), `update_limits`, `signal`, `wait`, `http` to the target, `notify` (Slack / PagerDuty bodies), each with a timeout and retries |
 //! | verify | `verify` | HTTP probes until N healthy answers in a row |
 //! | escalate | `incident` | an `Escalated` event |
+//! | learn | `engine`, `knowledge` | an `IncidentClosed` event; success rate and mean time to recover per (class, runbook), optionally kept as JSON |
 //!
 //! The healer touches the world only through a [`Platform`] and reports only its decisions, as
 //! [`journal::Event`]s, to a [`journal::Sink`]. It knows nothing about scenarios or load.
 
 pub mod alertmanager;
+mod classify;
 mod detect;
 mod engine;
+mod guardrails;
 mod incident;
+mod knowledge;
 mod notify;
 mod platform;
 mod runbook;
+pub mod serve;
 mod signal;
+mod sources;
 mod template;
 mod verify;
 
 pub use engine::{Healer, HealerError};
-pub use platform::docker::{DockerPlatform, NAME_LABEL};
-pub use platform::{Platform, PlatformError, Scope};
+pub use guardrails::{ApprovalHandle, Guardrails};
+pub use knowledge::{KnowledgeBase, KnowledgeError, OutcomeStats};
+pub use platform::docker::{DockerPlatform, NAME_LABEL, REPLICA_OF_LABEL};
+pub use platform::{
+    Limits, Platform, PlatformError, Scale, Scope, Stats, PREVIOUS_IMAGE_LABEL,
+    ROLLED_BACK_FROM_LABEL,
+};
 pub use runbook::{Runbook, RunbookError};
 pub use signal::{Alert, Signal, SignalKind, TargetRef};
+pub use sources::{SourceSettings, HEALTH_LABEL, METRICS_LABEL};

@@ -57,6 +57,8 @@ pub enum SignalKind {
     Died { exit_code: Option<i64> },
     /// The target started (or restarted).
     Started,
+    /// The target was removed; the healer stops watching it.
+    Removed,
     /// The platform's own health check changed state.
     Health { healthy: bool },
     /// One result of the healer's own HTTP prober: did the target answer 2xx, and how fast.
@@ -87,7 +89,10 @@ impl SignalKind {
             SignalKind::Oom | SignalKind::Died { .. } => true,
             SignalKind::Health { healthy } => !healthy,
             SignalKind::Alert(alert) => alert.firing,
-            SignalKind::Started | SignalKind::Probe { .. } | SignalKind::Metric { .. } => false,
+            SignalKind::Started
+            | SignalKind::Removed
+            | SignalKind::Probe { .. }
+            | SignalKind::Metric { .. } => false,
         }
     }
 }
@@ -102,6 +107,7 @@ impl fmt::Display for SignalKind {
             } => write!(f, "die (exit {code})"),
             SignalKind::Died { exit_code: None } => f.write_str("die"),
             SignalKind::Started => f.write_str("start"),
+            SignalKind::Removed => f.write_str("destroy"),
             SignalKind::Health { healthy: true } => f.write_str("health_status: healthy"),
             SignalKind::Health { healthy: false } => f.write_str("health_status: unhealthy"),
             SignalKind::Probe { ok: true, latency } => write!(f, "probe ok in {latency:?}"),

@@ -46,7 +46,16 @@ pub(crate) async fn verify(
     let mut last_error = None;
     loop {
         attempts += 1;
-        let wait = match probe(platform, client, target, port, &check.http_path).await {
+        let wait = match probe(
+            platform,
+            client,
+            target,
+            port,
+            &check.http_path,
+            PROBE_TIMEOUT,
+        )
+        .await
+        {
             Ok(()) => {
                 streak += 1;
                 if streak >= check.consecutive.get() {
@@ -93,13 +102,14 @@ pub(crate) fn label_port(target: &TargetRef) -> u16 {
     }
 }
 
-/// One probe: where is the port now, and does it answer 2xx?
-async fn probe(
+/// One probe: where is the port now, and does it answer 2xx within `timeout`?
+pub(crate) async fn probe(
     platform: &dyn Platform,
     client: &reqwest::Client,
     target: &TargetRef,
     port: u16,
     path: &str,
+    timeout: Duration,
 ) -> Result<(), String> {
     let attempt = async {
         let endpoint = platform
@@ -120,9 +130,9 @@ async fn probe(
             ))
         }
     };
-    tokio::time::timeout(PROBE_TIMEOUT, attempt)
+    tokio::time::timeout(timeout, attempt)
         .await
-        .unwrap_or_else(|_| Err(format!("probe timed out after {PROBE_TIMEOUT:?}")))
+        .unwrap_or_else(|_| Err(format!("probe timed out after {timeout:?}")))
 }
 
 #[cfg(test)]

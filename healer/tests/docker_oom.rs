@@ -180,7 +180,12 @@ async fn build_image(docker: &Docker, run: &str, image: &str) {
         append(&mut context, &format!("rootfs{file}"), &bytes, 0o755);
     }
     let context = context.into_inner().unwrap();
-    let options = BuildImageOptionsBuilder::new().t(image).rm(true).build();
+    // No build cache: tests run side by side and remove their own images (see docker_heal.rs).
+    let options = BuildImageOptionsBuilder::new()
+        .t(image)
+        .nocache(true)
+        .rm(true)
+        .build();
     let mut build = docker.build_image(options, None, Some(bollard::body_full(context.into())));
     while let Some(step) = build.next().await {
         let step = step.expect("image builds");

@@ -13,7 +13,7 @@ use futures_util::stream::{self, BoxStream};
 use futures_util::{FutureExt, StreamExt};
 use healer::{
     Alert, Healer, HealerError, Platform, PlatformError, Runbook, Scope, Signal, SignalKind,
-    TargetRef,
+    SourceSettings, TargetRef,
 };
 use journal::{Event, Sink};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -36,6 +36,8 @@ struct FakePlatform {
     restarts: AtomicU32,
     behaviour: Restarts,
     endpoint: Option<SocketAddr>,
+    /// What `targets()` lists at start-up.
+    listed: Vec<TargetRef>,
 }
 
 impl Platform for FakePlatform {
@@ -81,6 +83,10 @@ impl Platform for FakePlatform {
         future::ready(result).boxed()
     }
 
+    fn targets(&self, _scope: &Scope) -> BoxFuture<'_, Result<Vec<TargetRef>, PlatformError>> {
+        future::ready(Ok(self.listed.clone())).boxed()
+    }
+
     fn find_target(
         &self,
         _scope: &Scope,
@@ -114,12 +120,29 @@ struct Run {
 
 impl Run {
     fn start(runbook: &str, behaviour: Restarts, endpoint: Option<SocketAddr>) -> Run {
+        Run::start_with(
+            runbook,
+            behaviour,
+            endpoint,
+            Vec::new(),
+            SourceSettings::default(),
+        )
+    }
+
+    fn start_with(
+        runbook: &str,
+        behaviour: Restarts,
+        endpoint: Option<SocketAddr>,
+        listed: Vec<TargetRef>,
+        sources: SourceSettings,
+    ) -> Run {
         let (tx, rx) = mpsc::unbounded_channel();
         let platform = Arc::new(FakePlatform {
             signals: Mutex::new(Some(rx)),
             restarts: AtomicU32::new(0),
             behaviour,
             endpoint,
+            listed,
         });
         let sink = Arc::new(Collect(watch::Sender::new(Vec::new())));
         let runbook = Runbook::parse(runbook, Path::new("test.yaml")).unwrap();
@@ -128,7 +151,8 @@ impl Run {
         };
         let (external, external_rx) = mpsc::channel(64);
         let healer = Healer::new(platform.clone(), vec![runbook], scope, sink.clone())
-            .with_external_signals(external_rx);
+            .with_external_signals(external_rx)
+            .with_sources(sources);
         let (stop, stopped) = oneshot::channel::<()>();
         let healer = tokio::spawn(healer.run(async {
             let _ = stopped.await;
@@ -197,6 +221,7 @@ fn summarize(event: &Event) -> String {
             incident,
             class,
             signal,
+            ..
         } => format!("detected {incident} {target} {class} on {signal}"),
         Event::RunbookSelected {
             incident,
@@ -232,6 +257,18 @@ fn summarize(event: &Event) -> String {
             let reason = reason.split(':').next().unwrap_or(reason);
             format!("escalated {incident}: {reason}")
         }
+        Event::IncidentClosed { incident, ok, .. } => format!("closed {incident} ok={ok}"),
+        Event::ActionSkipped {
+            incident,
+            action,
+            reason,
+            ..
+        } => format!("skipped {incident} {action}: {reason}"),
+        Event::AwaitingApproval { incident, .. } => format!("awaiting approval {incident}"),
+        Event::Approved { incident, .. } => format!("approved {incident}"),
+        Event::Resolved {
+            incident, reason, ..
+        } => format!("resolved {incident}: {reason}"),
         other => panic!("the healer recorded an event it should not: {other:?}"),
     }
 }
@@ -282,8 +319,8 @@ fn is_escalated(event: &Event) -> bool {
     matches!(event, Event::Escalated { .. })
 }
 
-const SELECTED: &str =
-    "restart-on-oom: `when: docker_event: oom` matches oom; class oom with confidence 1.00";
+const SELECTED: &str = "restart-on-oom: `when: docker_event: oom` matches oom; class oom with \
+     confidence 0.95 (the kernel OOM-killed the target: oom (0.95))";
 
 // ---- tests -------------------------------------------------------------------------------
 
@@ -314,6 +351,7 @@ async fn oom_restarts_once_verifies_and_suppresses_the_following_die() {
             "started leaky-0-oom-1 restart".to_owned(),
             "finished leaky-0-oom-1 restart ok=true error=None".to_owned(),
             "verified leaky-0-oom-1 ok=true".to_owned(),
+            "closed leaky-0-oom-1 ok=true".to_owned(),
         ]
     );
 }
@@ -372,12 +410,14 @@ async fn cooldown_suppresses_a_second_oom_and_allows_one_after_it() {
             "started leaky-0-oom-1 restart".to_owned(),
             "finished leaky-0-oom-1 restart ok=true error=None".to_owned(),
             "verified leaky-0-oom-1 ok=true".to_owned(),
+            "closed leaky-0-oom-1 ok=true".to_owned(),
             "suppressed leaky-0 oom: cooldown".to_owned(),
             "detected leaky-0-oom-2 leaky-0 oom on oom".to_owned(),
             format!("selected leaky-0-oom-2 {SELECTED}"),
             "started leaky-0-oom-2 restart".to_owned(),
             "finished leaky-0-oom-2 restart ok=true error=None".to_owned(),
             "verified leaky-0-oom-2 ok=true".to_owned(),
+            "closed leaky-0-oom-2 ok=true".to_owned(),
         ]
     );
 }
@@ -445,6 +485,7 @@ async fn failed_verification_escalates() {
             "finished leaky-0-oom-1 restart ok=true error=None",
             "verified leaky-0-oom-1 ok=false",
             "escalated leaky-0-oom-1: verification failed",
+            "closed leaky-0-oom-1 ok=false",
         ]
     );
     let attempts = sink.0.borrow().iter().find_map(|event| match event {
@@ -473,6 +514,7 @@ async fn failed_restarts_are_retried_then_escalated() {
             "started leaky-0-oom-1 restart",
             failed,
             "escalated leaky-0-oom-1: restart failed 2 time(s); last error",
+            "closed leaky-0-oom-1 ok=false",
         ]
     );
 }
@@ -653,4 +695,34 @@ fn alerts_name_their_target_by_container_then_name_then_instance() {
     );
     assert_eq!(with(&[("instance", "host")]).target_name(), Some("host"));
     assert_eq!(with(&[]).target_name(), None);
+}
+
+#[tokio::test]
+async fn the_healers_own_prober_finds_a_listed_target_that_stopped_answering_and_restarts_it() {
+    let runbook = "name: restart-on-hang\nclass: hang\nwhen:\n  - probe_failures: 3\nsteps:\n  - action: restart\n    timeout: 5s\n\
+                   verify:\n  http_path: /health\n  within: 200ms\ncooldown: 1h\nmax_actions: 5\nwindow: 10m\n";
+    let sources = SourceSettings {
+        probe_interval: Duration::from_millis(20),
+        ..SourceSettings::default()
+    };
+    // Nothing listens on the port: every probe fails, no signal comes from the platform.
+    let run = Run::start_with(
+        runbook,
+        Restarts::Succeed,
+        Some(closed_port()),
+        vec![target("leaky-0", "r1")],
+        sources,
+    );
+    run.wait_for(1, is_escalated).await;
+    assert_eq!(run.restarts(), 1);
+    let summary = run.summary();
+    assert!(
+        summary[0].starts_with("detected leaky-0-hang-1 leaky-0 hang on probe failed after"),
+        "{summary:#?}"
+    );
+    assert_eq!(
+        summary[1],
+        "selected leaky-0-hang-1 restart-on-hang: 3 failed probes in a row; class hang with confidence \
+         0.70 (the target does not answer and was not seen dying: hang (0.70))"
+    );
 }

@@ -80,6 +80,11 @@ pub enum Event {
         incident: String,
         class: String,
         signal: String,
+        /// How sure the healer is of `class`, 0..=1, and why (absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        classified_because: Option<String>,
     },
     /// The healer chose a runbook for an incident, and why.
     RunbookSelected {
@@ -121,6 +126,40 @@ pub enum Event {
         attempts: u32,
         duration_ms: f64,
     },
+    /// The healer decided on an action but did not take it: dry run, confidence below the
+    /// threshold (notify only), or no approval.
+    ActionSkipped {
+        target: String,
+        incident: String,
+        runbook: String,
+        action: String,
+        reason: String,
+    },
+    /// An incident's actions wait for a human's approval, at most `timeout_ms`.
+    AwaitingApproval {
+        target: String,
+        incident: String,
+        runbook: String,
+        timeout_ms: f64,
+    },
+    /// A human approved an incident's actions.
+    Approved { target: String, incident: String },
+    /// The alert that opened an incident resolved; the incident is closed.
+    Resolved {
+        target: String,
+        incident: String,
+        reason: String,
+    },
+    /// An incident ended; `ok` when its runbook's steps and verification succeeded. The
+    /// healer's knowledge base learns from these.
+    IncidentClosed {
+        target: String,
+        incident: String,
+        class: String,
+        runbook: String,
+        ok: bool,
+        duration_ms: f64,
+    },
     /// The healer gave up on an incident and escalated it to a human.
     Escalated {
         target: String,
@@ -160,6 +199,11 @@ impl Event {
             | Event::ActionStarted { target, .. }
             | Event::ActionFinished { target, .. }
             | Event::Verified { target, .. }
+            | Event::ActionSkipped { target, .. }
+            | Event::AwaitingApproval { target, .. }
+            | Event::Approved { target, .. }
+            | Event::Resolved { target, .. }
+            | Event::IncidentClosed { target, .. }
             | Event::Escalated { target, .. } => Some(target),
             Event::RunStarted { .. }
             | Event::TrialStarted

@@ -175,9 +175,16 @@ pub(crate) fn audit(records: &[Record]) -> Vec<AuditEntry> {
                     incident,
                     class,
                     signal,
+                    confidence,
+                    ..
                 } => (
                     target,
-                    format!("detected {class} (incident {incident})"),
+                    match confidence {
+                        Some(confidence) => {
+                            format!("detected {class} ({confidence:.2}, incident {incident})")
+                        }
+                        None => format!("detected {class} (incident {incident})"),
+                    },
                     format!("signal: {signal}"),
                 ),
                 Event::RunbookSelected {

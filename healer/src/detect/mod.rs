@@ -32,6 +32,8 @@ pub(crate) struct Detection {
     pub(crate) runbook: Arc<Runbook>,
     /// Why this runbook, for the journal's `RunbookSelected`.
     pub(crate) reason: String,
+    /// The trigger of `runbook` that fired, for classification.
+    pub(crate) trigger: Trigger,
 }
 
 /// The state of every stateful detector, per target.
@@ -41,18 +43,18 @@ pub(crate) struct Detectors {
 }
 
 impl Detectors {
-    /// Feeds `kind` (about the target with id `target`, seen at `at`) to every trigger; picks
-    /// the first runbook (in the order given) with a trigger that fires.
+    /// Feeds `kind` (about the target with id `target`, seen at `at`) to every trigger; gives
+    /// every runbook with a trigger that fires, in the order given (the engine ranks them).
     pub(crate) fn observe(
         &mut self,
         target: &str,
         kind: &SignalKind,
         at: Instant,
         runbooks: &[Arc<Runbook>],
-    ) -> Option<Detection> {
+    ) -> Vec<Detection> {
         let mut fired = Vec::new();
         for (r, runbook) in runbooks.iter().enumerate() {
-            let mut why = None;
+            let mut why: Option<(String, &Trigger)> = None;
             for (t, trigger) in runbook.when.iter().enumerate() {
                 let verdict = if trigger.matches(kind) {
                     Verdict::Firing(format!("`when: {trigger}` matches {kind}"))
@@ -69,23 +71,21 @@ impl Detectors {
                     }
                 };
                 if let (Verdict::Firing(reason), None) = (verdict, &why) {
-                    why = Some(reason);
+                    why = Some((reason, trigger));
                 }
             }
-            if let Some(reason) = why {
-                fired.push((runbook, reason));
+            if let Some((reason, trigger)) = why {
+                fired.push((runbook, reason, trigger));
             }
         }
-        let mut fired = fired.into_iter();
-        let (runbook, mut reason) = fired.next()?;
-        let others = fired.count();
-        if others > 0 {
-            reason.push_str(&format!("; first of {} matching runbooks", others + 1));
-        }
-        Some(Detection {
-            runbook: Arc::clone(runbook),
-            reason,
-        })
+        fired
+            .into_iter()
+            .map(|(runbook, reason, trigger)| Detection {
+                runbook: Arc::clone(runbook),
+                reason,
+                trigger: trigger.clone(),
+            })
+            .collect()
     }
 }
 

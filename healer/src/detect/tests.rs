@@ -31,36 +31,31 @@ fn first_matching_runbook_wins_and_says_why() {
     ];
     let mut d = Detectors::default();
     let now = Instant::now();
-    let oom = d.observe("t", &SignalKind::Oom, now, &runbooks).unwrap();
+    let oom = d.observe("t", &SignalKind::Oom, now, &runbooks).remove(0);
     assert_eq!(oom.runbook.name(), "oom");
     assert_eq!(oom.reason, "`when: docker_event: oom` matches oom");
-    let crash = d
-        .observe(
-            "t",
-            &SignalKind::Died { exit_code: Some(1) },
-            now,
-            &runbooks,
-        )
-        .unwrap();
-    assert_eq!(crash.runbook.class(), "c-crash");
-    assert!(
-        crash.reason.ends_with("first of 2 matching runbooks"),
-        "{}",
-        crash.reason
+    let crash = d.observe(
+        "t",
+        &SignalKind::Died { exit_code: Some(1) },
+        now,
+        &runbooks,
     );
+    assert_eq!(crash.len(), 2, "both death runbooks match");
+    assert_eq!(crash[0].runbook.class(), "c-crash");
+    assert_eq!(crash[1].runbook.class(), "c-any-death");
     let killed = SignalKind::Died {
         exit_code: Some(137),
     };
     assert_eq!(
         d.observe("t", &killed, now, &runbooks)
-            .unwrap()
+            .remove(0)
             .runbook
             .name(),
         "any-death"
     );
     assert!(d
         .observe("t", &SignalKind::Health { healthy: false }, now, &runbooks)
-        .is_none());
+        .is_empty());
 }
 
 #[test]
@@ -180,23 +175,23 @@ async fn detectors_are_per_target_and_per_metric() {
     };
     assert!(d
         .observe("a", &metric(95.0), Instant::now(), &runbooks)
-        .is_none());
+        .is_empty());
     assert!(d
         .observe("b", &metric(50.0), Instant::now(), &runbooks)
-        .is_none());
+        .is_empty());
     advance(Duration::from_secs(2)).await;
     assert!(
-        d.observe("a", &cpu, Instant::now(), &runbooks).is_none(),
+        d.observe("a", &cpu, Instant::now(), &runbooks).is_empty(),
         "other metric"
     );
     assert!(
         d.observe("b", &metric(95.0), Instant::now(), &runbooks)
-            .is_none(),
+            .is_empty(),
         "b just began"
     );
     let fired = d
         .observe("a", &metric(95.0), Instant::now(), &runbooks)
-        .unwrap();
+        .remove(0);
     assert_eq!(fired.runbook.name(), "mem");
     assert!(
         fired.reason.starts_with("above 90 for 2s"),
@@ -210,6 +205,6 @@ async fn detectors_are_per_target_and_per_metric() {
         ok: false,
         latency: Duration::from_millis(500),
     };
-    assert!(d.observe("a", &failed, Instant::now(), &probes).is_none());
-    assert!(d.observe("a", &failed, Instant::now(), &probes).is_some());
+    assert!(d.observe("a", &failed, Instant::now(), &probes).is_empty());
+    assert_eq!(d.observe("a", &failed, Instant::now(), &probes).len(), 1);
 }

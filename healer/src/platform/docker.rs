@@ -6,10 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use bollard::models::EventMessage;
+use bollard::models::{
+    ContainerConfig, ContainerCreateBody, ContainerStatsResponse, ContainerSummary,
+    ContainerUpdateBody, EventMessage, ImageConfig,
+};
 use bollard::query_parameters::{
-    EventsOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StartContainerOptions, StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::future::{self, BoxFuture};
@@ -17,7 +21,10 @@ use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
-use super::{Platform, PlatformError, Scope};
+use super::{
+    BoxError, Limits, Platform, PlatformError, Scale, Scope, Stats, PREVIOUS_IMAGE_LABEL,
+    ROLLED_BACK_FROM_LABEL,
+};
 use crate::signal::{Signal, SignalKind, TargetRef};
 
 /// Seconds Docker waits after SIGTERM before it sends SIGKILL on restart.
@@ -62,7 +69,7 @@ impl Platform for DockerPlatform {
         filters.insert("type", vec!["container".to_owned()]);
         filters.insert(
             "event",
-            ["oom", "die", "start", "health_status"]
+            ["oom", "die", "start", "health_status", "destroy"]
                 .map(str::to_owned)
                 .to_vec(),
         );
@@ -200,22 +207,144 @@ impl Platform for DockerPlatform {
         .boxed()
     }
 
+    fn recreate(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<TargetRef, PlatformError>> {
+        let target = target.clone();
+        async move {
+            timed_platform(&target, "recreate", timeout, async {
+                let (name, body) = self.blueprint(&target).await?;
+                self.replace(&target, &name, body).await
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn rollback(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<TargetRef, PlatformError>> {
+        let target = target.clone();
+        async move {
+            timed_platform(&target, "roll back", timeout, async {
+                let (name, mut body) = self.blueprint(&target).await?;
+                let labels = body.labels.get_or_insert_with(HashMap::new);
+                let previous = labels.remove(PREVIOUS_IMAGE_LABEL).ok_or_else(|| {
+                    action_error(
+                        &target,
+                        "roll back",
+                        format!("it has no {PREVIOUS_IMAGE_LABEL} label naming the image to roll back to").into(),
+                    )
+                })?;
+                if let Some(current) = body.image.replace(previous) {
+                    labels.insert(ROLLED_BACK_FROM_LABEL.to_owned(), current);
+                }
+                self.replace(&target, &name, body).await
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn scale(
+        &self,
+        target: &TargetRef,
+        scale: Scale,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<u32, PlatformError>> {
+        let target = target.clone();
+        async move {
+            timed_platform(&target, "scale", timeout, self.scale_now(&target, scale)).await
+        }
+        .boxed()
+    }
+
+    fn update_limits(
+        &self,
+        target: &TargetRef,
+        limits: Limits,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let target = target.clone();
+        let memory = limits
+            .memory_bytes
+            .map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX));
+        let body = ContainerUpdateBody {
+            memory,
+            // Keep "no swap": the swap limit (memory + swap) follows the memory limit.
+            memory_swap: memory,
+            nano_cpus: limits.cpus.map(|cpus| (cpus * 1e9).round() as i64),
+            ..ContainerUpdateBody::default()
+        };
+        async move {
+            timed(
+                &target,
+                "update the limits of",
+                timeout,
+                self.docker.update_container(&target.id, body),
+            )
+            .await
+        }
+        .boxed()
+    }
+
+    fn targets(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<TargetRef>, PlatformError>> {
+        let options = ListContainersOptionsBuilder::new()
+            .filters(&scope_filters(scope))
+            .build();
+        async move {
+            let containers =
+                self.docker
+                    .list_containers(Some(options))
+                    .await
+                    .map_err(|source| PlatformError::Inspect {
+                        target: "the targets in scope".to_owned(),
+                        source: source.into(),
+                    })?;
+            Ok(containers
+                .into_iter()
+                .filter_map(|container| to_target(container).map(|(target, _)| target))
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn stats(&self, target: &TargetRef) -> BoxFuture<'_, Result<Stats, PlatformError>> {
+        let target = target.clone();
+        let options = StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        async move {
+            let inspect_error = |source: BoxError| PlatformError::Inspect {
+                target: target.name.clone(),
+                source,
+            };
+            let sample = self
+                .docker
+                .stats(&target.id, Some(options))
+                .next()
+                .await
+                .ok_or_else(|| inspect_error("the stats stream ended without a sample".into()))?
+                .map_err(|source| inspect_error(source.into()))?;
+            to_stats(sample)
+                .ok_or_else(|| inspect_error("the stats sample has no memory usage".into()))
+        }
+        .boxed()
+    }
+
     fn find_target(
         &self,
         scope: &Scope,
         name: &str,
     ) -> BoxFuture<'_, Result<Option<TargetRef>, PlatformError>> {
-        let filters: HashMap<String, Vec<String>> = HashMap::from([(
-            "label".to_owned(),
-            scope
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
-        )]);
         let options = ListContainersOptionsBuilder::new()
             .all(true)
-            .filters(&filters)
+            .filters(&scope_filters(scope))
             .build();
         let name = name.to_owned();
         async move {
@@ -228,25 +357,281 @@ impl Platform for DockerPlatform {
                         source: source.into(),
                     })?;
             Ok(containers.into_iter().find_map(|container| {
-                let labels: BTreeMap<String, String> =
-                    container.labels.unwrap_or_default().into_iter().collect();
-                let container_name = container
-                    .names
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|n| n.trim_start_matches('/').to_owned())
-                    .next();
-                let shown = labels.get(NAME_LABEL).cloned().or(container_name.clone())?;
-                let matches = shown == name || container_name.as_deref() == Some(name.as_str());
-                matches.then(|| TargetRef {
-                    id: container.id.unwrap_or_default(),
-                    name: shown,
-                    labels,
-                })
+                let (target, container_name) = to_target(container)?;
+                let matches =
+                    target.name == name || container_name.as_deref() == Some(name.as_str());
+                matches.then_some(target)
             }))
         }
         .boxed()
     }
+}
+
+impl DockerPlatform {
+    /// The container's name and a body that creates it again as it is configured.
+    async fn blueprint(
+        &self,
+        target: &TargetRef,
+    ) -> Result<(String, ContainerCreateBody), PlatformError> {
+        let inspect = self
+            .docker
+            .inspect_container(&target.id, None)
+            .await
+            .map_err(|source| PlatformError::Inspect {
+                target: target.name.clone(),
+                source: source.into(),
+            })?;
+        let name = inspect
+            .name
+            .map(|name| name.trim_start_matches('/').to_owned())
+            .unwrap_or_else(|| target.name.clone());
+        let mut config = inspect.config.unwrap_or_default();
+        // What the image itself sets (its ENV, CMD, ENTRYPOINT, LABELs) shows in the container's
+        // config too; leave it to the image, so a rollback takes the previous image's own.
+        if let Some(image) = inspect.image.as_deref() {
+            if let Ok(image) = self.docker.inspect_image(image).await {
+                strip_image_defaults(&mut config, image.config.unwrap_or_default());
+            }
+        }
+        let body = ContainerCreateBody {
+            hostname: None,
+            user: config.user,
+            exposed_ports: config.exposed_ports,
+            env: config.env,
+            cmd: config.cmd,
+            healthcheck: config.healthcheck,
+            image: config.image,
+            working_dir: config.working_dir,
+            entrypoint: config.entrypoint,
+            labels: config.labels,
+            stop_signal: config.stop_signal,
+            stop_timeout: config.stop_timeout,
+            host_config: inspect.host_config,
+            ..ContainerCreateBody::default()
+        };
+        Ok((name, body))
+    }
+
+    /// Removes `old`, creates `name` from `body` and starts it.
+    async fn replace(
+        &self,
+        old: &TargetRef,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> Result<TargetRef, PlatformError> {
+        let fail = |operation: &'static str, source: bollard::errors::Error| {
+            action_error(old, operation, source.into())
+        };
+        let remove = RemoveContainerOptionsBuilder::new().force(true).build();
+        self.docker
+            .remove_container(&old.id, Some(remove))
+            .await
+            .map_err(|e| fail("remove", e))?;
+        self.create_and_start(old, name, body).await
+    }
+
+    async fn create_and_start(
+        &self,
+        old: &TargetRef,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> Result<TargetRef, PlatformError> {
+        let fail = |operation: &'static str, source: bollard::errors::Error| {
+            action_error(old, operation, source.into())
+        };
+        let labels: BTreeMap<String, String> = body
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| fail("create", e))?;
+        self.docker
+            .start_container(&created.id, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| fail("start", e))?;
+        Ok(TargetRef {
+            id: created.id,
+            name: labels
+                .get(NAME_LABEL)
+                .cloned()
+                .unwrap_or_else(|| name.to_owned()),
+            labels,
+        })
+    }
+
+    /// Replicas are the target plus the containers labelled [`REPLICA_OF_LABEL`] with its
+    /// container name; clones are named `<name>-replica-<n>` and removed newest first.
+    async fn scale_now(&self, target: &TargetRef, scale: Scale) -> Result<u32, PlatformError> {
+        let (name, mut body) = self.blueprint(target).await?;
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            vec![format!("{REPLICA_OF_LABEL}={name}")],
+        )]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let mut clones: Vec<(i64, String)> = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|source| action_error(target, "scale", source.into()))?
+            .into_iter()
+            .filter_map(|c| Some((c.created.unwrap_or(0), c.id?)))
+            .collect();
+        clones.sort();
+        let now = u32::try_from(clones.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let wanted = scale.wanted(now);
+        if wanted < now {
+            let remove = RemoveContainerOptionsBuilder::new().force(true).build();
+            for (_, id) in clones.iter().rev().take((now - wanted) as usize) {
+                self.docker
+                    .remove_container(id, Some(remove.clone()))
+                    .await
+                    .map_err(|source| action_error(target, "scale down", source.into()))?;
+            }
+        }
+        if wanted > now {
+            let labels = body.labels.get_or_insert_with(HashMap::new);
+            labels.insert(REPLICA_OF_LABEL.to_owned(), name.clone());
+            // Published host ports would clash: clones take ephemeral ones on the same IPs.
+            if let Some(bindings) = body
+                .host_config
+                .as_mut()
+                .and_then(|host| host.port_bindings.as_mut())
+            {
+                for binding in bindings.values_mut().flatten().flatten() {
+                    binding.host_port = Some(String::new());
+                }
+            }
+            let mut serial = 0;
+            for _ in now..wanted {
+                let clone_name = loop {
+                    serial += 1;
+                    let candidate = format!("{name}-replica-{serial}");
+                    if self
+                        .docker
+                        .inspect_container(&candidate, None)
+                        .await
+                        .is_err()
+                    {
+                        break candidate;
+                    }
+                };
+                let mut body = body.clone();
+                if let Some(labels) = body.labels.as_mut() {
+                    labels.insert(NAME_LABEL.to_owned(), clone_name.clone());
+                }
+                self.create_and_start(target, &clone_name, body).await?;
+            }
+        }
+        Ok(wanted)
+    }
+}
+
+/// Removes from a container's config what its image provides.
+fn strip_image_defaults(config: &mut ContainerConfig, image: ImageConfig) {
+    if let (Some(env), Some(image_env)) = (config.env.as_mut(), image.env.as_ref()) {
+        env.retain(|entry| !image_env.contains(entry));
+    }
+    if config.cmd == image.cmd {
+        config.cmd = None;
+    }
+    if config.entrypoint == image.entrypoint {
+        config.entrypoint = None;
+    }
+    if let (Some(labels), Some(image_labels)) = (config.labels.as_mut(), image.labels.as_ref()) {
+        labels.retain(|key, value| image_labels.get(key) != Some(value));
+    }
+}
+
+/// The label a scaled-out clone carries: the container name of the target it copies.
+pub const REPLICA_OF_LABEL: &str = "healer.replica-of";
+
+fn action_error(target: &TargetRef, operation: &'static str, source: BoxError) -> PlatformError {
+    PlatformError::Action {
+        target: target.name.clone(),
+        operation,
+        source,
+    }
+}
+
+/// Runs a platform operation with a time limit.
+async fn timed_platform<T>(
+    target: &TargetRef,
+    operation: &'static str,
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, PlatformError>>,
+) -> Result<T, PlatformError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(PlatformError::Timeout {
+                target: target.name.clone(),
+                operation,
+                after: timeout,
+            })
+        })
+}
+
+/// Docker's `label` filter for the scope's labels.
+fn scope_filters(scope: &Scope) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_owned(),
+        scope
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+    )])
+}
+
+/// A listed container as a target, with its container name; `None` without id or name.
+fn to_target(container: ContainerSummary) -> Option<(TargetRef, Option<String>)> {
+    let labels: BTreeMap<String, String> =
+        container.labels.unwrap_or_default().into_iter().collect();
+    let container_name = container
+        .names
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .next();
+    let name = labels.get(NAME_LABEL).cloned().or(container_name.clone())?;
+    let id = container.id.filter(|id| !id.is_empty())?;
+    Some((TargetRef { id, name, labels }, container_name))
+}
+
+/// Memory without the reclaimable page cache (as `docker stats` shows it), and the CPU counter.
+fn to_stats(sample: ContainerStatsResponse) -> Option<Stats> {
+    let memory = sample.memory_stats?;
+    let usage = memory.usage?;
+    let cache = memory
+        .stats
+        .as_ref()
+        .and_then(|stats| {
+            stats
+                .get("inactive_file")
+                .or_else(|| stats.get("total_inactive_file"))
+        })
+        .copied()
+        .unwrap_or(0);
+    Some(Stats {
+        memory_bytes: usage.saturating_sub(cache),
+        memory_limit_bytes: memory.limit.filter(|limit| *limit > 0),
+        cpu_total_ns: sample
+            .cpu_stats
+            .and_then(|cpu| cpu.cpu_usage)
+            .and_then(|usage| usage.total_usage)
+            .unwrap_or(0),
+    })
 }
 
 /// Runs a Docker call with a time limit, naming the target and operation in its errors.
@@ -305,6 +690,7 @@ fn to_signal(message: EventMessage) -> Option<Signal> {
                 .and_then(|code| code.parse().ok()),
         },
         "start" => SignalKind::Started,
+        "destroy" => SignalKind::Removed,
         "health_status: healthy" => SignalKind::Health { healthy: true },
         "health_status: unhealthy" => SignalKind::Health { healthy: false },
         other => {

@@ -60,6 +60,68 @@ pub trait Platform: Send + Sync {
         unsupported(target, "signal")
     }
 
+    /// Removes `target` and creates it again from the same configuration (image, command,
+    /// environment, labels, limits, ports, name), then starts it. Gives the new target (a new
+    /// id). Default: unsupported.
+    fn recreate(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<TargetRef, PlatformError>> {
+        let _ = timeout;
+        unsupported_with(target, "recreate")
+    }
+
+    /// Recreates `target` from its previous image. Where the previous image comes from is the
+    /// platform's rule (Docker: the label [`PREVIOUS_IMAGE_LABEL`]); without one, an error.
+    /// Default: unsupported.
+    fn rollback(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<TargetRef, PlatformError>> {
+        let _ = timeout;
+        unsupported_with(target, "roll back")
+    }
+
+    /// Changes the number of replicas of `target` (see [`Scale`]); gives how many run after.
+    /// Default: unsupported.
+    fn scale(
+        &self,
+        target: &TargetRef,
+        scale: Scale,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<u32, PlatformError>> {
+        let _ = (scale, timeout);
+        unsupported_with(target, "scale")
+    }
+
+    /// Changes `target`'s memory and/or CPU limits in place. Default: unsupported.
+    fn update_limits(
+        &self,
+        target: &TargetRef,
+        limits: Limits,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let _ = (limits, timeout);
+        unsupported(target, "update the limits of")
+    }
+
+    /// The targets in `scope` running now, so the healer can start probing and sampling them.
+    /// Default: none (the healer then learns targets from their `start` signals).
+    fn targets(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<TargetRef>, PlatformError>> {
+        let _ = scope;
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// One sample of `target`'s resource usage. Default: unsupported.
+    fn stats(&self, target: &TargetRef) -> BoxFuture<'_, Result<Stats, PlatformError>> {
+        Box::pin(std::future::ready(Err(PlatformError::Unsupported {
+            target: target.name.clone(),
+            operation: "sample stats of",
+        })))
+    }
+
     /// The target in `scope` called `name` (its `healer.name` label, else the container name),
     /// if there is one; used to resolve alerts to targets. Default: none is found.
     fn find_target(
@@ -72,6 +134,16 @@ pub trait Platform: Send + Sync {
     }
 }
 
+fn unsupported_with<'a, T: Send + 'a>(
+    target: &TargetRef,
+    operation: &'static str,
+) -> BoxFuture<'a, Result<T, PlatformError>> {
+    Box::pin(std::future::ready(Err(PlatformError::Unsupported {
+        target: target.name.clone(),
+        operation,
+    })))
+}
+
 fn unsupported<'a>(
     target: &TargetRef,
     operation: &'static str,
@@ -80,6 +152,52 @@ fn unsupported<'a>(
         target: target.name.clone(),
         operation,
     })))
+}
+
+/// The target label naming the image to roll back to. Whoever deploys a new image sets it to
+/// the image that ran before (e.g. `sim-leaky:1` when deploying `sim-leaky:2`); a rollback
+/// recreates the target from it and moves the bad image to [`ROLLED_BACK_FROM_LABEL`].
+pub const PREVIOUS_IMAGE_LABEL: &str = "healer.previous-image";
+/// Set by a rollback on the recreated target: the image it rolled back from.
+pub const ROLLED_BACK_FROM_LABEL: &str = "healer.rolled-back-from";
+
+/// How to change a target's number of replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Exactly this many (the original counts as one; it is never removed).
+    To(u32),
+    /// This many more (positive) or fewer (negative), never fewer than one.
+    By(i32),
+}
+
+impl Scale {
+    /// The replica count wanted when `now` run, at least 1.
+    pub fn wanted(self, now: u32) -> u32 {
+        match self {
+            Scale::To(n) => n.max(1),
+            Scale::By(by) => now.saturating_add_signed(by).max(1),
+        }
+    }
+}
+
+/// New resource limits; `None` leaves a limit as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    /// Memory limit in bytes.
+    pub memory_bytes: Option<u64>,
+    /// CPU limit, in CPUs (1.5 = one and a half cores).
+    pub cpus: Option<f64>,
+}
+
+/// One sample of a target's resource usage, as the platform counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Memory in use, without the reclaimable page cache.
+    pub memory_bytes: u64,
+    /// The memory limit, when the platform knows one.
+    pub memory_limit_bytes: Option<u64>,
+    /// CPU time used since the target started, in nanoseconds (a counter: CPU % needs two samples).
+    pub cpu_total_ns: u64,
 }
 
 /// Which targets the healer may touch: those carrying all of `labels`.

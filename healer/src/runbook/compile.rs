@@ -13,9 +13,21 @@ use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
 use super::spec::{RunbookSpec, StepSpec, TriggerSpec, VerifySpec};
 use super::{Action, NotifyFormat, Runbook, Step, Trigger, Verify};
+use crate::platform::{Limits, Scale};
 use crate::template::Template;
 
-const ACTIONS: &[&str] = &["restart", "stop", "wait", "http", "notify", "signal"];
+const ACTIONS: &[&str] = &[
+    "restart",
+    "recreate",
+    "stop",
+    "scale",
+    "rollback",
+    "update_limits",
+    "wait",
+    "http",
+    "notify",
+    "signal",
+];
 const KINDS: &[&str] = &[
     "docker_event",
     "health",
@@ -389,6 +401,10 @@ impl Compiler {
             ("text", spec.text.is_some()),
             ("routing_key", spec.routing_key.is_some()),
             ("signal", spec.signal.is_some()),
+            ("replicas", spec.replicas.is_some()),
+            ("by", spec.by.is_some()),
+            ("memory", spec.memory.is_some()),
+            ("cpus", spec.cpus.is_some()),
         ];
         let sub = |key: &str| format!("{path}.{key}");
         let kind = action.as_str();
@@ -400,6 +416,52 @@ impl Compiler {
             "stop" => {
                 self.only(path, kind, &[], &given);
                 Some(Action::Stop)
+            }
+            "recreate" => {
+                self.only(path, kind, &[], &given);
+                Some(Action::Recreate)
+            }
+            "rollback" => {
+                self.only(path, kind, &[], &given);
+                Some(Action::Rollback)
+            }
+            "scale" => {
+                self.only(path, kind, &["replicas", "by"], &given);
+                match (&spec.replicas, &spec.by) {
+                    (Some(n), None) => self
+                        .parse_num::<u32>(&sub("replicas"), n, "a whole number of replicas")
+                        .map(|n| Action::Scale(Scale::To(n))),
+                    (None, Some(by)) => self
+                        .parse_num::<i32>(&sub("by"), by, "a whole number such as +1 or -1")
+                        .map(|by| Action::Scale(Scale::By(by))),
+                    _ => {
+                        self.p.push(
+                            path,
+                            "`scale` takes exactly one of `replicas` (how many) and `by` (+N or -N)",
+                            None,
+                        );
+                        None
+                    }
+                }
+            }
+            "update_limits" => {
+                self.only(path, kind, &["memory", "cpus"], &given);
+                let memory = match &spec.memory {
+                    None => Some(None),
+                    Some(v) => self.p.size(&sub("memory"), v.as_str()).map(Some),
+                };
+                let cpus = match &spec.cpus {
+                    None => Some(None),
+                    Some(v) => self.number(&sub("cpus"), v, 0.01..=1024.0).map(Some),
+                };
+                if spec.memory.is_none() && spec.cpus.is_none() {
+                    self.p
+                        .push(path, "`update_limits` needs `memory`, `cpus` or both", None);
+                }
+                Some(Action::UpdateLimits(Limits {
+                    memory_bytes: memory?,
+                    cpus: cpus?,
+                }))
             }
             "wait" => {
                 self.only(path, kind, &["duration"], &given);

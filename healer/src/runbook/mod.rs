@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use specfile::Problems;
 
+use crate::platform::{Limits, Scale};
 use crate::signal::SignalKind;
 use crate::template::Template;
 
@@ -84,7 +85,15 @@ pub(crate) struct Step {
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
     Restart,
+    /// Remove and create again from the same configuration.
+    Recreate,
     Stop,
+    /// Recreate from the previous image.
+    Rollback,
+    /// Change the number of replicas.
+    Scale(Scale),
+    /// Change memory/CPU limits in place.
+    UpdateLimits(Limits),
     /// Sleep, e.g. to let a target settle.
     Wait(Duration),
     /// An HTTP request to the target itself, e.g. its clear-cache endpoint.
@@ -217,7 +226,21 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Restart => f.write_str("restart"),
+            Action::Recreate => f.write_str("recreate"),
             Action::Stop => f.write_str("stop"),
+            Action::Rollback => f.write_str("rollback"),
+            Action::Scale(Scale::To(n)) => write!(f, "scale to {n}"),
+            Action::Scale(Scale::By(by)) => write!(f, "scale by {by:+}"),
+            Action::UpdateLimits(limits) => {
+                f.write_str("update_limits")?;
+                if let Some(bytes) = limits.memory_bytes {
+                    write!(f, " memory {bytes}B")?;
+                }
+                if let Some(cpus) = limits.cpus {
+                    write!(f, " cpus {cpus}")?;
+                }
+                Ok(())
+            }
             Action::Wait(duration) => write!(f, "wait {duration:?}"),
             Action::Http { method, path, .. } => write!(f, "http {method} {path}"),
             Action::Notify { format, .. } => match format {

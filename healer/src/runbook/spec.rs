@@ -114,6 +114,12 @@ pub(super) struct StepSpec {
     pub(super) routing_key: Option<Scalar>,
     /// `signal`: which one.
     pub(super) signal: Option<Scalar>,
+    /// `scale`: to how many replicas, or by how many more (`+1`) or fewer (`-1`).
+    pub(super) replicas: Option<Scalar>,
+    pub(super) by: Option<Scalar>,
+    /// `update_limits`: the new memory limit (`512MiB`) and CPU limit (`1.5` CPUs).
+    pub(super) memory: Option<Scalar>,
+    pub(super) cpus: Option<Scalar>,
     #[serde(flatten)]
     pub(super) unknown: Unknown,
 }
@@ -132,6 +138,10 @@ impl StepSpec {
         "text",
         "routing_key",
         "signal",
+        "replicas",
+        "by",
+        "memory",
+        "cpus",
     ];
 }
 

@@ -249,3 +249,57 @@ fn missing_sections_and_structural_errors_are_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn platform_actions_parse_with_their_parameters_and_problems() {
+    let with_steps = |steps: &str| {
+        shipped_with(
+            "  - action: restart            # also works on a container that has already exited\n    timeout: 10s\n    retries: 1                 # further attempts after a failed one\n",
+            steps,
+        )
+    };
+    let runbook = parse(&with_steps(
+        "  - { action: recreate, timeout: 20s }\n  - { action: rollback, timeout: 20s }\n\
+         \x20 - { action: scale, replicas: 3, timeout: 20s }\n  - { action: scale, by: -1, timeout: 20s }\n\
+         \x20 - { action: update_limits, memory: 256MiB, cpus: 1.5, timeout: 5s }\n",
+    ))
+    .unwrap();
+    let shown: Vec<String> = runbook.steps.iter().map(|s| s.action.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "recreate",
+            "rollback",
+            "scale to 3",
+            "scale by -1",
+            "update_limits memory 268435456B cpus 1.5"
+        ]
+    );
+
+    let found = problems(&with_steps(
+        "  - { action: scale, timeout: 1s }\n  - { action: scale, replicas: 2, by: 1, timeout: 1s }\n\
+         \x20 - { action: scale, by: lots, timeout: 1s }\n  - { action: update_limits, timeout: 1s }\n\
+         \x20 - { action: update_limits, memory: huge, cpus: 0, timeout: 1s }\n  - { action: rollback, memory: 1MiB, timeout: 1s }\n",
+    ));
+    let text = found.join("\n");
+    for expected in [
+        "steps[0]: `scale` takes exactly one of `replicas` (how many) and `by` (+N or -N)",
+        "steps[1]: `scale` takes exactly one",
+        "steps[2].by: ",
+        "steps[3]: `update_limits` needs `memory`, `cpus` or both",
+        "steps[4].memory: ",
+        "steps[4].cpus: must be between 0.01 and 1024",
+        "steps[5].memory: `memory` does not go with `rollback`",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
+fn scaling_never_goes_below_one_replica() {
+    use crate::platform::Scale;
+    assert_eq!(Scale::To(3).wanted(1), 3);
+    assert_eq!(Scale::To(0).wanted(4), 1);
+    assert_eq!(Scale::By(2).wanted(1), 3);
+    assert_eq!(Scale::By(-5).wanted(3), 1);
+}

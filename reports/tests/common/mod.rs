@@ -120,6 +120,8 @@ pub fn detected(target: &str) -> Event {
         incident: "inc-1".into(),
         class: "oom".into(),
         signal: "docker oom".into(),
+        confidence: None,
+        classified_because: None,
     }
 }
 

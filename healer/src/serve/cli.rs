@@ -1,0 +1,203 @@
+//! The `healer` command line: parses arguments into a [`Config`], runs the daemon, and turns
+//! every outcome into one clear message and a documented exit code (see [`exit`]).
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::{exit, Config, ServeError, Token, WebhookOptions, DEFAULT_QUEUE};
+use crate::platform::Scope;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  stopped cleanly (Ctrl-C / SIGTERM)
+  2  bad input: runbooks with problems, bad flags, a non-loopback address without
+     --allow-remote, --allow-remote without a token
+  3  environment: no Docker engine answers, or the listen address cannot be bound
+  4  the engine or the HTTP server failed while running";
+
+/// The label a container needs for the healer to touch it when no --scope is given.
+pub const DEFAULT_SCOPE: (&str, &str) = ("healer.enabled", "true");
+
+/// healer: runbooks-as-code self-healing for containers on a Docker host.
+#[derive(Debug, Parser)]
+#[command(
+    name = "healer",
+    version,
+    after_help = format!("Examples:\n  healer serve --runbooks healer/runbooks\n  healer serve --runbooks ./runbooks --scope sim.managed=true --audit audit.jsonl\n\n{EXIT_CODES}")
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More logs on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Watch a Docker host and heal its containers by runbook; serve the Alertmanager webhook
+    /// (POST /alerts), /healthz and /metrics.
+    #[command(after_help = format!("\
+Examples:
+  healer serve --runbooks healer/runbooks
+  healer serve --runbooks ./runbooks --scope app=shop --scope env=prod --audit /var/log/healer.jsonl
+  healer serve --runbooks ./runbooks --dry-run          # decide and record, change nothing
+  HEALER_TOKEN=s3cret healer serve --runbooks ./runbooks --token-env HEALER_TOKEN
+  healer serve --runbooks ./runbooks --listen 0.0.0.0:9095 --allow-remote --token-file /etc/healer/token
+
+Alertmanager receiver:
+  receivers:
+    - name: healer
+      webhook_configs:
+        - url: http://127.0.0.1:9095/alerts
+          http_config:
+            authorization: {{ credentials: s3cret }}   # when a token is set
+
+An alert names its container by its `container` label, else `name`, else `instance` (host part).
+
+{EXIT_CODES}"))]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Directory of runbook files (*.yaml, *.yml); every problem in every file is reported.
+    #[arg(long, value_name = "DIR")]
+    runbooks: PathBuf,
+    /// Only containers carrying this label are touched; repeat to require several.
+    /// Default: healer.enabled=true.
+    #[arg(long = "scope", value_name = "LABEL=VALUE", value_parser = parse_label)]
+    scope: Vec<(String, String)>,
+    /// Address of the HTTP server (webhook, /healthz, /metrics).
+    #[arg(long, default_value = "127.0.0.1:9095", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    /// Allow a non-loopback --listen address; requires --token-file or --token-env.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Require this bearer token (first line of FILE) on the webhook.
+    #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
+    token_file: Option<PathBuf>,
+    /// Require the bearer token held in environment variable VAR on the webhook.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
+    /// Largest webhook body accepted (larger: 413).
+    #[arg(long, default_value = "256KiB", value_name = "SIZE", value_parser = parse_max_body)]
+    max_body: usize,
+    /// Write every decision and action to this JSONL audit file (default: the log).
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Detect and decide, but change nothing and notify no one: every step is recorded as skipped.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "expected LABEL=VALUE (e.g. sim.managed=true), got {text:?}"
+        )),
+    }
+}
+
+fn parse_max_body(text: &str) -> Result<usize, String> {
+    let bytes = specfile::parse_size(text)?;
+    match usize::try_from(bytes) {
+        Ok(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(format!(
+            "--max-body must be between 1B and 4GiB, got {text:?}"
+        )),
+    }
+}
+
+impl ServeArgs {
+    fn into_config(self) -> Result<Config, ServeError> {
+        let token = match (&self.token_file, &self.token_env) {
+            (Some(path), _) => Some(Token::from_file(path)?),
+            (None, Some(var)) => Some(Token::from_env(var)?),
+            (None, None) => None,
+        };
+        let labels: BTreeMap<String, String> = if self.scope.is_empty() {
+            BTreeMap::from([(DEFAULT_SCOPE.0.to_owned(), DEFAULT_SCOPE.1.to_owned())])
+        } else {
+            self.scope.into_iter().collect()
+        };
+        Ok(Config {
+            runbooks: self.runbooks,
+            scope: Scope { labels },
+            listen: self.listen,
+            allow_remote: self.allow_remote,
+            webhook: WebhookOptions {
+                token,
+                max_body: self.max_body,
+                queue: DEFAULT_QUEUE,
+            },
+            audit: self.audit,
+            dry_run: self.dry_run,
+        })
+    }
+}
+
+/// Parses the process's arguments, runs the command, and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            };
+        }
+    };
+    init_logging(cli.verbose);
+    let Command::Serve(args) = cli.command;
+    let config = match args.into_config().and_then(|config| {
+        config.check()?;
+        Ok(config)
+    }) {
+        Ok(config) => config,
+        Err(e) => return report(&e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    match runtime.block_on(super::run(config)) {
+        Ok(()) => exit::OK,
+        Err(e) => report(&e),
+    }
+}
+
+fn report(error: &ServeError) -> i32 {
+    eprintln!("error: {error}");
+    error.exit_code()
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,334 @@
+//! The healer's own signal sources, started per target only when some runbook's `when` needs
+//! them: an HTTP prober (`Probe` signals and the `probe_latency_ms` metric), container stats
+//! through the platform (`memory_bytes`, `memory_limit_bytes`, `memory_percent`,
+//! `cpu_percent`), and a `/metrics` scraper (see [`scrape`] for the metrics it derives).
+
+mod sample;
+mod scrape;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::platform::Platform;
+use crate::runbook::{Runbook, Trigger};
+use crate::signal::{Signal, SignalKind, TargetRef};
+use crate::verify;
+
+pub(crate) use sample::STATS_METRICS;
+
+/// The metric the prober emits next to each `Probe` signal: the probe's latency in ms.
+pub(crate) const PROBE_LATENCY_METRIC: &str = "probe_latency_ms";
+/// Target label naming the path the prober asks (default [`SourceSettings::probe_path`]).
+pub const HEALTH_LABEL: &str = "healer.health";
+/// Target label naming the path the scraper asks (default [`SourceSettings::metrics_path`]).
+pub const METRICS_LABEL: &str = "healer.metrics";
+
+/// How often and where the healer's own sources look at each target. The container port is
+/// the target's `healer.port` label (default 8080); paths can be overridden per target with
+/// the labels [`HEALTH_LABEL`] and [`METRICS_LABEL`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSettings {
+    /// Time between the starts of two probes (default 1 s).
+    pub probe_interval: Duration,
+    /// A probe without a 2xx answer within this time failed (default 500 ms).
+    pub probe_timeout: Duration,
+    /// Default probe path (`/health`).
+    pub probe_path: String,
+    /// Time between two stats samples (default 1 s).
+    pub stats_interval: Duration,
+    /// Time between two scrapes (default 5 s).
+    pub scrape_interval: Duration,
+    /// A scrape without an answer within this time is skipped (default 2 s).
+    pub scrape_timeout: Duration,
+    /// Default scrape path (`/metrics`).
+    pub metrics_path: String,
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        SourceSettings {
+            probe_interval: Duration::from_secs(1),
+            probe_timeout: Duration::from_millis(500),
+            probe_path: "/health".to_owned(),
+            stats_interval: Duration::from_secs(1),
+            scrape_interval: Duration::from_secs(5),
+            scrape_timeout: Duration::from_secs(2),
+            metrics_path: "/metrics".to_owned(),
+        }
+    }
+}
+
+/// Which sources the runbooks need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    pub(crate) probe: bool,
+    pub(crate) stats: bool,
+    /// Metric names only a scrape of the target's `/metrics` can give.
+    pub(crate) scraped: BTreeSet<String>,
+}
+
+impl Needs {
+    /// What the `when` lists of `runbooks` read.
+    pub(crate) fn of(runbooks: &[Arc<Runbook>]) -> Needs {
+        let mut needs = Needs::default();
+        for trigger in runbooks.iter().flat_map(|runbook| &runbook.when) {
+            match trigger {
+                Trigger::ProbeFailures { .. } => needs.probe = true,
+                Trigger::Threshold { metric, .. }
+                | Trigger::Trend { metric, .. }
+                | Trigger::Anomaly { metric, .. } => {
+                    if metric == PROBE_LATENCY_METRIC {
+                        needs.probe = true;
+                    } else if STATS_METRICS.contains(&metric.as_str()) {
+                        needs.stats = true;
+                    } else {
+                        needs.scraped.insert(metric.clone());
+                    }
+                }
+                Trigger::Oom
+                | Trigger::Died { .. }
+                | Trigger::Unhealthy
+                | Trigger::Alert { .. } => {}
+            }
+        }
+        needs
+    }
+
+    /// Whether any source is needed at all.
+    pub(crate) fn any(&self) -> bool {
+        self.probe || self.stats || !self.scraped.is_empty()
+    }
+}
+
+/// The running sources, per target id; each sends its signals on one channel.
+pub(crate) struct Sources {
+    needs: Arc<Needs>,
+    settings: Arc<SourceSettings>,
+    platform: Arc<dyn Platform>,
+    client: reqwest::Client,
+    tx: mpsc::Sender<Signal>,
+    /// The tasks of each watched target id.
+    watched: HashMap<String, Vec<AbortHandle>>,
+    /// Aborted when the healer stops (on drop).
+    tasks: JoinSet<()>,
+}
+
+impl Sources {
+    /// Sources for `needs`, sending on a channel whose receiver is returned.
+    pub(crate) fn new(
+        needs: Needs,
+        settings: SourceSettings,
+        platform: Arc<dyn Platform>,
+        client: reqwest::Client,
+    ) -> (Sources, mpsc::Receiver<Signal>) {
+        let (tx, rx) = mpsc::channel(256);
+        let sources = Sources {
+            needs: Arc::new(needs),
+            settings: Arc::new(settings),
+            platform,
+            client,
+            tx,
+            watched: HashMap::new(),
+            tasks: JoinSet::new(),
+        };
+        (sources, rx)
+    }
+
+    /// Starts the needed sources for `target` unless they already run; they run until the
+    /// target is removed or the healer stops (a restart keeps the container id: they survive it).
+    pub(crate) fn watch(&mut self, target: &TargetRef) {
+        if self.watched.contains_key(&target.id) {
+            return;
+        }
+        tracing::debug!(target_name = %target.name, needs = ?self.needs, "watching target");
+        let mut handles = Vec::new();
+        if self.needs.probe {
+            handles.push(self.tasks.spawn(probe_loop(self.context(target))));
+        }
+        if self.needs.stats {
+            handles.push(self.tasks.spawn(stats_loop(self.context(target))));
+        }
+        if !self.needs.scraped.is_empty() {
+            handles.push(self.tasks.spawn(scrape_loop(self.context(target))));
+        }
+        self.watched.insert(target.id.clone(), handles);
+    }
+
+    /// Stops the sources of the target with id `id` (it was removed).
+    pub(crate) fn forget(&mut self, id: &str) {
+        for handle in self.watched.remove(id).unwrap_or_default() {
+            handle.abort();
+        }
+    }
+
+    fn context(&self, target: &TargetRef) -> Context {
+        Context {
+            target: target.clone(),
+            needs: Arc::clone(&self.needs),
+            settings: Arc::clone(&self.settings),
+            platform: Arc::clone(&self.platform),
+            client: self.client.clone(),
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+/// What one source task owns.
+struct Context {
+    target: TargetRef,
+    needs: Arc<Needs>,
+    settings: Arc<SourceSettings>,
+    platform: Arc<dyn Platform>,
+    client: reqwest::Client,
+    tx: mpsc::Sender<Signal>,
+}
+
+impl Context {
+    /// Sends one signal; `false` once the healer is gone.
+    async fn send(&self, kind: SignalKind) -> bool {
+        let signal = Signal {
+            target: self.target.clone(),
+            kind,
+            at: Instant::now(),
+        };
+        self.tx.send(signal).await.is_ok()
+    }
+
+    fn path(&self, label: &str, default: &str) -> String {
+        self.target
+            .labels
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    }
+}
+
+fn ticker(every: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    interval
+}
+
+/// Probes the target's health path every interval: a `Probe` signal and its latency metric.
+async fn probe_loop(cx: Context) {
+    let port = verify::label_port(&cx.target);
+    let path = cx.path(HEALTH_LABEL, &cx.settings.probe_path);
+    let mut ticks = ticker(cx.settings.probe_interval);
+    loop {
+        ticks.tick().await;
+        let started = Instant::now();
+        let result = verify::probe(
+            cx.platform.as_ref(),
+            &cx.client,
+            &cx.target,
+            port,
+            &path,
+            cx.settings.probe_timeout,
+        )
+        .await;
+        let latency = started.elapsed();
+        if let Err(error) = &result {
+            tracing::debug!(target_name = %cx.target.name, %error, "probe failed");
+        }
+        let ok = result.is_ok();
+        let metric = SignalKind::Metric {
+            name: PROBE_LATENCY_METRIC.to_owned(),
+            value: latency.as_secs_f64() * 1000.0,
+        };
+        if !cx.send(SignalKind::Probe { ok, latency }).await || !cx.send(metric).await {
+            return;
+        }
+    }
+}
+
+/// Samples the target's stats every interval into metrics.
+async fn stats_loop(cx: Context) {
+    let mut ticks = ticker(cx.settings.stats_interval);
+    let mut previous = None;
+    loop {
+        ticks.tick().await;
+        let stats = match cx.platform.stats(&cx.target).await {
+            Ok(stats) => stats,
+            Err(error) => {
+                tracing::debug!(target_name = %cx.target.name, %error, "no stats sample");
+                continue;
+            }
+        };
+        let now = Instant::now();
+        for (name, value) in sample::metrics(&stats, previous.as_ref(), now) {
+            let kind = SignalKind::Metric {
+                name: name.to_owned(),
+                value,
+            };
+            if !cx.send(kind).await {
+                return;
+            }
+        }
+        previous = Some((now, stats));
+    }
+}
+
+/// Scrapes the target's metrics path every interval; sends the metrics runbooks need.
+async fn scrape_loop(cx: Context) {
+    let port = verify::label_port(&cx.target);
+    let path = cx.path(METRICS_LABEL, &cx.settings.metrics_path);
+    let mut ticks = ticker(cx.settings.scrape_interval);
+    let mut deriver = scrape::Deriver::default();
+    loop {
+        ticks.tick().await;
+        let text =
+            match tokio::time::timeout(cx.settings.scrape_timeout, fetch(&cx, port, &path)).await {
+                Ok(Ok(text)) => text,
+                Ok(Err(error)) => {
+                    tracing::debug!(target_name = %cx.target.name, %error, "scrape failed");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::debug!(target_name = %cx.target.name, "scrape timed out");
+                    continue;
+                }
+            };
+        let metrics = match deriver.derive(&text, Instant::now(), &cx.needs.scraped) {
+            Ok(metrics) => metrics,
+            Err(error) => {
+                tracing::debug!(target_name = %cx.target.name, %error, "cannot parse the scrape");
+                continue;
+            }
+        };
+        for (name, value) in metrics {
+            if !cx.send(SignalKind::Metric { name, value }).await {
+                return;
+            }
+        }
+    }
+}
+
+async fn fetch(cx: &Context, port: u16, path: &str) -> Result<String, String> {
+    let endpoint = cx
+        .platform
+        .http_endpoint(&cx.target, port)
+        .await
+        .map_err(|error| error.to_string())?;
+    let url = format!("http://{endpoint}{path}");
+    let response = cx
+        .client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|error| format!("GET {url}: {error}"))?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: HTTP {}", response.status()));
+    }
+    response
+        .text()
+        .await
+        .map_err(|error| format!("GET {url}: {error}"))
+}
+
+#[cfg(test)]
+mod tests;
