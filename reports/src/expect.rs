@@ -24,6 +24,13 @@ pub struct Expectations {
     /// Successful trials / all trials must be at least this fraction (0..=1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_success_rate: Option<f64>,
+    /// OOM kills over the whole run must stay at or below this (0: heal before the kernel must).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_oom_kills: Option<u32>,
+    /// Every trial must escalate exactly this many times (a guardrail that stops a loop and
+    /// hands over to a human once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalations: Option<u32>,
 }
 
 /// One expectation checked against a run.
@@ -44,6 +51,8 @@ impl Expectations {
     ///   limit (a never-recovered trial fails it; a run without outages passes it).
     /// - `max_error_rate`: run-wide failed / all requests at or below the limit (no requests fails).
     /// - `min_success_rate`: successful / all trials at or above the limit (no trials fails).
+    /// - `max_oom_kills`: run-wide OOM kills at or below the limit.
+    /// - `escalations`: every trial escalated exactly this many times (no trials fails).
     pub fn evaluate(
         &self,
         trials: &[TrialOutcome],
@@ -60,6 +69,25 @@ impl Expectations {
         }
         if let Some(limit) = self.min_success_rate {
             verdicts.push(min_success_rate(limit, trials, aggregate));
+        }
+        if let Some(limit) = self.max_oom_kills {
+            verdicts.push(Verdict {
+                expectation: format!("max_oom_kills {limit}"),
+                passed: aggregate.oom_kills <= limit,
+                detail: format!(
+                    "{} OOM kill(s) over {} trial(s) {} {limit}",
+                    aggregate.oom_kills,
+                    aggregate.trials,
+                    if aggregate.oom_kills <= limit {
+                        "<="
+                    } else {
+                        ">"
+                    }
+                ),
+            });
+        }
+        if let Some(wanted) = self.escalations {
+            verdicts.push(escalations(wanted, trials));
         }
         if interrupted {
             for verdict in &mut verdicts {
@@ -143,6 +171,32 @@ fn max_error_rate(limit: f64, aggregate: &Aggregate) -> Verdict {
     };
     Verdict {
         expectation,
+        passed,
+        detail,
+    }
+}
+
+fn escalations(wanted: u32, trials: &[TrialOutcome]) -> Verdict {
+    let off: Vec<String> = trials
+        .iter()
+        .filter(|t| t.escalations != wanted)
+        .map(|t| format!("trial {} escalated {} time(s)", t.trial, t.escalations))
+        .collect();
+    let (passed, detail) = if trials.is_empty() {
+        (false, "no trials were recorded".to_owned())
+    } else if off.is_empty() {
+        (
+            true,
+            format!("every trial escalated exactly {wanted} time(s)"),
+        )
+    } else {
+        (
+            false,
+            format!("{}; expected exactly {wanted}", off.join("; ")),
+        )
+    };
+    Verdict {
+        expectation: format!("escalations {wanted}"),
         passed,
         detail,
     }

@@ -133,6 +133,8 @@ fn expectations_from_verdicts(verdicts: &[Verdict]) -> Expectations {
             }
             "max_error_rate" => expect.max_error_rate = percent(),
             "min_success_rate" => expect.min_success_rate = percent(),
+            "max_oom_kills" => expect.max_oom_kills = value.parse().ok(),
+            "escalations" => expect.escalations = value.parse().ok(),
             _ => {}
         }
     }

@@ -14,6 +14,7 @@ fn expectations() -> Expectations {
         recovered_within: Some(Duration::from_secs(1)),
         max_error_rate: Some(0.02),
         min_success_rate: None,
+        ..Expectations::default()
     }
 }
 

@@ -30,6 +30,7 @@ fn all(recovered_within_ms: u64, max_error_rate: f64, min_success_rate: f64) -> 
         recovered_within: Some(Duration::from_millis(recovered_within_ms)),
         max_error_rate: Some(max_error_rate),
         min_success_rate: Some(min_success_rate),
+        ..Expectations::default()
     }
 }
 
@@ -229,4 +230,30 @@ fn aggregates_use_nearest_rank_over_recovered_outages() {
         (1, 1, 1, 0)
     );
     assert_eq!(a.downtime_ms, 500.0 + 200.0 + 900.0 + 1000.0);
+}
+
+#[test]
+fn oom_kill_and_escalation_counts_are_checked() {
+    let expect = Expectations {
+        max_oom_kills: Some(0),
+        escalations: Some(1),
+        ..Expectations::default()
+    };
+    // Each `oom_trial` has one OOM kill and no escalation.
+    check(
+        two_good_trials(),
+        expect,
+        &[
+            (
+                "max_oom_kills 0",
+                false,
+                "2 OOM kill(s) over 2 trial(s) > 0",
+            ),
+            (
+                "escalations 1",
+                false,
+                "trial 1 escalated 0 time(s); trial 2 escalated 0 time(s); expected exactly 1",
+            ),
+        ],
+    );
 }

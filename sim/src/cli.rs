@@ -43,11 +43,16 @@ pub struct Cli {
 enum Command {
     /// Run a scenario: start targets, drive load, inject faults, let the healer heal, measure.
     #[command(
-        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
+        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n  sim run --all --trials 1          # the whole library as a CI regression suite\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
     )]
     Run {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
-        scenario: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        scenario: Option<String>,
+        /// Run every scenario in the scenarios directory, one after another: the regression
+        /// suite for runbooks. Exits 1 if any scenario misses an expectation.
+        #[arg(long)]
+        all: bool,
         /// Override the scenario's number of trials.
         #[arg(long)]
         trials: Option<u32>,
@@ -134,10 +139,17 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
     };
     match cli.command {
         Command::Run {
-            scenario,
+            scenario: None,
+            trials,
+            out,
+            ..
+        } => suite(trials, out, &scenarios_dir, &context, cancel).await,
+        Command::Run {
+            scenario: Some(scenario),
             trials,
             out,
             json,
+            ..
         } => {
             run(
                 &scenario,
@@ -226,6 +238,80 @@ async fn run(
             eprintln!("error: {e}");
             e.exit_code()
         }
+    }
+}
+
+/// `sim run --all`: every scenario of the library, one after another, then one line each:
+/// PASS, or FAIL with the expectations it missed. Exit 1 if any failed, 2 if any was invalid,
+/// 130 once interrupted (the remaining scenarios are not run).
+async fn suite(
+    trials: Option<u32>,
+    out: PathBuf,
+    scenarios_dir: &Path,
+    context: &Context,
+    cancel: tokio_util::sync::CancellationToken,
+) -> i32 {
+    let names: Vec<String> = scenario::list(scenarios_dir, context)
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    if names.is_empty() {
+        eprintln!("error: no scenarios in {}", scenarios_dir.display());
+        return exit::BAD_INPUT;
+    }
+    let mut lines = Vec::new();
+    let mut code = exit::OK;
+    for name in &names {
+        if cancel.is_cancelled() {
+            break;
+        }
+        eprintln!("sim: suite: {name}");
+        let result = run(
+            name,
+            trials,
+            out.clone(),
+            false,
+            scenarios_dir,
+            context,
+            cancel.clone(),
+        )
+        .await;
+        let verdict = match result {
+            exit::OK => "PASS".to_owned(),
+            exit::EXPECTATIONS_FAILED => format!("FAIL  {}", missed_expectations(&out, name)),
+            exit::INTERRUPTED => "INTERRUPTED".to_owned(),
+            other => format!("ERROR (exit {other}; see above)"),
+        };
+        lines.push(format!("{name:<24} {verdict}"));
+        code = code.max(result);
+    }
+    println!("\nsuite: {} scenario(s)", lines.len());
+    for line in &lines {
+        println!("  {line}");
+    }
+    code
+}
+
+/// The failed verdicts of a scenario's latest run, from its result.json.
+fn missed_expectations(out: &Path, scenario: &str) -> String {
+    let latest = std::fs::read_dir(out.join(scenario))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .max();
+    let result: Option<serde_json::Value> = latest
+        .and_then(|dir| std::fs::read_to_string(dir.join(reports::RESULT_FILE)).ok())
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let missed: Vec<String> = result
+        .iter()
+        .flat_map(|r| r["verdicts"].as_array().cloned().unwrap_or_default())
+        .filter(|v| v["passed"] == false)
+        .map(|v| format!("{}: {}", v["expectation"], v["detail"]).replace('"', ""))
+        .collect();
+    if missed.is_empty() {
+        "expectations missed (see above)".to_owned()
+    } else {
+        missed.join("; ")
     }
 }
 

@@ -15,7 +15,9 @@ fn repo_file(path: &str) -> PathBuf {
 /// depending on the healer crate's files.
 fn runbook_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("restart-on-oom.yaml"), "# stand-in\n").unwrap();
+    for name in ["restart-on-oom", "hang"] {
+        fs::write(dir.path().join(format!("{name}.yaml")), "# stand-in\n").unwrap();
+    }
     dir
 }
 
@@ -146,7 +148,13 @@ fn oom_recovery_compiles_to_the_documented_plan() {
             bytes_per_sec: 64 << 20
         })
     );
-    assert_eq!(plan.runbooks, [runbooks.path().join("restart-on-oom.yaml")]);
+    assert_eq!(
+        plan.runbooks,
+        [
+            runbooks.path().join("restart-on-oom.yaml"),
+            runbooks.path().join("hang.yaml")
+        ]
+    );
     assert_eq!(plan.expect.recovered_within, Some(Duration::from_secs(10)));
     assert_eq!(plan.expect.max_error_rate, Some(0.20));
     assert_eq!(plan.expect.min_success_rate, Some(1.0));

@@ -60,14 +60,21 @@ pub(super) fn compile(
     let name = c.name(spec.name);
     let trials = c.int("trials", spec.trials, DEFAULT_TRIALS, 1..=1000);
     let settle = c.duration_or("settle", spec.settle.as_ref(), DEFAULT_SETTLE);
-    let (target, replicas) = c.target(spec.target.unwrap_or_default());
+    let (mut target, replicas) = c.target(spec.target.unwrap_or_default());
     let (load, load_duration) = c.load(spec.load.unwrap_or_default());
-    let faults = spec
+    let faults: Vec<FaultPlan> = spec
         .faults
         .iter()
         .enumerate()
-        .filter_map(|(i, fault)| c.fault(i, fault, replicas, load_duration))
+        .filter_map(|(i, fault)| c.fault(i, fault, &target, replicas, load_duration))
         .collect();
+    if faults.iter().any(|f| f.kind == FaultKind::CrashLoop) {
+        // Where the target looks for the marker the fault writes.
+        target.env.insert(
+            leaky::CRASH_ON_START_VAR.to_owned(),
+            crate::faults::CRASH_LOOP_MARKER.to_owned(),
+        );
+    }
     let runbooks = c.runbooks(spec.healer.unwrap_or_default());
     let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
     let expect = c.expect(spec.expect.unwrap_or_default());
@@ -102,6 +109,9 @@ fn kind_fields(kind: &str) -> (&'static [&'static str], bool) {
         "latency" => (&["fixed", "jitter"], true),
         "hang" => (&[], true),
         "crash" => (&["exit_code"], false),
+        "pause" => (&[], true),
+        "resource-squeeze" => (&["memory", "cpus"], true),
+        "crash-loop" => (&[], true),
         _ => (&[], false),
     }
 }
@@ -419,6 +429,7 @@ impl Compiler<'_> {
         &mut self,
         i: usize,
         spec: &FaultSpec,
+        target: &TargetPlan,
         replicas: Option<u32>,
         load_duration: Option<Duration>,
     ) -> Option<FaultPlan> {
@@ -472,7 +483,7 @@ impl Compiler<'_> {
             None => Some(None),
             Some(replica) => self.replica(&field("replica"), replica, replicas).map(Some),
         };
-        let kind = kind.and_then(|kind| self.fault_kind(&base, kind, spec));
+        let kind = kind.and_then(|kind| self.fault_kind(&base, kind, spec, target));
         Some(FaultPlan {
             at: at?,
             duration: duration?,
@@ -547,7 +558,13 @@ impl Compiler<'_> {
     }
 
     /// The kind-specific part of a fault whose kind is one of [`FaultKind::NAMES`].
-    fn fault_kind(&mut self, base: &str, kind: &str, spec: &FaultSpec) -> Option<FaultKind> {
+    fn fault_kind(
+        &mut self,
+        base: &str,
+        kind: &str,
+        spec: &FaultSpec,
+        target: &TargetPlan,
+    ) -> Option<FaultKind> {
         let field = |name: &str| format!("{base}.{name}");
         match kind {
             "memory-leak" => self.leak(base, spec).map(FaultKind::MemoryLeak),
@@ -585,8 +602,85 @@ impl Compiler<'_> {
                 )?;
                 Some(FaultKind::Crash { exit_code })
             }
+            "pause" => Some(FaultKind::Pause),
+            "resource-squeeze" => self.squeeze(base, spec, target),
+            "crash-loop" if target.image != TargetImage::Leaky => {
+                self.p.push(
+                    &field("kind"),
+                    "a crash-loop fault needs the built-in target (`image: leaky`), which reads \
+                     the marker file that makes its restarts fail",
+                    None,
+                );
+                None
+            }
+            "crash-loop" => Some(FaultKind::CrashLoop),
             _ => Some(FaultKind::Kill),
         }
+    }
+
+    /// A resource squeeze: `memory` and/or `cpus`, each below the target's own limit (Docker
+    /// cannot put an unlimited container back to unlimited, so there must be one to restore).
+    fn squeeze(&mut self, base: &str, spec: &FaultSpec, target: &TargetPlan) -> Option<FaultKind> {
+        if spec.memory.is_none() && spec.cpus.is_none() {
+            self.p.push(
+                base,
+                "a resource-squeeze fault needs memory, cpus or both",
+                Some("add e.g. `memory: 32MiB`".into()),
+            );
+            return None;
+        }
+        let mut ok = true;
+        let memory_bytes = spec.memory.as_ref().and_then(|memory| {
+            let field = format!("{base}.memory");
+            let bytes = self.p.size(&field, memory.as_str());
+            ok &= bytes.is_some();
+            let bytes = bytes?;
+            let problem = match target.memory_bytes {
+                _ if bytes < MIN_MEMORY => Some(format!(
+                    "{memory} is below the 6MiB Docker accepts as a memory limit"
+                )),
+                None => Some("the target has no memory limit to squeeze and restore".into()),
+                Some(limit) if bytes >= limit => Some(format!(
+                    "{memory} is not below the target's memory limit ({limit} bytes)"
+                )),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                self.p
+                    .push(&field, problem, Some("set target.memory above it".into()));
+                ok = false;
+                return None;
+            }
+            Some(bytes)
+        });
+        let nano_cpus = spec.cpus.and_then(|cpus| {
+            let field = format!("{base}.cpus");
+            let nanos = (cpus * 1e9).round() as i64;
+            let problem = match target.nano_cpus {
+                _ if !CPUS.contains(&cpus) => Some(format!(
+                    "must be between {} and {} CPUs, got {cpus}",
+                    CPUS.start(),
+                    CPUS.end()
+                )),
+                None => Some("the target has no CPU limit to squeeze and restore".into()),
+                Some(limit) if nanos >= limit => Some(format!(
+                    "{cpus} CPUs is not below the target's CPU limit ({} CPUs)",
+                    limit as f64 / 1e9
+                )),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                self.p
+                    .push(&field, problem, Some("set target.cpus above it".into()));
+                ok = false;
+                return None;
+            }
+            Some(nanos)
+        });
+        ok.then_some(FaultKind::ResourceSqueeze {
+            memory_bytes,
+            nano_cpus,
+        })
     }
 
     /// A memory leak: exactly one of `rate`, `amount`, `per_request`.
@@ -752,10 +846,18 @@ impl Compiler<'_> {
         let min_success_rate = spec
             .min_success_rate
             .and_then(|r| self.p.percent("expect.min_success_rate", r.as_str()));
+        let max_oom_kills = spec
+            .max_oom_kills
+            .and_then(|n| self.int("expect.max_oom_kills", Some(n), 0, 0..=1_000_000));
+        let escalations = spec
+            .escalations
+            .and_then(|n| self.int("expect.escalations", Some(n), 0, 0..=1_000));
         reports::Expectations {
             recovered_within,
             max_error_rate,
             min_success_rate,
+            max_oom_kills,
+            escalations,
         }
     }
 }
@@ -972,6 +1074,7 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
                 recovered_within: Some(Duration::from_secs(10)),
                 max_error_rate: Some(0.05),
                 min_success_rate: Some(1.0),
+                ..Default::default()
             }
         );
     }
@@ -988,9 +1091,145 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
             FaultKind::Hang,
             FaultKind::Crash { exit_code: 1 },
             FaultKind::Kill,
+            FaultKind::Pause,
+            FaultKind::ResourceSqueeze {
+                memory_bytes: None,
+                nano_cpus: Some(1),
+            },
+            FaultKind::CrashLoop,
         ];
         let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
         assert_eq!(names, FaultKind::NAMES);
+    }
+
+    const SQUEEZABLE: &str = "target: { image: leaky, memory: 64MiB, cpus: 1 }\n\
+                              load: { duration: 10s }\n";
+
+    #[test]
+    fn pause_and_squeeze_compile_with_their_windows() {
+        let text = format!(
+            "{SQUEEZABLE}faults:\n\
+             \x20 - {{ kind: pause, at: 2s, duration: 3s, replica: 0 }}\n\
+             \x20 - {{ kind: resource-squeeze, at: 1s, duration: 4s, memory: 32MiB, cpus: 0.25 }}\n\
+             \x20 - {{ kind: resource-squeeze, at: 1s, memory: 16MiB }}\n"
+        );
+        let plan = Scratch::new().compile(&text).unwrap();
+        let faults: Vec<(FaultKind, Option<Duration>)> = plan
+            .faults
+            .iter()
+            .map(|f| (f.kind.clone(), f.duration))
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                (FaultKind::Pause, Some(Duration::from_secs(3))),
+                (
+                    FaultKind::ResourceSqueeze {
+                        memory_bytes: Some(32 << 20),
+                        nano_cpus: Some(250_000_000),
+                    },
+                    Some(Duration::from_secs(4))
+                ),
+                (
+                    FaultKind::ResourceSqueeze {
+                        memory_bytes: Some(16 << 20),
+                        nano_cpus: None,
+                    },
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_squeeze_needs_something_to_squeeze() {
+        let text = format!("{SQUEEZABLE}faults:\n  - {{ kind: resource-squeeze, at: 1s }}\n");
+        check(&text, 4, "faults[0]", "needs memory, cpus or both");
+    }
+
+    #[test]
+    fn a_squeeze_must_lower_an_existing_limit() {
+        let cases = [
+            (
+                SQUEEZABLE,
+                "memory: 64MiB",
+                "faults[0].memory",
+                "not below the target's memory limit",
+            ),
+            (
+                SQUEEZABLE,
+                "memory: 1MiB",
+                "faults[0].memory",
+                "below the 6MiB",
+            ),
+            (
+                SQUEEZABLE,
+                "cpus: 2",
+                "faults[0].cpus",
+                "not below the target's CPU limit (1 CPUs)",
+            ),
+            (
+                SQUEEZABLE,
+                "cpus: 0",
+                "faults[0].cpus",
+                "between 0.01 and 1024",
+            ),
+            (
+                MINIMAL,
+                "memory: 32MiB",
+                "faults[0].memory",
+                "no memory limit to squeeze",
+            ),
+            (
+                MINIMAL,
+                "cpus: 0.5",
+                "faults[0].cpus",
+                "no CPU limit to squeeze",
+            ),
+        ];
+        for (head, field, at, words) in cases {
+            let text =
+                format!("{head}faults:\n  - {{ kind: resource-squeeze, at: 1s, {field} }}\n");
+            let problems = Scratch::new().problems(&text);
+            assert_eq!(problems.len(), 1, "{field}: {problems:#?}");
+            let (_, got_field, message) = &problems[0];
+            assert_eq!(got_field, at, "{message}");
+            assert!(message.contains(words), "{message:?} lacks {words:?}");
+        }
+    }
+
+    #[test]
+    fn a_crash_loop_points_the_target_at_its_marker() {
+        let text = format!("{MINIMAL}faults:\n  - {{ kind: crash-loop, at: 1s, duration: 5s }}\n");
+        let plan = Scratch::new().compile(&text).unwrap();
+        assert_eq!(plan.faults[0].kind, FaultKind::CrashLoop);
+        assert_eq!(
+            plan.target
+                .env
+                .get(leaky::CRASH_ON_START_VAR)
+                .map(String::as_str),
+            Some(crate::faults::CRASH_LOOP_MARKER)
+        );
+        let without = Scratch::new().compile(MINIMAL).unwrap();
+        assert!(without.target.env.is_empty());
+    }
+
+    #[test]
+    fn a_crash_loop_needs_the_built_in_target() {
+        let text = "target: { image: app:1 }\nload: { duration: 10s }\n\
+                    faults:\n  - { kind: crash-loop, at: 1s }\n";
+        check(text, 4, "faults[0].kind", "needs the built-in target");
+    }
+
+    #[test]
+    fn squeeze_fields_do_not_apply_to_a_pause() {
+        let text = format!("{SQUEEZABLE}faults:\n  - {{ kind: pause, at: 1s, memory: 8MiB }}\n");
+        check(
+            &text,
+            4,
+            "faults[0].memory",
+            "does not apply to a pause fault",
+        );
     }
 
     #[test]
@@ -1173,9 +1412,10 @@ expect: { recovered_within: 1 minute, max_error_rate: 5, min_success_rate: 120% 
         let problems = Scratch::new().compile(&text).unwrap_err().0;
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, "faults[0].kind");
+        assert!(problems[0].message.ends_with(&FaultKind::NAMES.join(", ")));
         assert!(problems[0]
             .message
-            .ends_with("expected one of: memory-leak, cpu-burn, latency, hang, crash, kill"));
+            .contains("memory-leak, cpu-burn, latency, hang, crash, kill"));
         assert_eq!(
             problems[0].fix.as_deref(),
             Some("did you mean `memory-leak`?")

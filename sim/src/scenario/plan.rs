@@ -114,11 +114,30 @@ pub struct FaultPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
     MemoryLeak(Leak),
-    CpuBurn { threads: u32 },
-    Latency { fixed: Duration, jitter: Duration },
+    CpuBurn {
+        threads: u32,
+    },
+    Latency {
+        fixed: Duration,
+        jitter: Duration,
+    },
     Hang,
-    Crash { exit_code: i32 },
+    Crash {
+        exit_code: i32,
+    },
     Kill,
+    /// The built-in target crashed now, and made to refuse every start until the fault ends
+    /// (a config that makes restarts fail).
+    CrashLoop,
+    /// The replica's processes frozen (`docker pause`) until the fault ends.
+    Pause,
+    /// The replica's limits lowered live (`docker update`) until the fault ends, then restored.
+    /// At least one is set; each is below the target's own limit.
+    ResourceSqueeze {
+        memory_bytes: Option<u64>,
+        /// Billionths of a CPU, as Docker's `NanoCpus`.
+        nano_cpus: Option<i64>,
+    },
 }
 
 /// How a memory leak grows.
@@ -134,13 +153,16 @@ pub enum Leak {
 
 impl FaultKind {
     /// Every kind's name, as written in scenario files.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 9] = [
         "memory-leak",
         "cpu-burn",
         "latency",
         "hang",
         "crash",
         "kill",
+        "pause",
+        "resource-squeeze",
+        "crash-loop",
     ];
 
     /// The name as written in scenario files.
@@ -152,6 +174,9 @@ impl FaultKind {
             FaultKind::Hang => "hang",
             FaultKind::Crash { .. } => "crash",
             FaultKind::Kill => "kill",
+            FaultKind::Pause => "pause",
+            FaultKind::ResourceSqueeze { .. } => "resource-squeeze",
+            FaultKind::CrashLoop => "crash-loop",
         }
     }
 }

@@ -131,6 +131,9 @@ pub struct FaultSpec {
     pub jitter: Option<Scalar>,
     // crash
     pub exit_code: Option<i64>,
+    // resource-squeeze
+    pub memory: Option<Scalar>,
+    pub cpus: Option<f64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -149,6 +152,8 @@ impl FaultSpec {
             ("fixed", self.fixed.is_some()),
             ("jitter", self.jitter.is_some()),
             ("exit_code", self.exit_code.is_some()),
+            ("memory", self.memory.is_some()),
+            ("cpus", self.cpus.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -192,10 +197,18 @@ pub struct ExpectSpec {
     pub recovered_within: Option<Scalar>,
     pub max_error_rate: Option<Scalar>,
     pub min_success_rate: Option<Scalar>,
+    pub max_oom_kills: Option<i64>,
+    pub escalations: Option<i64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl ExpectSpec {
-    pub const FIELDS: &[&str] = &["recovered_within", "max_error_rate", "min_success_rate"];
+    pub const FIELDS: &[&str] = &[
+        "recovered_within",
+        "max_error_rate",
+        "min_success_rate",
+        "max_oom_kills",
+        "escalations",
+    ];
 }

@@ -55,13 +55,29 @@ pub enum ConfigError {
         /// What the variable should hold.
         expected: &'static str,
     },
+    /// `LEAKY_CRASH_ON_START_FILE` names a file that exists and is not empty: the service
+    /// refuses to start, so every restart fails (sim's `crash-loop` fault writes that file).
+    #[error(
+        "LEAKY_CRASH_ON_START_FILE: {path} exists and is not empty: refusing to start \
+         (empty or remove the file to start again)"
+    )]
+    CrashOnStart {
+        /// The marker file's path.
+        path: String,
+    },
 }
+
+/// The variable naming the crash-loop marker file.
+pub const CRASH_ON_START_VAR: &str = "LEAKY_CRASH_ON_START_FILE";
 
 impl Config {
     /// Reads the configuration from the process environment. Unset or empty variables take
-    /// their defaults.
+    /// their defaults. Fails at once when the crash-loop marker is in place (see
+    /// [`ConfigError::CrashOnStart`]).
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
+        let lookup = |var: &str| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned());
+        check_crash_marker(lookup(CRASH_ON_START_VAR))?;
+        Config::from_lookup(lookup)
     }
 
     /// Reads the configuration through `lookup` (variable name → value), so callers and tests
@@ -93,6 +109,21 @@ impl Config {
             )?),
             fail_health: read(&lookup, "LEAKY_FAIL_HEALTH", &rules::SWITCH, false)?,
         })
+    }
+}
+
+/// Refuses to start when `path` (the value of `LEAKY_CRASH_ON_START_FILE`) names a file that
+/// exists and is not empty. A missing or empty file, or no variable, starts normally.
+fn check_crash_marker(path: Option<String>) -> Result<(), ConfigError> {
+    match path {
+        Some(path) if !path.is_empty() => {
+            let armed = std::fs::metadata(&path).is_ok_and(|meta| meta.len() > 0);
+            if armed {
+                return Err(ConfigError::CrashOnStart { path });
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -159,6 +190,23 @@ mod tests {
                 fail_health: true,
             }
         );
+    }
+
+    #[test]
+    fn a_non_empty_crash_marker_refuses_to_start_and_an_empty_one_does_not() {
+        let path = std::env::temp_dir().join(format!("leaky-crash-marker-{}", std::process::id()));
+        let text = path.to_string_lossy().into_owned();
+        assert_eq!(check_crash_marker(None), Ok(()));
+        assert_eq!(check_crash_marker(Some(String::new())), Ok(()));
+        assert_eq!(check_crash_marker(Some(text.clone())), Ok(()), "no file");
+        std::fs::write(&path, "crash-loop\n").unwrap();
+        let armed = check_crash_marker(Some(text.clone()));
+        std::fs::write(&path, "").unwrap();
+        let disarmed = check_crash_marker(Some(text.clone()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(armed, Err(ConfigError::CrashOnStart { path: text.clone() }));
+        assert!(armed.unwrap_err().to_string().contains(&text));
+        assert_eq!(disarmed, Ok(()));
     }
 
     #[test]

@@ -26,6 +26,11 @@
 //!   - `/chaos/crash?code=C`: answers, then exits the process with code C (default 1) ~50 ms later.
 //!   - `/chaos/free`: frees every leak and stops the leak rate and the per-request leak (the hook
 //!     for a "clear cache" remediation); the reply carries `freed_bytes`.
+//!
+//! # Start-up
+//! With `LEAKY_CRASH_ON_START_FILE=<path>` set, the service refuses to start (exit 2, via
+//! [`Config::from_env`]) while that file exists and is not empty: sim's `crash-loop` fault writes
+//! the file into the container, so every restart fails until the fault empties it again.
 
 mod config;
 mod handlers;
@@ -40,7 +45,7 @@ use std::io;
 
 use tokio::net::TcpListener;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, CRASH_ON_START_VAR};
 
 /// Serves the leaky service on `listener` until the process ends. [`Config::port`] is not used
 /// here: the caller binds the listener (usually on that port).

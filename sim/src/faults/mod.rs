@@ -1,0 +1,208 @@
+//! Injecting a scenario's faults into target replicas, and removing them again.
+//!
+//! Faults inside the built-in target go through its chaos endpoints; `kill`, `pause` and
+//! `resource-squeeze` go through Docker; `crash-loop` writes a marker file through Docker that
+//! makes the built-in target refuse to start, then crashes it. Every fault that can outlive its window is cleared when
+//! the window ends or the trial ends; all of them live inside the trial's containers, so removing
+//! those removes whatever a failed clear left.
+
+mod chaos;
+mod crash_loop;
+mod limits;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::query_parameters::KillContainerOptionsBuilder;
+use bollard::Docker;
+
+use crate::docker::TargetContainer;
+use crate::scenario::{FaultKind, FaultPlan};
+use chaos::{chaos_query, clear_query};
+pub use crash_loop::MARKER_PATH as CRASH_LOOP_MARKER;
+use limits::Limits;
+
+/// Injecting or clearing a fault failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultError {
+    #[error("{target}: chaos request {url} failed: {detail}")]
+    Http {
+        target: String,
+        url: String,
+        detail: String,
+    },
+    #[error("{target}: docker refused the fault: {source}")]
+    Docker {
+        target: String,
+        source: bollard::errors::Error,
+    },
+}
+
+/// Talks to targets to inject faults, and remembers what it must put back.
+#[derive(Debug, Clone)]
+pub struct Injector {
+    http: reqwest::Client,
+    docker: Docker,
+    /// The limits each squeezed container had before its first squeeze, by container id.
+    originals: Arc<Mutex<HashMap<String, Limits>>>,
+}
+
+impl Injector {
+    pub fn new(docker: Docker) -> Self {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap_or_default();
+        Injector {
+            http,
+            docker,
+            originals: Arc::default(),
+        }
+    }
+
+    /// Injects `fault` into `target`.
+    pub async fn inject(
+        &self,
+        fault: &FaultPlan,
+        target: &TargetContainer,
+    ) -> Result<(), FaultError> {
+        let docker_error = |source| FaultError::Docker {
+            target: target.name.clone(),
+            source,
+        };
+        match &fault.kind {
+            FaultKind::Kill => {
+                let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
+                self.docker
+                    .kill_container(&target.id, Some(options))
+                    .await
+                    .map_err(docker_error)
+            }
+            FaultKind::Pause => self
+                .docker
+                .pause_container(&target.id)
+                .await
+                .map_err(docker_error),
+            FaultKind::ResourceSqueeze {
+                memory_bytes,
+                nano_cpus,
+            } => {
+                let current = Limits::inspect(&self.docker, &target.id)
+                    .await
+                    .map_err(docker_error)?;
+                // Overlapping squeezes keep the limits from before the first one.
+                self.originals_mut()
+                    .entry(target.id.clone())
+                    .or_insert(current);
+                let squeezed = current.squeezed(*memory_bytes, *nano_cpus);
+                squeezed
+                    .apply(&self.docker, &target.id)
+                    .await
+                    .map_err(docker_error)
+            }
+            FaultKind::CrashLoop => {
+                crash_loop::set_marker(&self.docker, &target.id, true)
+                    .await
+                    .map_err(docker_error)?;
+                let crash = FaultKind::Crash { exit_code: 1 };
+                self.post(target, &chaos_query(&crash, None)).await
+            }
+            kind => self.post(target, &chaos_query(kind, fault.duration)).await,
+        }
+    }
+
+    /// Removes a fault whose window ended: resumes a paused replica, restores squeezed limits,
+    /// turns off a leak or latency. Faults that end by themselves (a kill, a crash, a CPU burn
+    /// with its own duration, a one-off leak) need nothing; a hang cannot be undone without a
+    /// restart.
+    pub async fn clear(
+        &self,
+        fault: &FaultKind,
+        target: &TargetContainer,
+    ) -> Result<(), FaultError> {
+        let docker_error = |source| FaultError::Docker {
+            target: target.name.clone(),
+            source,
+        };
+        match fault {
+            FaultKind::Pause => {
+                // A restart (the healer's) or a kill already ended the pause: nothing to undo.
+                let state = self
+                    .docker
+                    .inspect_container(&target.id, None)
+                    .await
+                    .map_err(docker_error)?
+                    .state
+                    .unwrap_or_default();
+                if state.paused != Some(true) {
+                    return Ok(());
+                }
+                self.docker
+                    .unpause_container(&target.id)
+                    .await
+                    .map_err(docker_error)
+            }
+            FaultKind::ResourceSqueeze { .. } => {
+                let original = self.originals_mut().remove(&target.id);
+                match original {
+                    Some(original) => original
+                        .apply(&self.docker, &target.id)
+                        .await
+                        .map_err(docker_error),
+                    None => Ok(()),
+                }
+            }
+            FaultKind::CrashLoop => crash_loop::set_marker(&self.docker, &target.id, false)
+                .await
+                .map_err(docker_error),
+            kind => match clear_query(kind) {
+                Some(query) => self.post(target, query).await,
+                None => Ok(()),
+            },
+        }
+    }
+
+    fn originals_mut(&self) -> std::sync::MutexGuard<'_, HashMap<String, Limits>> {
+        // The map holds plain values: a panic elsewhere cannot leave it half-written.
+        self.originals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn post(&self, target: &TargetContainer, query: &str) -> Result<(), FaultError> {
+        let url = format!("http://127.0.0.1:{}/chaos/{query}", target.host_port);
+        let error = |detail: String| FaultError::Http {
+            target: target.name.clone(),
+            url: url.clone(),
+            detail,
+        };
+        let response = self
+            .http
+            .post(&url)
+            .send()
+            .await
+            .map_err(|e| error(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(error(format!("status {}", response.status())));
+        }
+        Ok(())
+    }
+}
+
+/// How the journal describes `fault`'s injection: the chaos request, the signal sent, or the
+/// Docker change made.
+pub fn describe(fault: &FaultPlan) -> String {
+    match &fault.kind {
+        FaultKind::Kill => "SIGKILL".to_owned(),
+        FaultKind::Pause => "docker pause".to_owned(),
+        FaultKind::CrashLoop => format!("marker {} + crash?code=1", crash_loop::MARKER_PATH),
+        FaultKind::ResourceSqueeze {
+            memory_bytes,
+            nano_cpus,
+        } => limits::describe(*memory_bytes, *nano_cpus),
+        kind => chaos_query(kind, fault.duration),
+    }
+}
