@@ -26,6 +26,10 @@ pub enum Event {
         scenario: String,
         trials: u32,
         sim_version: String,
+        /// The healing strategy (`none`, `docker-restart`, `autoheal`, `embedded`…); absent in
+        /// older journals, which all used the embedded healer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        strategy: Option<String>,
     },
     /// A trial began; its targets are about to start.
     TrialStarted,

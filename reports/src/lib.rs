@@ -7,6 +7,7 @@
 //! is the single source of truth, and a report can be recomputed from it at any time.
 
 mod chart;
+pub mod compare;
 pub mod expect;
 mod fmt;
 mod history;

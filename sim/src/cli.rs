@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use crate::compare::{self, CompareOptions};
 use crate::exit;
 use crate::runner::{self, RunOptions};
 use crate::scenario::{self, Context};
+use crate::strategy::Strategy;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -62,6 +64,34 @@ enum Command {
         /// Print result.json on stdout instead of the summary table.
         #[arg(long)]
         json: bool,
+        /// Who heals: none, docker-restart, autoheal, embedded.
+        #[arg(long, default_value = "embedded", value_name = "NAME")]
+        strategy: String,
+        #[command(flatten)]
+        autoheal: AutohealArgs,
+    },
+    /// Run a scenario under several healing strategies, interleaved, and compare them.
+    #[command(
+        after_help = "Example:\n  sim compare oom-recovery --strategies none,docker-restart,autoheal,embedded --trials 3\n\nWrites each trial's run under <out>/<scenario>/compare-<timestamp>/<strategy>/ and compare.html beside them."
+    )]
+    Compare {
+        /// A scenario name (from the scenarios directory) or a path to a scenario file.
+        scenario: String,
+        /// Comma-separated strategies: none, docker-restart, autoheal, embedded.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "none,docker-restart,autoheal,embedded"
+        )]
+        strategies: Vec<String>,
+        /// Trials per strategy (default: the scenario's).
+        #[arg(long)]
+        trials: Option<u32>,
+        /// Where run directories are written.
+        #[arg(long, default_value = "sim-runs", value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        autoheal: AutohealArgs,
     },
     /// Regenerate run reports from their journals and the history index of a runs directory.
     #[command(
@@ -102,19 +132,46 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a built-in target service (this is what runs inside target containers).
+    /// Run a built-in target service (this is what runs inside target containers), or
+    /// `target probe <url>`: the health check Docker runs in them under `--strategy autoheal`.
     #[command(hide = true)]
     Target {
-        /// The target: `leaky`.
+        /// The target: `leaky`, or `probe`.
         name: String,
+        /// For `probe`: the URL to GET.
+        url: Option<String>,
     },
+}
+
+/// docker-autoheal's settings (`--strategy autoheal`); Docker's and autoheal's defaults.
+#[derive(Debug, clap::Args)]
+struct AutohealArgs {
+    /// HEALTHCHECK interval under autoheal.
+    #[arg(long, default_value = "30s", value_parser = specfile::parse_duration)]
+    autoheal_interval: std::time::Duration,
+    /// Failed health checks in a row before Docker marks the target unhealthy.
+    #[arg(long, default_value_t = 3)]
+    autoheal_retries: u32,
+    /// How often autoheal looks for unhealthy containers.
+    #[arg(long, default_value = "5s", value_parser = specfile::parse_duration)]
+    autoheal_poll: std::time::Duration,
+}
+
+impl AutohealArgs {
+    fn strategy(&self) -> Strategy {
+        Strategy::Autoheal {
+            interval: self.autoheal_interval,
+            retries: self.autoheal_retries.max(1),
+            poll: self.autoheal_poll,
+        }
+    }
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    if let Command::Target { name } = &cli.command {
-        return run_target(name);
+    if let Command::Target { name, url } = &cli.command {
+        return run_target(name, url.as_deref());
     }
     init_logging(cli.verbose);
     let cancel = crate::interrupt::install();
@@ -149,18 +206,56 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             trials,
             out,
             json,
+            strategy,
+            autoheal,
             ..
         } => {
-            run(
-                &scenario,
-                trials,
+            let strategy = match Strategy::parse(&strategy, autoheal.strategy()) {
+                Ok(strategy) => strategy,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            let options = RunOptions {
                 out,
-                json,
-                &scenarios_dir,
-                &context,
-                cancel,
-            )
-            .await
+                progress: !json,
+                strategy,
+            };
+            run(&scenario, trials, options, &scenarios_dir, &context, cancel).await
+        }
+        Command::Compare {
+            scenario,
+            strategies,
+            trials,
+            out,
+            autoheal,
+        } => {
+            let parsed: Result<Vec<Strategy>, _> = strategies
+                .iter()
+                .map(|name| Strategy::parse(name, autoheal.strategy()))
+                .collect();
+            let strategies = match parsed {
+                Ok(strategies) if !strategies.is_empty() => strategies,
+                Ok(_) => {
+                    eprintln!("error: --strategies names no strategy");
+                    return exit::BAD_INPUT;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            let Some(plan) = load_plan(&scenario, &scenarios_dir, &context) else {
+                return exit::BAD_INPUT;
+            };
+            let options = CompareOptions {
+                out,
+                trials: trials.unwrap_or(plan.trials).max(1),
+                strategies,
+                progress: true,
+            };
+            run_compare(plan, &options, cancel).await
         }
         Command::List { json } => list(&scenarios_dir, &context, json),
         Command::Report { runs, out } => report(&runs, &out),
@@ -175,36 +270,64 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
     }
 }
 
-async fn run(
-    name: &str,
-    trials: Option<u32>,
-    out: PathBuf,
-    json: bool,
-    scenarios_dir: &Path,
-    context: &Context,
-    cancel: tokio_util::sync::CancellationToken,
-) -> i32 {
+/// The compiled plan of scenario `name`, or `None` after saying what is wrong with it.
+fn load_plan(name: &str, scenarios_dir: &Path, context: &Context) -> Option<scenario::Plan> {
     let path = match scenario::resolve(name, scenarios_dir) {
         Ok(path) => path,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::BAD_INPUT;
+            return None;
         }
     };
-    let mut plan = match scenario::load(&path, context) {
-        Ok(plan) => plan,
+    match scenario::load(&path, context) {
+        Ok(plan) => Some(plan),
         Err(problems) => {
             eprintln!("{problems}");
-            return exit::BAD_INPUT;
+            None
         }
+    }
+}
+
+/// `sim compare`: the table on stdout, where the runs and compare.html are. Exit 0 when it ran.
+async fn run_compare(
+    plan: scenario::Plan,
+    options: &CompareOptions,
+    cancel: tokio_util::sync::CancellationToken,
+) -> i32 {
+    match compare::compare(plan, options, cancel).await {
+        Ok(outcome) => {
+            println!("{}", outcome.comparison.render_table());
+            println!("runs:    {}", outcome.dir.display());
+            println!("report:  {}", outcome.html.display());
+            if outcome.interrupted {
+                exit::INTERRUPTED
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// `sim run <scenario>`; `options.progress` off means `--json`.
+async fn run(
+    name: &str,
+    trials: Option<u32>,
+    options: RunOptions,
+    scenarios_dir: &Path,
+    context: &Context,
+    cancel: tokio_util::sync::CancellationToken,
+) -> i32 {
+    let json = !options.progress;
+    let Some(mut plan) = load_plan(name, scenarios_dir, context) else {
+        return exit::BAD_INPUT;
     };
     if let Some(trials) = trials {
         plan.trials = trials.max(1);
     }
-    let options = RunOptions {
-        out,
-        progress: !json,
-    };
     match runner::run(plan, &options, cancel).await {
         Ok(outcome) => {
             let paths = &outcome.paths;
@@ -266,11 +389,15 @@ async fn suite(
             break;
         }
         eprintln!("sim: suite: {name}");
+        let options = RunOptions {
+            out: out.clone(),
+            progress: true,
+            strategy: Strategy::Embedded,
+        };
         let result = run(
             name,
             trials,
-            out.clone(),
-            false,
+            options,
             scenarios_dir,
             context,
             cancel.clone(),
@@ -492,10 +619,24 @@ async fn gc(dry_run: bool, force: bool, images: bool, json: bool) -> i32 {
     }
 }
 
-/// Runs a built-in target in the foreground (inside its container).
-fn run_target(name: &str) -> i32 {
+/// Runs a built-in target in the foreground (inside its container), or probes one.
+fn run_target(name: &str, url: Option<&str>) -> i32 {
+    if name == "probe" {
+        let Some(url) = url else {
+            eprintln!("error: `sim target probe` needs a URL");
+            return exit::BAD_INPUT;
+        };
+        // Docker's HEALTHCHECK reads the exit code: 0 healthy, 1 unhealthy.
+        return match crate::healthcheck::probe(url, crate::healthcheck::PROBE_TIMEOUT) {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("unhealthy: {url}: {e}");
+                1
+            }
+        };
+    }
     if name != "leaky" {
-        eprintln!("error: unknown target {name:?}; the built-in target is `leaky`");
+        eprintln!("error: unknown target {name:?}; the built-in targets are `leaky` and `probe`");
         return exit::BAD_INPUT;
     }
     let config = match leaky::Config::from_env() {

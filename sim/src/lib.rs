@@ -8,9 +8,11 @@
 pub mod alerting;
 pub mod balancer;
 pub mod cli;
+pub mod compare;
 pub mod docker;
 pub mod exit;
 pub mod faults;
+pub mod healthcheck;
 pub mod interrupt;
 pub mod load;
 pub mod monitoring;
@@ -18,3 +20,4 @@ pub mod prober;
 pub mod progress;
 pub mod runner;
 pub mod scenario;
+pub mod strategy;

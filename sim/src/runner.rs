@@ -18,13 +18,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::{self, AlertPipeline};
 use crate::balancer::{self, BalancerError};
-use crate::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
+use crate::docker::{
+    self, HealthCheck, HostProgramImage, RunResources, TargetContainer, TargetRestart, TargetSpec,
+};
 use crate::faults::{self, Injector};
 use crate::load::{self, LoadSpec};
 use crate::monitoring::MonitoringError;
 use crate::prober::{self, ProbeTarget};
 use crate::progress::{Narrator, Progress};
 use crate::scenario::{Balancer, Plan, TargetImage};
+use crate::strategy::Strategy;
 
 /// How `sim run` was asked to run.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Show a live status line on a terminal.
     pub progress: bool,
+    /// Who heals the targets (the embedded healer unless told otherwise).
+    pub strategy: Strategy,
 }
 
 /// A finished (or interrupted) run.
@@ -113,6 +118,7 @@ struct RunContext {
     injector: Injector,
     progress: Progress,
     cancel: CancellationToken,
+    strategy: Strategy,
 }
 
 /// Runs `plan` and returns its figures. Cleans up whatever happens.
@@ -146,16 +152,19 @@ pub async fn run(
         scenario: plan.name.clone(),
         trials: plan.trials,
         sim_version: env!("CARGO_PKG_VERSION").to_owned(),
+        strategy: Some(options.strategy.name().to_owned()),
     });
     progress.phase(format!(
-        "sim: run {run_id} of {} ({} trial(s)); journal {}",
+        "sim: run {run_id} of {} ({} trial(s), strategy {}); journal {}",
         plan.name,
         plan.trials,
+        options.strategy,
         journal.path().display()
     ));
 
     let resources = RunResources::create(docker.clone(), &run_id).await?;
-    let balancer_port = match prepare(&resources, &plan, &image, &progress).await {
+    let balancer_port = match prepare(&resources, &plan, &image, options.strategy, &progress).await
+    {
         Ok(port) => port,
         Err(e) => {
             let _ = resources.cleanup().await;
@@ -190,6 +199,7 @@ pub async fn run(
         narrator,
         progress: progress.clone(),
         cancel: cancel.clone(),
+        strategy: options.strategy,
     });
     let trials = tokio::spawn(run_trials(context.clone()));
     let trials_result = match trials.await {
@@ -278,9 +288,10 @@ async fn prepare(
     resources: &RunResources,
     plan: &Plan,
     image: &str,
+    strategy: Strategy,
     progress: &Progress,
 ) -> Result<Option<u16>, RunError> {
-    preflight(resources, plan, image, progress).await?;
+    preflight(resources, plan, image, strategy, progress).await?;
     if plan.target.balancer == Balancer::None {
         return Ok(None);
     }
@@ -313,10 +324,11 @@ async fn preflight(
     resources: &RunResources,
     plan: &Plan,
     image: &str,
+    strategy: Strategy,
     progress: &Progress,
 ) -> Result<(), RunError> {
     progress.phase("sim: preflight: starting one target to check it answers");
-    let spec = target_spec(plan, image, "preflight".to_owned(), 0);
+    let spec = target_spec(plan, image, strategy, "preflight".to_owned(), 0);
     let container = resources.start_target(&spec).await?;
     let url = health_url(&container, &plan.target.health.path);
     let health = &plan.target.health;
@@ -333,8 +345,15 @@ async fn preflight(
     Ok(())
 }
 
-/// The container spec of replica `name` in `trial` (0: the preflight).
-fn target_spec(plan: &Plan, image: &str, name: String, trial: u32) -> TargetSpec {
+/// The container spec of replica `name` in `trial` (0: the preflight). Docker restarts it only
+/// under `docker-restart`, and judges its health only under `autoheal`.
+fn target_spec(
+    plan: &Plan,
+    image: &str,
+    strategy: Strategy,
+    name: String,
+    trial: u32,
+) -> TargetSpec {
     let target = &plan.target;
     let mut env: Vec<(String, String)> = target.env.clone().into_iter().collect();
     env.push(("LEAKY_PORT".to_owned(), target.port.to_string()));
@@ -347,6 +366,30 @@ fn target_spec(plan: &Plan, image: &str, name: String, trial: u32) -> TargetSpec
         nano_cpus: target.nano_cpus,
         env,
         trial,
+        restart: match strategy {
+            Strategy::DockerRestart => TargetRestart::OnFailure,
+            _ => TargetRestart::No,
+        },
+        healthcheck: match strategy {
+            Strategy::Autoheal {
+                interval, retries, ..
+            } => Some(HealthCheck {
+                test: [
+                    "CMD",
+                    &program_in_image(),
+                    "target",
+                    "probe",
+                    &format!("http://127.0.0.1:{}{}", target.port, target.health.path),
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+                interval,
+                // Docker's default; `sim target probe` gives up after 2s anyway.
+                timeout: Duration::from_secs(30),
+                retries,
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -413,32 +456,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             trial_cancel.clone(),
         ));
     }
-    let healer = healer::Healer::new(
-        Arc::new(healer::DockerPlatform::new(
-            context.resources.docker().clone(),
-        )),
-        context.runbooks.clone(),
-        healer::Scope {
-            labels: [
-                (docker::LABEL_RUN, context.resources.run_id().to_owned()),
-                (docker::LABEL_TRIAL, trial.to_string()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        },
-        context.narrator.clone(),
-    );
-    let healer = match &context.alerts {
-        Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
-        None => healer,
-    };
-    let healer_cancel = trial_cancel.clone();
-    let healer_task = tokio::spawn(async move {
-        if let Err(e) = healer.run(healer_cancel.cancelled_owned()).await {
-            tracing::warn!("healer stopped: {e}");
-        }
-    });
+    let healer_task = spawn_healer(context, trial, &trial_cancel);
 
     let load_started = Instant::now();
     tasks.spawn(show_status(
@@ -508,6 +526,51 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     load_failure.map_or(Ok(()), Err)
 }
 
+/// Starts whoever heals under the run's strategy for this trial: the embedded healer, the
+/// autoheal poller, or nobody (Docker's restart policy needs no task). Ends on `cancel`.
+fn spawn_healer(
+    context: &RunContext,
+    trial: u32,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let scope = [
+        (docker::LABEL_RUN, context.resources.run_id().to_owned()),
+        (docker::LABEL_TRIAL, trial.to_string()),
+    ];
+    let cancel = cancel.clone();
+    match context.strategy {
+        Strategy::Embedded => {
+            let healer = healer::Healer::new(
+                Arc::new(healer::DockerPlatform::new(
+                    context.resources.docker().clone(),
+                )),
+                context.runbooks.clone(),
+                healer::Scope {
+                    labels: scope.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                },
+                context.narrator.clone(),
+            );
+            let healer = match &context.alerts {
+                Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
+                None => healer,
+            };
+            tokio::spawn(async move {
+                if let Err(e) = healer.run(cancel.cancelled_owned()).await {
+                    tracing::warn!("healer stopped: {e}");
+                }
+            })
+        }
+        Strategy::Autoheal { poll, .. } => tokio::spawn(docker::autoheal(
+            context.resources.docker().clone(),
+            scope.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            poll,
+            context.narrator.clone(),
+            cancel,
+        )),
+        Strategy::None | Strategy::DockerRestart => tokio::spawn(async {}),
+    }
+}
+
 async fn start_replicas(
     context: &RunContext,
     trial: u32,
@@ -516,7 +579,7 @@ async fn start_replicas(
     let mut replicas = Vec::new();
     for index in 0..target.replicas {
         let name = replica_name(&context.plan, index);
-        let spec = target_spec(&context.plan, &context.image, name, trial);
+        let spec = target_spec(&context.plan, &context.image, context.strategy, name, trial);
         let container = context.resources.start_target(&spec).await?;
         context.journal.record(Event::TargetStarted {
             target: container.name.clone(),
@@ -674,6 +737,15 @@ async fn settle(
     }
 }
 
+/// Where this binary sits in the built-in target's image (`/sim`): the health check runs
+/// `sim target probe` there.
+fn program_in_image() -> String {
+    let name = std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()));
+    format!("/{}", name.unwrap_or_else(|| "sim".to_owned()))
+}
+
 fn health_url(replica: &TargetContainer, path: &str) -> String {
     format!("http://127.0.0.1:{}{path}", replica.host_port)
 }
@@ -686,7 +758,7 @@ fn new_run_id() -> String {
     format!("{:08x}", hasher.finish() as u32)
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -694,7 +766,7 @@ fn unix_ms() -> u64 {
 }
 
 /// `20261122T051200Z` for a Unix time in seconds (UTC; civil-from-days, proleptic Gregorian).
-fn timestamp(unix_secs: u64) -> String {
+pub(crate) fn timestamp(unix_secs: u64) -> String {
     let days = (unix_secs / 86_400) as i64;
     let secs = unix_secs % 86_400;
     let z = days + 719_468;

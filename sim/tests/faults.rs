@@ -58,6 +58,8 @@ where
             nano_cpus: Some(NANO_CPUS),
             env,
             trial: 1,
+            restart: Default::default(),
+            healthcheck: None,
         })
         .await;
     let outcome = match started {

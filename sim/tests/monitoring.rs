@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use healer::alertmanager::AlertStatus;
-use sim::docker::{self, HostProgramImage, RunResources, TargetSpec};
+use sim::docker::{self, HostProgramImage, RunResources, TargetRestart, TargetSpec};
 use sim::monitoring::{
     check_rule_files, find_promtool, resolve_stack_images, start_stack, MonitoringError, ScrapeJob,
     ScrapeTarget, StackSpec, Timing, WebhookReceiver,
@@ -116,6 +116,8 @@ async fn a_leak_fires_the_users_rule_and_alertmanager_delivers_a_v4_webhook() {
                 nano_cpus: None,
                 env: Vec::new(),
                 trial: 1,
+                restart: TargetRestart::No,
+                healthcheck: None,
             })
             .await
             .unwrap();

@@ -67,6 +67,7 @@ pub fn run_started() -> Event {
         scenario: "oom".into(),
         trials: 1,
         sim_version: "0.1.0".into(),
+        strategy: None,
     }
 }
 

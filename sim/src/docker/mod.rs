@@ -4,6 +4,7 @@
 //! cleanup and `sim gc` find it by label, not by remembering it: a container the runner lost
 //! track of is still removed.
 
+mod autoheal;
 mod engine;
 mod events;
 mod gc;
@@ -11,6 +12,7 @@ mod image;
 mod resolve;
 mod resources;
 
+pub use autoheal::autoheal;
 pub use engine::{connect, EnvError};
 pub use events::record_docker_events;
 pub use gc::{collect_garbage, GcReport};
@@ -18,7 +20,9 @@ pub use image::{
     ensure_host_program_image, ensure_host_program_image_with, HostProgramImage, ImageError,
 };
 pub use resolve::{resolve_image, ImageChoice, ImageOrigin, ResolvedImage};
-pub use resources::{RunResources, ServiceSpec, TargetContainer, TargetSpec};
+pub use resources::{
+    HealthCheck, RunResources, ServiceSpec, TargetContainer, TargetRestart, TargetSpec,
+};
 
 /// Label on everything sim creates.
 pub const LABEL_MANAGED: &str = "sim.managed";

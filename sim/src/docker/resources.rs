@@ -2,8 +2,8 @@
 //! with the run id, and their removal.
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
@@ -12,6 +12,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN, LABEL_TARGET, LABEL_TRIAL};
 
@@ -29,6 +30,31 @@ pub struct TargetSpec {
     pub nano_cpus: Option<i64>,
     pub env: Vec<(String, String)>,
     pub trial: u32,
+    /// Docker's restart policy for the replica: `no` unless Docker itself is the strategy.
+    pub restart: TargetRestart,
+    /// A Docker HEALTHCHECK, when Docker must judge the replica's health (autoheal).
+    pub healthcheck: Option<HealthCheck>,
+}
+
+/// Docker's restart policy for a target replica.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TargetRestart {
+    /// Docker never restarts it: the healer under test must (the default).
+    #[default]
+    No,
+    /// Docker restarts it when it exits with a non-zero code (never on "unhealthy").
+    OnFailure,
+}
+
+/// A Docker HEALTHCHECK: `test` runs in the container every `interval`; `retries` failures in a
+/// row make Docker mark it `unhealthy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// The exec form, e.g. `["CMD", "/sim", "target", "probe", "http://127.0.0.1:8080/health"]`.
+    pub test: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
 }
 
 /// A started target replica.
@@ -92,8 +118,8 @@ impl RunResources {
         &self.run_id
     }
 
-    /// Creates and starts one target replica: restart policy `no` (the healer, not Docker, must
-    /// heal it), memory without swap so the limit is real, the port published on 127.0.0.1 only.
+    /// Creates and starts one target replica: restart policy as the spec says (`no` unless Docker
+    /// is the strategy under test), memory without swap so the limit is real, the port published on 127.0.0.1 only.
     pub async fn start_target(
         &self,
         spec: &TargetSpec,
@@ -118,10 +144,20 @@ impl RunResources {
                 nano_cpus: spec.nano_cpus,
                 network_mode: Some(self.network.clone()),
                 restart_policy: Some(RestartPolicy {
-                    name: Some(RestartPolicyNameEnum::NO),
+                    name: Some(match spec.restart {
+                        TargetRestart::No => RestartPolicyNameEnum::NO,
+                        TargetRestart::OnFailure => RestartPolicyNameEnum::ON_FAILURE,
+                    }),
                     maximum_retry_count: None,
                 }),
                 port_bindings: Some(loopback_binding(&port_key, host_port)),
+                ..Default::default()
+            }),
+            healthcheck: spec.healthcheck.as_ref().map(|check| HealthConfig {
+                test: Some(check.test.clone()),
+                interval: Some(nanos(check.interval)),
+                timeout: Some(nanos(check.timeout)),
+                retries: Some(i64::from(check.retries)),
                 ..Default::default()
             }),
             ..Default::default()
@@ -267,6 +303,11 @@ impl RunResources {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A duration in nanoseconds, as Docker's health-check settings take it.
+fn nanos(duration: Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
 }
 
 fn loopback_binding(port_key: &str, host_port: u16) -> HashMap<String, Option<Vec<PortBinding>>> {
