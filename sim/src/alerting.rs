@@ -56,6 +56,7 @@ impl AlertPipeline {
 pub async fn start(
     resources: &RunResources,
     plan: &Plan,
+    timing: Timing,
     journal: Arc<dyn Sink>,
     progress: &Progress,
 ) -> Result<Option<AlertPipeline>, MonitoringError> {
@@ -99,7 +100,7 @@ pub async fn start(
         }],
         rule_files: monitoring.rules.clone(),
         webhook_url: receiver.url().to_owned(),
-        timing: Timing::default(),
+        timing,
         promtool: find_promtool(),
         ready_timeout: Duration::from_secs(30),
     };

@@ -64,7 +64,7 @@ enum Command {
         /// Print result.json on stdout instead of the summary table.
         #[arg(long)]
         json: bool,
-        /// Who heals: none, docker-restart, autoheal, embedded.
+        /// Who heals: none, docker-restart, autoheal, alertmanager, embedded.
         #[arg(long, default_value = "embedded", value_name = "NAME")]
         strategy: String,
         #[command(flatten)]
@@ -77,7 +77,7 @@ enum Command {
     Compare {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
         scenario: String,
-        /// Comma-separated strategies: none, docker-restart, autoheal, embedded.
+        /// Comma-separated strategies: none, docker-restart, autoheal, alertmanager, embedded.
         #[arg(
             long,
             value_delimiter = ',',
@@ -143,7 +143,8 @@ enum Command {
     },
 }
 
-/// docker-autoheal's settings (`--strategy autoheal`); Docker's and autoheal's defaults.
+/// The settings of `--strategy autoheal` (Docker's and autoheal's defaults) and `--strategy
+/// alertmanager` (a common Prometheus → Alertmanager setup).
 #[derive(Debug, clap::Args)]
 struct AutohealArgs {
     /// HEALTHCHECK interval under autoheal.
@@ -155,15 +156,32 @@ struct AutohealArgs {
     /// How often autoheal looks for unhealthy containers.
     #[arg(long, default_value = "5s", value_parser = specfile::parse_duration)]
     autoheal_poll: std::time::Duration,
+    /// Prometheus scrape (and rule evaluation) interval under `--strategy alertmanager`.
+    #[arg(long, default_value = "15s", value_parser = specfile::parse_duration)]
+    alertmanager_scrape: std::time::Duration,
+    /// How long `up == 0` must hold before the alert fires, under `--strategy alertmanager`.
+    #[arg(long, default_value = "1m", value_parser = specfile::parse_duration)]
+    alertmanager_for: std::time::Duration,
+    /// Alertmanager's group_wait under `--strategy alertmanager`.
+    #[arg(long, default_value = "10s", value_parser = specfile::parse_duration)]
+    alertmanager_group_wait: std::time::Duration,
 }
 
 impl AutohealArgs {
-    fn strategy(&self) -> Strategy {
-        Strategy::Autoheal {
-            interval: self.autoheal_interval,
-            retries: self.autoheal_retries.max(1),
-            poll: self.autoheal_poll,
-        }
+    /// The strategies whose settings these flags give.
+    fn configured(&self) -> [Strategy; 2] {
+        [
+            Strategy::Autoheal {
+                interval: self.autoheal_interval,
+                retries: self.autoheal_retries.max(1),
+                poll: self.autoheal_poll,
+            },
+            Strategy::Alertmanager {
+                scrape: self.alertmanager_scrape,
+                rule_for: self.alertmanager_for,
+                group_wait: self.alertmanager_group_wait,
+            },
+        ]
     }
 }
 
@@ -210,7 +228,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             autoheal,
             ..
         } => {
-            let strategy = match Strategy::parse(&strategy, autoheal.strategy()) {
+            let strategy = match Strategy::parse(&strategy, &autoheal.configured()) {
                 Ok(strategy) => strategy,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -233,7 +251,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
         } => {
             let parsed: Result<Vec<Strategy>, _> = strategies
                 .iter()
-                .map(|name| Strategy::parse(name, autoheal.strategy()))
+                .map(|name| Strategy::parse(name, &autoheal.configured()))
                 .collect();
             let strategies = match parsed {
                 Ok(strategies) if !strategies.is_empty() => strategies,

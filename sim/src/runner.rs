@@ -4,7 +4,7 @@
 //! Cleanup is structural: the trials run in a task of their own, and whatever ends them (success,
 //! an error, a panic, Ctrl-C) the run's containers and network are then removed by label.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +24,10 @@ use crate::docker::{
 use crate::faults::{self, Injector};
 use crate::load::{self, LoadSpec};
 use crate::monitoring::MonitoringError;
+use crate::monitoring::Timing;
 use crate::prober::{self, ProbeTarget};
 use crate::progress::{Narrator, Progress};
-use crate::scenario::{Balancer, Plan, TargetImage};
+use crate::scenario::{Balancer, MonitoringPlan, Plan, TargetImage};
 use crate::strategy::Strategy;
 
 /// How `sim run` was asked to run.
@@ -123,15 +124,22 @@ struct RunContext {
 
 /// Runs `plan` and returns its figures. Cleans up whatever happens.
 pub async fn run(
-    plan: Plan,
+    mut plan: Plan,
     options: &RunOptions,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
-    let runbooks = plan
-        .runbooks
-        .iter()
-        .map(|path| healer::Runbook::load(path))
-        .collect::<Result<Vec<_>, _>>()?;
+    let runbooks = match options.strategy {
+        // Healing through the alerting pipeline alone: one runbook, fed only by its alerts.
+        Strategy::Alertmanager { .. } => vec![healer::Runbook::parse(
+            DOWN_ALERT_RUNBOOK,
+            Path::new("healer/runbooks/restart-on-down-alert.yaml"),
+        )?],
+        _ => plan
+            .runbooks
+            .iter()
+            .map(|path| healer::Runbook::load(path))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let docker = docker::connect().await?;
     let progress = Progress::new(options.progress);
     let image = target_image(&docker, &plan.target.image, &progress).await?;
@@ -147,6 +155,30 @@ pub async fn run(
         source,
     })?;
     let journal = Arc::new(Journal::create(&dir.join("journal.jsonl"))?);
+    let timing = match options.strategy {
+        Strategy::Alertmanager {
+            scrape,
+            rule_for,
+            group_wait,
+        } => {
+            let rules = dir.join("down.rules.yml");
+            std::fs::write(&rules, down_rule(rule_for)).map_err(|source| RunError::Output {
+                path: rules.clone(),
+                source,
+            })?;
+            plan.monitoring = Some(MonitoringPlan {
+                required: true,
+                rules: vec![rules],
+            });
+            Timing {
+                scrape_interval: scrape,
+                evaluation_interval: scrape,
+                group_wait,
+                ..Timing::default()
+            }
+        }
+        _ => Timing::default(),
+    };
     journal.record(Event::RunStarted {
         run_id: run_id.clone(),
         scenario: plan.name.clone(),
@@ -175,7 +207,8 @@ pub async fn run(
         journal: journal.clone(),
         progress: progress.clone(),
     });
-    let alerts = match alerting::start(&resources, &plan, narrator.clone(), &progress).await {
+    let alerts = match alerting::start(&resources, &plan, timing, narrator.clone(), &progress).await
+    {
         Ok(alerts) => alerts,
         Err(e) => {
             let _ = resources.cleanup().await;
@@ -526,6 +559,18 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     load_failure.map_or(Ok(()), Err)
 }
 
+/// The runbook `--strategy alertmanager` heals with, built in so the strategy works anywhere.
+const DOWN_ALERT_RUNBOOK: &str = include_str!("../../healer/runbooks/restart-on-down-alert.yaml");
+
+/// The rule of `--strategy alertmanager`: a target Prometheus cannot scrape, held `rule_for`.
+fn down_rule(rule_for: Duration) -> String {
+    format!(
+        "groups:\n  - name: sim-alertmanager-strategy\n    rules:\n      - alert: LeakyDown\n        \
+         expr: up == 0\n        for: {}\n",
+        crate::monitoring::config_duration(rule_for)
+    )
+}
+
 /// Starts whoever heals under the run's strategy for this trial: the embedded healer, the
 /// autoheal poller, or nobody (Docker's restart policy needs no task). Ends on `cancel`.
 fn spawn_healer(
@@ -539,7 +584,7 @@ fn spawn_healer(
     ];
     let cancel = cancel.clone();
     match context.strategy {
-        Strategy::Embedded => {
+        Strategy::Embedded | Strategy::Alertmanager { .. } => {
             let healer = healer::Healer::new(
                 Arc::new(healer::DockerPlatform::new(
                     context.resources.docker().clone(),
@@ -789,6 +834,16 @@ pub(crate) fn timestamp(unix_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alertmanager_strategy_rule_holds_up_eq_0_for_its_duration() {
+        let rule = down_rule(Duration::from_secs(60));
+        assert!(rule.contains("alert: LeakyDown"), "{rule}");
+        assert!(rule.contains("expr: up == 0"), "{rule}");
+        assert!(rule.contains("for: 60s"), "{rule}");
+        // It must match what the built-in runbook waits for.
+        assert!(DOWN_ALERT_RUNBOOK.contains("alert: LeakyDown"));
+    }
 
     #[test]
     fn timestamps_are_utc_and_sortable() {

@@ -1,5 +1,6 @@
 //! The healing strategies a scenario can be run with: nothing, Docker's restart policy,
-//! docker-autoheal's behaviour, or the embedded healer. Same scenario, same load, same faults:
+//! docker-autoheal's behaviour, a Prometheus → Alertmanager → webhook setup, or the embedded
+//! healer. Same scenario, same load, same faults:
 //! only who heals changes, so `sim compare` can put them side by side.
 
 use std::fmt;
@@ -19,9 +20,25 @@ pub enum Strategy {
         retries: u32,
         poll: Duration,
     },
+    /// An alerting pipeline as common setups have it: Prometheus scraping every `scrape`, a
+    /// rule `up == 0` held `for`, Alertmanager's `group_wait`, then its webhook → restart (the
+    /// embedded healer with only the `restart-on-down-alert` runbook, fed only by alerts).
+    Alertmanager {
+        scrape: Duration,
+        rule_for: Duration,
+        group_wait: Duration,
+    },
     /// The embedded healer with the scenario's runbooks.
     Embedded,
 }
+
+/// A common Prometheus → Alertmanager self-healing setup: 15s scrape, `up == 0` for 1m,
+/// group_wait 10s (about 1.5 min before the webhook).
+pub const ALERTMANAGER_DEFAULTS: Strategy = Strategy::Alertmanager {
+    scrape: Duration::from_secs(15),
+    rule_for: Duration::from_secs(60),
+    group_wait: Duration::from_secs(10),
+};
 
 /// docker-autoheal at its defaults: Docker's HEALTHCHECK defaults (30s interval, 3 retries) and
 /// autoheal's 5s poll.
@@ -32,24 +49,38 @@ pub const AUTOHEAL_DEFAULTS: Strategy = Strategy::Autoheal {
 };
 
 /// The names `--strategy` and `--strategies` accept.
-pub const STRATEGY_NAMES: [&str; 4] = ["none", "docker-restart", "autoheal", "embedded"];
+pub const STRATEGY_NAMES: [&str; 5] = [
+    "none",
+    "docker-restart",
+    "autoheal",
+    "alertmanager",
+    "embedded",
+];
 
 /// A strategy name `sim` does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown strategy {0:?}; expected one of: none, docker-restart, autoheal, embedded")]
+#[error(
+    "unknown strategy {0:?}; expected one of: none, docker-restart, autoheal, alertmanager, embedded"
+)]
 #[non_exhaustive]
 pub struct UnknownStrategy(pub String);
 
 impl Strategy {
-    /// The strategy called `name`; `autoheal` takes its settings from `autoheal`.
-    pub fn parse(name: &str, autoheal: Strategy) -> Result<Strategy, UnknownStrategy> {
+    /// The strategy called `name`, with its settings from the first of `configured` that has
+    /// that name, else its defaults.
+    pub fn parse(name: &str, configured: &[Strategy]) -> Result<Strategy, UnknownStrategy> {
+        let named = |wanted: &str, default: Strategy| {
+            configured
+                .iter()
+                .copied()
+                .find(|s| s.name() == wanted)
+                .unwrap_or(default)
+        };
         match name.trim() {
             "none" => Ok(Strategy::None),
             "docker-restart" => Ok(Strategy::DockerRestart),
-            "autoheal" => Ok(match autoheal {
-                Strategy::Autoheal { .. } => autoheal,
-                _ => AUTOHEAL_DEFAULTS,
-            }),
+            "autoheal" => Ok(named("autoheal", AUTOHEAL_DEFAULTS)),
+            "alertmanager" => Ok(named("alertmanager", ALERTMANAGER_DEFAULTS)),
             "embedded" => Ok(Strategy::Embedded),
             other => Err(UnknownStrategy(other.to_owned())),
         }
@@ -61,6 +92,7 @@ impl Strategy {
             Strategy::None => "none",
             Strategy::DockerRestart => "docker-restart",
             Strategy::Autoheal { .. } => "autoheal",
+            Strategy::Alertmanager { .. } => "alertmanager",
             Strategy::Embedded => "embedded",
         }
     }
@@ -79,11 +111,11 @@ mod tests {
     #[test]
     fn every_name_parses_back_to_itself() {
         for name in STRATEGY_NAMES {
-            let strategy = Strategy::parse(name, AUTOHEAL_DEFAULTS).unwrap();
+            let strategy = Strategy::parse(name, &[]).unwrap();
             assert_eq!(strategy.name(), name);
         }
         assert_eq!(
-            Strategy::parse("restart", AUTOHEAL_DEFAULTS),
+            Strategy::parse("restart", &[]),
             Err(UnknownStrategy("restart".to_owned()))
         );
     }
@@ -95,10 +127,14 @@ mod tests {
             retries: 1,
             poll: Duration::from_millis(500),
         };
-        assert_eq!(Strategy::parse("autoheal", fast), Ok(fast));
+        assert_eq!(Strategy::parse("autoheal", &[fast]), Ok(fast));
         assert_eq!(
-            Strategy::parse("autoheal", Strategy::Embedded),
+            Strategy::parse("autoheal", &[Strategy::Embedded]),
             Ok(AUTOHEAL_DEFAULTS)
+        );
+        assert_eq!(
+            Strategy::parse("alertmanager", &[fast]),
+            Ok(ALERTMANAGER_DEFAULTS)
         );
     }
 }

@@ -16,7 +16,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use config::{ScrapeJob, ScrapeTarget, Timing, ALERTMANAGER_PORT, PROMETHEUS_PORT};
+pub use config::{
+    duration as config_duration, ScrapeJob, ScrapeTarget, Timing, ALERTMANAGER_PORT,
+    PROMETHEUS_PORT,
+};
 pub use receiver::{Delivery, WebhookReceiver, WEBHOOK_PATH};
 pub use rules::{check_rule_files, find_promtool};
 pub use stack::{
