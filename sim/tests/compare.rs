@@ -18,7 +18,7 @@ fn compare_dir(out: &Path, scenario: &str) -> PathBuf {
 }
 
 #[tokio::test]
-async fn none_never_recovers_and_embedded_heals_the_oom_kill() {
+async fn none_never_recovers_and_embedded_heals_the_leaking_target() {
     let out = tempfile::tempdir().unwrap();
     let output = run(sim()
         .args([
@@ -47,9 +47,14 @@ async fn none_never_recovers_and_embedded_heals_the_oom_kill() {
         let records = journal(run_dir);
         assert_eq!(records[0]["event"], "run_started");
         assert_eq!(records[0]["strategy"], strategy);
-        assert!(records
-            .iter()
-            .any(|r| r["event"] == "docker" && r["action"] == "oom"));
+        // The target went down. (Near its limit the kernel may thrash for the whole trial
+        // instead of OOM-killing, so the outage, not the `oom` event, is what every run has.)
+        assert!(
+            records
+                .iter()
+                .any(|r| r["event"] == "probe" && r["ok"] == false),
+            "{strategy}: no failed probe"
+        );
         let acted = records.iter().any(|r| r["event"] == "action_started");
         assert_eq!(acted, strategy == "embedded", "{strategy}");
         assert_eq!(
