@@ -11,7 +11,7 @@
 //! | memory above a threshold, or anomalous | `memory_leak` | 0.6 |
 //! | CPU metric | `cpu_saturation` | 0.75 |
 //! | latency metric (`probe_latency_ms`, `*_p95`, `*latency*`, `*duration*`) | `latency` | 0.7 |
-//! | probe failures or unhealthy within 2 min of the first start of a new container | `bad_deploy` | 0.7 |
+//! | probe failures or unhealthy within 2 min of a new container's first start (also one created under a removed one's name) | `bad_deploy` | 0.7 |
 //! | probe failures or unhealthy, the container running | `hang` | 0.7 |
 //! | probe failures, the container not running | `crash_loop` | 0.5 |
 //! | an alert, a single death, or anything else | the runbook's class | 1.0 |
@@ -69,6 +69,9 @@ impl History {
                     self.deaths.pop_front();
                 }
             }
+            // Gone: a container started under its name later is a new one (a deploy), whose
+            // first start and deaths are its own.
+            SignalKind::Removed => *self = History::default(),
             _ => {}
         }
     }
@@ -323,6 +326,27 @@ mod tests {
         );
         // A restarted container is not a new deploy.
         assert_eq!(looping.first_start, Some(first));
+        // One removed and created again under its name (a deploy) is.
+        let mut deployed = History::default();
+        deployed.observe(&SignalKind::Started, Instant::now());
+        deployed.observe(
+            &SignalKind::Died {
+                exit_code: Some(137),
+            },
+            Instant::now(),
+        );
+        deployed.observe(&SignalKind::Removed, Instant::now());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        deployed.observe(&SignalKind::Started, Instant::now());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(deployed.deaths.is_empty());
+        check(
+            "bad_deploy",
+            "{probe_failures: 3}",
+            probe_failed(),
+            &deployed,
+            ("bad_deploy", 0.7),
+        );
         // A `crash` runbook agrees with crash-loop evidence.
         check(
             "crash",

@@ -30,6 +30,10 @@ pub enum Event {
         /// older journals, which all used the embedded healer.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         strategy: Option<String>,
+        /// The seed randomised fault times were drawn with (`sim run --seed` replays them);
+        /// absent when every fault has a fixed time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
     },
     /// A trial began; its targets are about to start.
     TrialStarted,

@@ -31,6 +31,11 @@ pub struct Expectations {
     /// hands over to a human once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalations: Option<u32>,
+    /// `true`: every trial has a remediation that succeeded (proof the runbook acted, not that
+    /// the fault went away by itself). `false`: the healer took no action in any trial (a fault
+    /// its runbooks must leave alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healed: Option<bool>,
 }
 
 /// One expectation checked against a run.
@@ -53,6 +58,8 @@ impl Expectations {
     /// - `min_success_rate`: successful / all trials at or above the limit (no trials fails).
     /// - `max_oom_kills`: run-wide OOM kills at or below the limit.
     /// - `escalations`: every trial escalated exactly this many times (no trials fails).
+    /// - `healed`: every trial has a successful action (`true`) or no action at all (`false`);
+    ///   no trials fails.
     pub fn evaluate(
         &self,
         trials: &[TrialOutcome],
@@ -88,6 +95,9 @@ impl Expectations {
         }
         if let Some(wanted) = self.escalations {
             verdicts.push(escalations(wanted, trials));
+        }
+        if let Some(wanted) = self.healed {
+            verdicts.push(healed(wanted, trials));
         }
         if interrupted {
             for verdict in &mut verdicts {
@@ -202,6 +212,45 @@ fn escalations(wanted: u32, trials: &[TrialOutcome]) -> Verdict {
     }
 }
 
+fn healed(wanted: bool, trials: &[TrialOutcome]) -> Verdict {
+    let off: Vec<String> = trials
+        .iter()
+        .filter_map(|t| match (wanted, t.heals, t.actions) {
+            (true, 0, 0) => Some(format!("trial {}: the healer took no action", t.trial)),
+            (true, 0, actions) => Some(format!(
+                "trial {}: {actions} action(s), none succeeded",
+                t.trial
+            )),
+            (false, _, 1..) => Some(format!(
+                "trial {}: the healer took {} action(s)",
+                t.trial, t.actions
+            )),
+            _ => None,
+        })
+        .collect();
+    let (passed, detail) = if trials.is_empty() {
+        (false, "no trials were recorded".to_owned())
+    } else if !off.is_empty() {
+        (false, off.join("; "))
+    } else if wanted {
+        let heals: u32 = trials.iter().map(|t| t.heals).sum();
+        (
+            true,
+            format!("{heals} heal(s) over {} trial(s)", trials.len()),
+        )
+    } else {
+        (
+            true,
+            format!("no action in {} trial(s), as wanted", trials.len()),
+        )
+    };
+    Verdict {
+        expectation: format!("healed {wanted}"),
+        passed,
+        detail,
+    }
+}
+
 fn min_success_rate(limit: f64, trials: &[TrialOutcome], aggregate: &Aggregate) -> Verdict {
     let expectation = format!("min_success_rate {}", percent(limit));
     let (passed, detail) = match aggregate.success_rate {
@@ -255,6 +304,55 @@ mod opt_duration_ms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn trial(trial: u32, actions: u32, heals: u32) -> TrialOutcome {
+        TrialOutcome {
+            trial,
+            actions,
+            heals,
+            ..TrialOutcome::default()
+        }
+    }
+
+    #[test]
+    fn healed_true_wants_a_successful_action_in_every_trial() {
+        let expect = Expectations {
+            healed: Some(true),
+            ..Expectations::default()
+        };
+        let verdict = |trials: &[TrialOutcome]| {
+            expect
+                .evaluate(trials, &Aggregate::default(), false)
+                .remove(0)
+        };
+        let ok = verdict(&[trial(1, 1, 1), trial(2, 2, 1)]);
+        assert!(ok.passed, "{ok:?}");
+        assert_eq!(ok.expectation, "healed true");
+        let missed = verdict(&[trial(1, 1, 1), trial(2, 0, 0), trial(3, 2, 0)]);
+        assert!(!missed.passed);
+        assert_eq!(
+            missed.detail,
+            "trial 2: the healer took no action; trial 3: 2 action(s), none succeeded"
+        );
+        assert!(!verdict(&[]).passed, "no trials proves nothing");
+    }
+
+    #[test]
+    fn healed_false_wants_no_action_at_all() {
+        let expect = Expectations {
+            healed: Some(false),
+            ..Expectations::default()
+        };
+        let verdict = |trials: &[TrialOutcome]| {
+            expect
+                .evaluate(trials, &Aggregate::default(), false)
+                .remove(0)
+        };
+        assert!(verdict(&[trial(1, 0, 0)]).passed);
+        let acted = verdict(&[trial(1, 0, 0), trial(2, 1, 0)]);
+        assert!(!acted.passed);
+        assert_eq!(acted.detail, "trial 2: the healer took 1 action(s)");
+    }
 
     #[test]
     fn recovered_within_reads_milliseconds_and_rejects_negative_ones() {

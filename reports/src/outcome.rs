@@ -40,7 +40,7 @@ pub enum OutageCause {
 /// The figures of one trial. Times are milliseconds: `*_at_ms` on the journal's clock, the others
 /// durations between two of those instants. `None` means the figure does not exist for this trial
 /// (no outage, no detection, never recovered…), never zero.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialOutcome {
     /// The trial number (1-based).
     pub trial: u32,

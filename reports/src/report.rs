@@ -135,6 +135,7 @@ fn expectations_from_verdicts(verdicts: &[Verdict]) -> Expectations {
             "min_success_rate" => expect.min_success_rate = percent(),
             "max_oom_kills" => expect.max_oom_kills = value.parse().ok(),
             "escalations" => expect.escalations = value.parse().ok(),
+            "healed" => expect.healed = value.parse().ok(),
             _ => {}
         }
     }
@@ -170,8 +171,10 @@ mod tests {
             verdict("recovered_within 1.5s"),
             verdict("max_error_rate 12.5%"),
             verdict("min_success_rate 100%"),
+            verdict("healed false"),
             verdict("something_else 3"),
         ]);
+        assert_eq!(expect.healed, Some(false));
         assert_eq!(expect.recovered_within, Some(Duration::from_millis(1500)));
         assert_eq!(expect.max_error_rate, Some(0.125));
         assert_eq!(expect.min_success_rate, Some(1.0));

@@ -9,7 +9,7 @@ use crate::outcome::{rate, trial_outcomes, TrialOutcome};
 /// Run-wide figures. Percentiles use the nearest-rank method on the sorted values: the p-th
 /// percentile of n values is the value of rank ⌈p/100 × n⌉ (1-based), so it is always one of the
 /// measured values. `None` when no trial has the figure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Aggregate {
     /// Trials in the journal.
     pub trials: u32,

@@ -179,6 +179,7 @@ fn slow_run(root: &std::path::Path, unix_ms: u64, mttr_ms: f64) {
                 trials: 1,
                 sim_version: "0.1.0".into(),
                 strategy: None,
+                seed: None,
             },
         ),
         (1.0, 1, Event::TrialStarted),

@@ -62,12 +62,16 @@ pub async fn start(
 
 /// How often HAProxy checks each replica; two failures take it out, two successes put it back.
 const CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a check may wait for the answer: a replica whose path answers slower than this (a
+/// slow network in between, say) fails its checks and is taken out of rotation.
+const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// The HAProxy configuration: round robin over the replicas, HTTP health checks, a failed
-/// request retried once on another replica (what a production balancer would do), and Docker's
-/// embedded DNS re-resolving each alias every second.
+/// The HAProxy configuration: round robin over the replicas, HTTP health checks that fail when
+/// slow, a failed request retried once on another replica (what a production balancer would
+/// do), and Docker's embedded DNS re-resolving each alias every second.
 fn config(replicas: &[String], port: u16, health_path: &str) -> String {
     let inter = CHECK_INTERVAL.as_millis();
+    let check_timeout = CHECK_TIMEOUT.as_millis();
     let servers: String = replicas
         .iter()
         .map(|name| {
@@ -92,6 +96,7 @@ fn config(replicas: &[String], port: u16, health_path: &str) -> String {
          \x20   timeout connect 1s\n\
          \x20   timeout client 10s\n\
          \x20   timeout server 10s\n\
+         \x20   timeout check {check_timeout}ms\n\
          \x20   retries 1\n\
          \x20   option redispatch\n\
          frontend load\n\
@@ -116,6 +121,7 @@ mod tests {
             "/health",
         );
         assert!(cfg.contains("option httpchk GET /health"));
+        assert!(cfg.contains("timeout check 500ms"), "{cfg}");
         assert!(cfg.contains("nameserver dns 127.0.0.11:53"));
         for name in ["leaky-0", "leaky-1"] {
             assert!(

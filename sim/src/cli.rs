@@ -45,7 +45,7 @@ pub struct Cli {
 enum Command {
     /// Run a scenario: start targets, drive load, inject faults, let the healer heal, measure.
     #[command(
-        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n  sim run --all --trials 1          # the whole library as a CI regression suite\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
+        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n  sim run --all --trials 1          # the whole library as a CI regression suite\n  sim run hang --seed 7             # replay the fault times a run printed\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
     )]
     Run {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
@@ -67,6 +67,10 @@ enum Command {
         /// Who heals: none, docker-restart, autoheal, alertmanager, embedded.
         #[arg(long, default_value = "embedded", value_name = "NAME")]
         strategy: String,
+        /// Draw randomised fault times (`at: 2s..6s`) from this seed: the seed a run printed
+        /// replays its fault times exactly. Default: a fresh seed, printed and journalled.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
         #[command(flatten)]
         autoheal: AutohealArgs,
     },
@@ -133,14 +137,32 @@ enum Command {
         json: bool,
     },
     /// Run a built-in target service (this is what runs inside target containers), or
-    /// `target probe <url>`: the health check Docker runs in them under `--strategy autoheal`.
+    /// `target probe <url>`: the health check Docker runs in them under `--strategy autoheal`, or
+    /// `target netproxy --listen <port> --upstream <host:port> --control <port>`: the proxy
+    /// that carries network faults.
     #[command(hide = true)]
     Target {
-        /// The target: `leaky`, or `probe`.
+        /// The target: `leaky`, `probe` or `netproxy`.
         name: String,
         /// For `probe`: the URL to GET.
         url: Option<String>,
+        #[command(flatten)]
+        netproxy: NetproxyArgs,
     },
+}
+
+/// The settings of `sim target netproxy`.
+#[derive(Debug, clap::Args)]
+struct NetproxyArgs {
+    /// The port to accept connections on.
+    #[arg(long)]
+    listen: Option<u16>,
+    /// Where to forward them, `host:port`.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// The port of the control API.
+    #[arg(long)]
+    control: Option<u16>,
 }
 
 /// The settings of `--strategy autoheal` (Docker's and autoheal's defaults) and `--strategy
@@ -188,7 +210,15 @@ impl AutohealArgs {
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    if let Command::Target { name, url } = &cli.command {
+    if let Command::Target {
+        name,
+        url,
+        netproxy,
+    } = &cli.command
+    {
+        if name == "netproxy" {
+            return run_netproxy(netproxy);
+        }
         return run_target(name, url.as_deref());
     }
     init_logging(cli.verbose);
@@ -217,14 +247,16 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             scenario: None,
             trials,
             out,
+            seed,
             ..
-        } => suite(trials, out, &scenarios_dir, &context, cancel).await,
+        } => suite(trials, out, seed, &scenarios_dir, &context, cancel).await,
         Command::Run {
             scenario: Some(scenario),
             trials,
             out,
             json,
             strategy,
+            seed,
             autoheal,
             ..
         } => {
@@ -239,6 +271,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
                 out,
                 progress: !json,
                 strategy,
+                seed,
             };
             run(&scenario, trials, options, &scenarios_dir, &context, cancel).await
         }
@@ -388,6 +421,7 @@ async fn run(
 async fn suite(
     trials: Option<u32>,
     out: PathBuf,
+    seed: Option<u64>,
     scenarios_dir: &Path,
     context: &Context,
     cancel: tokio_util::sync::CancellationToken,
@@ -411,6 +445,7 @@ async fn suite(
             out: out.clone(),
             progress: true,
             strategy: Strategy::Embedded,
+            seed,
         };
         let result = run(
             name,
@@ -654,7 +689,9 @@ fn run_target(name: &str, url: Option<&str>) -> i32 {
         };
     }
     if name != "leaky" {
-        eprintln!("error: unknown target {name:?}; the built-in targets are `leaky` and `probe`");
+        eprintln!(
+            "error: unknown target {name:?}; the built-in targets are `leaky`, `probe` and `netproxy`"
+        );
         return exit::BAD_INPUT;
     }
     let config = match leaky::Config::from_env() {
@@ -684,6 +721,44 @@ fn run_target(name: &str, url: Option<&str>) -> i32 {
             Err(e) => {
                 eprintln!("error: cannot listen on {address}: {e}");
                 exit::ENVIRONMENT
+            }
+        }
+    })
+}
+
+/// Runs the network-fault proxy in the foreground (inside its container).
+fn run_netproxy(args: &NetproxyArgs) -> i32 {
+    let (Some(listen), Some(upstream), Some(control)) =
+        (args.listen, args.upstream.clone(), args.control)
+    else {
+        eprintln!(
+            "error: `sim target netproxy` needs --listen <port> --upstream <host:port> --control <port>"
+        );
+        return exit::BAD_INPUT;
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    runtime.block_on(async {
+        let bind = |port: u16| {
+            tokio::net::TcpListener::bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))
+        };
+        let listeners = match (bind(listen).await, bind(control).await) {
+            (Ok(listen), Ok(control)) => (listen, control),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: cannot listen on port {listen} or {control}: {e}");
+                return exit::ENVIRONMENT;
+            }
+        };
+        match crate::netproxy::serve(listeners.0, upstream, listeners.1).await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::RUN_FAILED
             }
         }
     })

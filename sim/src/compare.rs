@@ -60,6 +60,8 @@ pub async fn compare(
         .collect();
     let mut single = plan.clone();
     single.trials = 1;
+    // Every strategy of a round meets the same randomised fault times.
+    let base_seed = runner::fresh_seed();
     'rounds: for round in 1..=options.trials.max(1) {
         for (strategy, result) in options.strategies.iter().zip(&mut results) {
             if cancel.is_cancelled() {
@@ -69,6 +71,7 @@ pub async fn compare(
                 out: dir.join(strategy.name()),
                 progress: options.progress,
                 strategy: *strategy,
+                seed: Some(base_seed.wrapping_add(u64::from(round))),
             };
             let outcome = runner::run(single.clone(), &run_options, cancel.clone()).await?;
             let records = journal::read_journal(&outcome.dir.join(reports::JOURNAL_FILE))?;

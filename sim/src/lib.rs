@@ -16,6 +16,7 @@ pub mod healthcheck;
 pub mod interrupt;
 pub mod load;
 pub mod monitoring;
+pub mod netproxy;
 pub mod prober;
 pub mod progress;
 pub mod runner;

@@ -25,9 +25,12 @@ use crate::faults::{self, Injector};
 use crate::load::{self, LoadSpec};
 use crate::monitoring::MonitoringError;
 use crate::monitoring::Timing;
+use crate::netproxy::{self, NetProxies, NetProxyError};
 use crate::prober::{self, ProbeTarget};
 use crate::progress::{Narrator, Progress};
-use crate::scenario::{Balancer, MonitoringPlan, Plan, TargetImage};
+use crate::scenario::{
+    Balancer, DependencyPlan, FaultKind, FaultPlan, MonitoringPlan, Plan, TargetImage,
+};
 use crate::strategy::Strategy;
 
 /// How `sim run` was asked to run.
@@ -39,6 +42,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Who heals the targets (the embedded healer unless told otherwise).
     pub strategy: Strategy,
+    /// The seed for randomised fault times (`at: 2s..6s`); `None` draws a fresh one.
+    pub seed: Option<u64>,
 }
 
 /// A finished (or interrupted) run.
@@ -83,6 +88,8 @@ pub enum RunError {
     #[error(transparent)]
     Balancer(#[from] BalancerError),
     #[error(transparent)]
+    NetProxy(#[from] NetProxyError),
+    #[error(transparent)]
     Monitoring(#[from] MonitoringError),
 }
 
@@ -120,6 +127,8 @@ struct RunContext {
     progress: Progress,
     cancel: CancellationToken,
     strategy: Strategy,
+    /// What randomised fault times are drawn from.
+    seed: u64,
 }
 
 /// Runs `plan` and returns its figures. Cleans up whatever happens.
@@ -143,6 +152,7 @@ pub async fn run(
     let docker = docker::connect().await?;
     let progress = Progress::new(options.progress);
     let image = target_image(&docker, &plan.target.image, &progress).await?;
+    faults::prepare_deploys(&docker, &plan.faults, &image).await?;
 
     let run_id = new_run_id();
     let started_unix_ms = unix_ms();
@@ -179,13 +189,21 @@ pub async fn run(
         }
         _ => Timing::default(),
     };
+    let randomised = plan.faults.iter().any(|f| f.at_latest.is_some());
+    let seed = options.seed.unwrap_or_else(fresh_seed);
     journal.record(Event::RunStarted {
         run_id: run_id.clone(),
         scenario: plan.name.clone(),
         trials: plan.trials,
         sim_version: env!("CARGO_PKG_VERSION").to_owned(),
         strategy: Some(options.strategy.name().to_owned()),
+        seed: randomised.then_some(seed),
     });
+    if randomised {
+        progress.phase(format!(
+            "sim: fault times drawn with seed {seed} (replay with --seed {seed})"
+        ));
+    }
     progress.phase(format!(
         "sim: run {run_id} of {} ({} trial(s), strategy {}); journal {}",
         plan.name,
@@ -195,14 +213,14 @@ pub async fn run(
     ));
 
     let resources = RunResources::create(docker.clone(), &run_id).await?;
-    let balancer_port = match prepare(&resources, &plan, &image, options.strategy, &progress).await
-    {
-        Ok(port) => port,
-        Err(e) => {
-            let _ = resources.cleanup().await;
-            return Err(e);
-        }
-    };
+    let (balancer_port, net_proxies) =
+        match prepare(&resources, &plan, &image, options.strategy, &progress).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let _ = resources.cleanup().await;
+                return Err(e);
+            }
+        };
     let narrator: Arc<dyn Sink> = Arc::new(Narrator {
         journal: journal.clone(),
         progress: progress.clone(),
@@ -221,7 +239,7 @@ pub async fn run(
         narrator.clone(),
     ));
     let context = Arc::new(RunContext {
-        injector: Injector::new(docker),
+        injector: Injector::new(docker).with_net_proxies(net_proxies),
         plan,
         runbooks,
         resources: resources.clone(),
@@ -233,6 +251,7 @@ pub async fn run(
         progress: progress.clone(),
         cancel: cancel.clone(),
         strategy: options.strategy,
+        seed,
     });
     let trials = tokio::spawn(run_trials(context.clone()));
     let trials_result = match trials.await {
@@ -286,6 +305,14 @@ pub async fn run(
     })
 }
 
+/// This very binary, which the built-in target's and the network proxies' images hold.
+fn this_program() -> Result<PathBuf, RunError> {
+    std::env::current_exe().map_err(|source| RunError::Output {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })
+}
+
 /// The image to start targets from: built from this very binary for `leaky`, or the user's.
 async fn target_image(
     docker: &Docker,
@@ -294,10 +321,7 @@ async fn target_image(
 ) -> Result<String, RunError> {
     match image {
         TargetImage::Leaky => {
-            let program = std::env::current_exe().map_err(|source| RunError::Output {
-                path: PathBuf::from("/proc/self/exe"),
-                source,
-            })?;
+            let program = this_program()?;
             progress.phase("sim: preparing the target image (built once per sim binary)");
             let spec = HostProgramImage {
                 repository: "sim-leaky".to_owned(),
@@ -316,34 +340,47 @@ async fn target_image(
 }
 
 /// Everything a run needs before its first trial: the preflight, then the load balancer if the
-/// scenario has one (returns its port on 127.0.0.1).
+/// scenario has one (returns its port on 127.0.0.1), in front of a network proxy per replica if
+/// the scenario has network faults (the compile step saw to it that it has a balancer).
 async fn prepare(
     resources: &RunResources,
     plan: &Plan,
     image: &str,
     strategy: Strategy,
     progress: &Progress,
-) -> Result<Option<u16>, RunError> {
+) -> Result<(Option<u16>, NetProxies), RunError> {
     preflight(resources, plan, image, strategy, progress).await?;
     if plan.target.balancer == Balancer::None {
-        return Ok(None);
+        return Ok((None, NetProxies::default()));
     }
     let replicas: Vec<String> = (0..plan.target.replicas)
         .map(|index| replica_name(plan, index))
         .collect();
+    let (servers, net_proxies) = if plan.faults.iter().any(|f| f.kind.is_network()) {
+        let proxies =
+            netproxy::start(resources, &this_program()?, &replicas, plan.target.port).await?;
+        progress.phase(format!(
+            "sim: a network proxy in front of each of {} replica(s)",
+            replicas.len()
+        ));
+        let aliases = replicas.iter().map(|r| netproxy::alias(r)).collect();
+        (aliases, proxies)
+    } else {
+        (replicas, NetProxies::default())
+    };
     let balancer = balancer::start(
         resources,
-        &replicas,
+        &servers,
         plan.target.port,
         &plan.target.health.path,
     )
     .await?;
     progress.phase(format!(
         "sim: load balancer (HAProxy) over {} replica(s) on http://127.0.0.1:{}",
-        replicas.len(),
+        servers.len(),
         balancer.host_port
     ));
-    Ok(Some(balancer.host_port))
+    Ok((Some(balancer.host_port), net_proxies))
 }
 
 fn replica_name(plan: &Plan, index: u32) -> String {
@@ -361,6 +398,7 @@ async fn preflight(
     progress: &Progress,
 ) -> Result<(), RunError> {
     progress.phase("sim: preflight: starting one target to check it answers");
+    start_dependency(resources, plan, image, 0).await?;
     let spec = target_spec(plan, image, strategy, "preflight".to_owned(), 0);
     let container = resources.start_target(&spec).await?;
     let url = health_url(&container, &plan.target.health.path);
@@ -458,6 +496,16 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     context.journal.record(Event::TrialStarted);
     let sink: Arc<dyn Sink> = context.journal.clone();
 
+    let dependency = start_dependency(&context.resources, plan, &context.image, trial).await?;
+    if let Some(dependency) = &dependency {
+        // Journalled as started but never as ready: no outage of its own is measured (its
+        // `die` starts none); the replicas' failing health is the outage.
+        context.journal.record(Event::TargetStarted {
+            target: dependency.name.clone(),
+            container_id: dependency.id.clone(),
+            host_port: dependency.host_port,
+        });
+    }
     let replicas = start_replicas(context, trial).await?;
     let load_port = context.balancer_port.unwrap_or(replicas[0].host_port);
     if context.balancer_port.is_some() {
@@ -521,7 +569,14 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
 
     let mut active = vec![false; plan.faults.len()];
     let load_result = {
-        let faults = run_faults(context, &replicas, load_started, trial, &mut active);
+        let faults = run_faults(
+            context,
+            &replicas,
+            dependency.as_ref(),
+            load_started,
+            trial,
+            &mut active,
+        );
         tokio::select! {
             result = &mut load_task => result,
             _ = faults => load_task.await,
@@ -538,7 +593,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         Err(e) => Some(RunError::Panicked(format!("the load task: {e}"))),
     };
     for (index, _) in active.iter().enumerate().filter(|(_, on)| **on) {
-        for replica in selected(&replicas, plan.faults[index].replica) {
+        for replica in fault_targets(&replicas, dependency.as_ref(), &plan.faults[index]) {
             clear_fault(context, index, replica).await;
         }
     }
@@ -616,6 +671,43 @@ fn spawn_healer(
     }
 }
 
+/// Starts the scenario's dependency for `trial` (0: the preflight), if it has one, and waits
+/// until it answers: the replicas are healthy only once it does. It is the built-in target, with
+/// the target's limits.
+async fn start_dependency(
+    resources: &RunResources,
+    plan: &Plan,
+    image: &str,
+    trial: u32,
+) -> Result<Option<TargetContainer>, RunError> {
+    let Some(dependency) = &plan.dependency else {
+        return Ok(None);
+    };
+    let target = &plan.target;
+    let port = DependencyPlan::PORT;
+    let spec = TargetSpec {
+        name: dependency.name.clone(),
+        image: image.to_owned(),
+        port,
+        health_path: "/health".to_owned(),
+        memory_bytes: target.memory_bytes,
+        nano_cpus: target.nano_cpus,
+        env: vec![("LEAKY_PORT".to_owned(), port.to_string())],
+        trial,
+        restart: TargetRestart::No,
+        healthcheck: None,
+    };
+    let container = resources.start_target(&spec).await?;
+    let url = health_url(&container, &spec.health_path);
+    if !prober::wait_until_healthy(&url, target.health.timeout, target.startup_timeout).await {
+        return Err(RunError::TargetNotReady {
+            target: container.name,
+            seconds: target.startup_timeout.as_secs_f64(),
+        });
+    }
+    Ok(Some(container))
+}
+
 async fn start_replicas(
     context: &RunContext,
     trial: u32,
@@ -654,15 +746,17 @@ async fn start_replicas(
 async fn run_faults(
     context: &RunContext,
     replicas: &[TargetContainer],
+    dependency: Option<&TargetContainer>,
     load_started: Instant,
     trial: u32,
     active: &mut [bool],
 ) {
     let mut schedule: Vec<(Duration, bool, usize)> = Vec::new();
     for (index, fault) in context.plan.faults.iter().enumerate() {
-        schedule.push((fault.at, true, index));
+        let at = fault.start_in_trial(context.seed, trial, index);
+        schedule.push((at, true, index));
         if let Some(duration) = fault.duration {
-            schedule.push((fault.at + duration, false, index));
+            schedule.push((at + duration, false, index));
         }
     }
     schedule.sort_by_key(|(at, _, _)| *at);
@@ -672,7 +766,7 @@ async fn run_faults(
             _ = tokio::time::sleep_until(load_started + at) => {}
         }
         let fault = &context.plan.faults[index];
-        for replica in selected(replicas, fault.replica) {
+        for replica in fault_targets(replicas, dependency, fault) {
             if !inject {
                 clear_fault(context, index, replica).await;
                 active[index] = false;
@@ -722,8 +816,15 @@ async fn clear_fault(context: &RunContext, index: usize, replica: &TargetContain
     }
 }
 
-fn selected(replicas: &[TargetContainer], replica: Option<u32>) -> Vec<&TargetContainer> {
-    match replica {
+/// The containers `fault` hits: the dependency for a dependency outage, else its replica or
+/// every replica.
+fn fault_targets<'a>(
+    replicas: &'a [TargetContainer],
+    dependency: Option<&'a TargetContainer>,
+    fault: &FaultPlan,
+) -> Vec<&'a TargetContainer> {
+    match fault.replica {
+        _ if fault.kind == FaultKind::DependencyOutage => dependency.into_iter().collect(),
         Some(index) => replicas.get(index as usize).into_iter().collect(),
         None => replicas.iter().collect(),
     }
@@ -796,6 +897,14 @@ fn health_url(replica: &TargetContainer, path: &str) -> String {
 }
 
 /// A short random run id (8 hex digits) from the OS-seeded hasher.
+/// A seed nobody chose: the clock's nanoseconds mixed with the process id.
+pub(crate) fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 40)
+}
+
 fn new_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();

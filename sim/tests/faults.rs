@@ -1,7 +1,8 @@
 //! Docker-side faults against the real engine: `pause` freezes a labelled leaky replica until
 //! it is cleared; `resource-squeeze` lowers its limits live and puts the recorded originals back;
 //! a replica left paused is still removed by the run's cleanup; `crash-loop` makes every restart
-//! fail until it is cleared.
+//! fail until it is cleared; `bad-deploy` replaces the replica with a failing, labelled next
+//! version that the healer's rollback undoes.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -110,6 +111,7 @@ async fn exit_code(resources: &RunResources, id: &str) -> i64 {
 fn fault(kind: FaultKind) -> FaultPlan {
     FaultPlan {
         at: Duration::ZERO,
+        at_latest: None,
         duration: None,
         replica: Some(0),
         kind,
@@ -280,6 +282,79 @@ async fn crash_loop_makes_restarts_fail_until_it_is_cleared() {
         injector.clear(&crash_loop.kind, &replica).await.unwrap();
         docker.start_container(&replica.id, None).await.unwrap();
         wait_healthy(&replica).await;
+    })
+    .await;
+}
+
+/// The status `/health` answers with on `replica`'s host port, once it answers at all.
+async fn health_status(replica: &TargetContainer) -> u16 {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        if let Ok(response) = client.get(health_url(replica)).send().await {
+            return response.status().as_u16();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{} never answered", replica.name);
+}
+
+#[tokio::test]
+async fn a_bad_deploy_replaces_the_replica_with_a_failing_version_that_rolls_back() {
+    with_replica(|resources, replica| async move {
+        wait_healthy(&replica).await;
+        let docker = resources.docker();
+        let name = format!("sim-{}-t1-leaky-0", resources.run_id());
+        let before = docker.inspect_container(&name, None).await.unwrap();
+        let old_image = before.config.unwrap().image.unwrap();
+
+        Injector::new(docker.clone())
+            .inject(&fault(FaultKind::BadDeploy), &replica)
+            .await
+            .unwrap();
+        let deployed = docker.inspect_container(&name, None).await.unwrap();
+        assert_ne!(
+            deployed.id.as_deref(),
+            Some(replica.id.as_str()),
+            "a new container"
+        );
+        let config = deployed.config.unwrap();
+        let new_image = config.image.unwrap();
+        assert_ne!(new_image, old_image);
+        let labels = config.labels.unwrap();
+        assert_eq!(labels[healer::PREVIOUS_IMAGE_LABEL], old_image);
+        for label in ["sim.managed", "sim.run", "sim.trial", "sim.target"] {
+            assert!(labels.contains_key(label), "{label} lost: {labels:?}");
+        }
+        let aliases = deployed.network_settings.unwrap().networks.unwrap()
+            [&format!("sim-{}", resources.run_id())]
+            .aliases
+            .clone()
+            .unwrap_or_default();
+        assert!(aliases.contains(&"leaky-0".to_owned()), "{aliases:?}");
+        let (memory, _, cpus) = host_limits(&resources, &name).await;
+        assert_eq!((memory, cpus), (MEMORY, NANO_CPUS));
+        // Same host port, now failing its health check.
+        assert_eq!(health_status(&replica).await, 503);
+
+        // The healer's rollback reads the label and brings the old image back.
+        use healer::Platform;
+        let platform = healer::DockerPlatform::new(docker.clone());
+        let target = healer::TargetRef {
+            id: deployed.id.unwrap(),
+            name: replica.name.clone(),
+            labels: Default::default(),
+        };
+        platform
+            .rollback(&target, Duration::from_secs(30))
+            .await
+            .unwrap();
+        wait_healthy(&replica).await;
+        let rolled_back = docker.inspect_container(&name, None).await.unwrap();
+        assert_eq!(rolled_back.config.unwrap().image.unwrap(), old_image);
     })
     .await;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerConfig, ContainerCreateBody, ContainerStatsResponse, ContainerSummary,
-    ContainerUpdateBody, EventMessage, ImageConfig,
+    ContainerUpdateBody, EndpointSettings, EventMessage, HostConfig, ImageConfig, NetworkingConfig,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
@@ -393,6 +393,13 @@ impl DockerPlatform {
                 strip_image_defaults(&mut config, image.config.unwrap_or_default());
             }
         }
+        let networking_config = network_aliases(
+            &target.id,
+            inspect.host_config.as_ref(),
+            inspect
+                .network_settings
+                .and_then(|settings| settings.networks),
+        );
         let body = ContainerCreateBody {
             hostname: None,
             user: config.user,
@@ -407,9 +414,33 @@ impl DockerPlatform {
             stop_signal: config.stop_signal,
             stop_timeout: config.stop_timeout,
             host_config: inspect.host_config,
+            networking_config,
             ..ContainerCreateBody::default()
         };
         Ok((name, body))
+    }
+
+    /// Deploys `image` in place of `target` the way [`Platform::rollback`] needs it: recreates
+    /// the container from `image` with its configuration (name, environment, labels, limits,
+    /// ports, network aliases) plus the label [`PREVIOUS_IMAGE_LABEL`] naming the image it ran.
+    /// Gives the new target. Not a healer action but the deployer's side of a rollback (sim's
+    /// `bad-deploy` fault uses it).
+    pub async fn deploy(
+        &self,
+        target: &TargetRef,
+        image: &str,
+        timeout: Duration,
+    ) -> Result<TargetRef, PlatformError> {
+        timed_platform(target, "deploy", timeout, async {
+            let (name, mut body) = self.blueprint(target).await?;
+            let labels = body.labels.get_or_insert_with(HashMap::new);
+            labels.remove(ROLLED_BACK_FROM_LABEL);
+            if let Some(current) = body.image.replace(image.to_owned()) {
+                labels.insert(PREVIOUS_IMAGE_LABEL.to_owned(), current);
+            }
+            self.replace(target, &name, body).await
+        })
+        .await
     }
 
     /// Removes `old`, creates `name` from `body` and starts it.
@@ -537,6 +568,33 @@ impl DockerPlatform {
     }
 }
 
+/// The aliases a container answers to on its network (`network_mode`), so that a container
+/// created again from its blueprint keeps them (a load balancer may reach it by one). Docker's
+/// own alias, the short container id, is left out.
+fn network_aliases(
+    id: &str,
+    host_config: Option<&HostConfig>,
+    networks: Option<HashMap<String, EndpointSettings>>,
+) -> Option<NetworkingConfig> {
+    let network = host_config?.network_mode.clone()?;
+    let aliases: Vec<String> = networks?
+        .remove(&network)?
+        .aliases?
+        .into_iter()
+        .filter(|alias| !id.starts_with(alias.as_str()))
+        .collect();
+    if aliases.is_empty() {
+        return None;
+    }
+    let endpoint = EndpointSettings {
+        aliases: Some(aliases),
+        ..EndpointSettings::default()
+    };
+    Some(NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(network, endpoint)])),
+    })
+}
+
 /// Removes from a container's config what its image provides.
 fn strip_image_defaults(config: &mut ContainerConfig, image: ImageConfig) {
     if let (Some(env), Some(image_env)) = (config.env.as_mut(), image.env.as_ref()) {
@@ -623,14 +681,17 @@ fn to_stats(sample: ContainerStatsResponse) -> Option<Stats> {
         })
         .copied()
         .unwrap_or(0);
+    let cpu = sample.cpu_stats.unwrap_or_default();
+    let throttling = cpu.throttling_data.unwrap_or_default();
     Some(Stats {
         memory_bytes: usage.saturating_sub(cache),
         memory_limit_bytes: memory.limit.filter(|limit| *limit > 0),
-        cpu_total_ns: sample
-            .cpu_stats
-            .and_then(|cpu| cpu.cpu_usage)
+        cpu_total_ns: cpu
+            .cpu_usage
             .and_then(|usage| usage.total_usage)
             .unwrap_or(0),
+        cpu_periods: throttling.periods.unwrap_or(0),
+        cpu_throttled_periods: throttling.throttled_periods.unwrap_or(0),
     })
 }
 
@@ -789,6 +850,32 @@ mod tests {
             ]
         );
         assert_eq!(to_signal(event("exec_start: sh", &[])), None);
+    }
+
+    #[test]
+    fn a_blueprint_keeps_the_network_aliases_but_not_the_short_id() {
+        let host = HostConfig {
+            network_mode: Some("sim-r1".to_owned()),
+            ..HostConfig::default()
+        };
+        let endpoint = |aliases: &[&str]| EndpointSettings {
+            aliases: Some(aliases.iter().map(|a| a.to_string()).collect()),
+            ..EndpointSettings::default()
+        };
+        let networks = HashMap::from([
+            ("sim-r1".to_owned(), endpoint(&["leaky-0", "c0ffee123456"])),
+            ("other".to_owned(), endpoint(&["elsewhere"])),
+        ]);
+        let config = network_aliases("c0ffee1234567890", Some(&host), Some(networks)).unwrap();
+        let endpoints = config.endpoints_config.unwrap();
+        assert_eq!(endpoints.len(), 1);
+        assert_eq!(
+            endpoints["sim-r1"].aliases.as_deref(),
+            Some(&["leaky-0".to_owned()][..])
+        );
+        // Only Docker's own alias: nothing to keep (the default bridge takes no aliases at all).
+        let own = HashMap::from([("sim-r1".to_owned(), endpoint(&["c0ffee123456"]))]);
+        assert!(network_aliases("c0ffee1234567890", Some(&host), Some(own)).is_none());
     }
 
     #[test]

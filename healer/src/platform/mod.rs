@@ -198,6 +198,10 @@ pub struct Stats {
     pub memory_limit_bytes: Option<u64>,
     /// CPU time used since the target started, in nanoseconds (a counter: CPU % needs two samples).
     pub cpu_total_ns: u64,
+    /// Scheduler periods (100 ms each by default) the target ran in under a CPU limit: a counter.
+    pub cpu_periods: u64,
+    /// Of those, the periods in which it used up its quota and was held back: a counter.
+    pub cpu_throttled_periods: u64,
 }
 
 /// Which targets the healer may touch: those carrying all of `labels`.

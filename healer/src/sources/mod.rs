@@ -1,7 +1,7 @@
 //! The healer's own signal sources, started per target only when some runbook's `when` needs
 //! them: an HTTP prober (`Probe` signals and the `probe_latency_ms` metric), container stats
 //! through the platform (`memory_bytes`, `memory_limit_bytes`, `memory_percent`,
-//! `cpu_percent`), and a `/metrics` scraper (see [`scrape`] for the metrics it derives).
+//! `cpu_percent`, `cpu_throttled_percent`), and a `/metrics` scraper (see [`scrape`] for the metrics it derives).
 
 mod sample;
 mod scrape;

@@ -50,6 +50,8 @@ impl Platform for Fake {
             memory_bytes: 10 * MIB * n,
             memory_limit_bytes: Some(100 * MIB),
             cpu_total_ns: 500_000_000 * n,
+            cpu_periods: 10 * n,
+            cpu_throttled_periods: 4 * n,
         }))
         .boxed()
     }
@@ -152,6 +154,11 @@ async fn stats_become_memory_and_cpu_metrics_every_interval() {
     assert_eq!(series("memory_bytes")[2], (secs(2), (30 * MIB) as f64));
     // 0.5 s of CPU per 1 s: 50 % of one core, from the second sample on.
     assert_eq!(series("cpu_percent"), [(secs(1), 50.0), (secs(2), 50.0)]);
+    // 4 of every 10 scheduler periods throttled.
+    assert_eq!(
+        series("cpu_throttled_percent"),
+        [(secs(1), 40.0), (secs(2), 40.0)]
+    );
     assert!(got
         .iter()
         .all(|(_, kind)| matches!(kind, SignalKind::Metric { .. })));

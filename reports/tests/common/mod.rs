@@ -68,6 +68,7 @@ pub fn run_started() -> Event {
         trials: 1,
         sim_version: "0.1.0".into(),
         strategy: None,
+        seed: None,
     }
 }
 

@@ -75,18 +75,47 @@ pub async fn ensure_host_program_image_with(
     }
     let dockerfile = dockerfile(&program_in_image, &spec.args);
     let tag = format!("{}:{}", spec.repository, content_hash(&dockerfile, &files));
-    if docker.inspect_image(&tag).await.is_ok() {
+    build(docker, &tag, &dockerfile, &files, &spec.program).await?;
+    Ok(tag)
+}
+
+/// Returns the tag of an image that is `base` with `env` baked into its configuration (a "next
+/// version" of it), building it only if it does not exist yet. Its tag is `base`'s plus a hash
+/// of the change, so it differs from `base`'s and is stable for the same `base` and `env`. Only
+/// metadata changes: no file is copied, and `base` is local, so nothing is pulled.
+pub async fn ensure_derived_image(
+    docker: &Docker,
+    base: &str,
+    env: &[(&str, &str)],
+) -> Result<String, ImageError> {
+    let variables: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    let dockerfile = format!("FROM {base}\nENV {}\n", variables.join(" "));
+    let tag = format!("{base}-{}", content_hash(&dockerfile, &BTreeMap::new()));
+    build(docker, &tag, &dockerfile, &BTreeMap::new(), Path::new(base)).await?;
+    Ok(tag)
+}
+
+/// Builds `tag` from `dockerfile` and `files` unless an image `tag` exists; `origin` names what
+/// the image is made from in errors.
+async fn build(
+    docker: &Docker,
+    tag: &str,
+    dockerfile: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    origin: &Path,
+) -> Result<(), ImageError> {
+    if docker.inspect_image(tag).await.is_ok() {
         tracing::debug!(%tag, "image up to date");
-        return Ok(tag);
+        return Ok(());
     }
     tracing::info!(%tag, files = files.len(), "building image");
-    let context = build_context(&dockerfile, &files).map_err(|source| ImageError::Read {
-        path: spec.program.clone(),
+    let context = build_context(dockerfile, files).map_err(|source| ImageError::Read {
+        path: origin.to_owned(),
         source,
     })?;
     let labels = HashMap::from([(LABEL_MANAGED, "true")]);
     let options = BuildImageOptionsBuilder::new()
-        .t(&tag)
+        .t(tag)
         .rm(true)
         .forcerm(true)
         .labels(&labels)
@@ -94,14 +123,17 @@ pub async fn ensure_host_program_image_with(
     let mut progress = docker.build_image(options, None, Some(bollard::body_full(context.into())));
     while let Some(item) = progress.next().await {
         let info = item.map_err(|e| ImageError::Build {
-            tag: tag.clone(),
+            tag: tag.to_owned(),
             detail: e.to_string(),
         })?;
         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-            return Err(ImageError::Build { tag, detail });
+            return Err(ImageError::Build {
+                tag: tag.to_owned(),
+                detail,
+            });
         }
     }
-    Ok(tag)
+    Ok(())
 }
 
 fn program_path_in_image(program: &Path) -> String {

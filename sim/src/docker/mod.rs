@@ -17,7 +17,8 @@ pub use engine::{connect, EnvError};
 pub use events::record_docker_events;
 pub use gc::{collect_garbage, GcReport};
 pub use image::{
-    ensure_host_program_image, ensure_host_program_image_with, HostProgramImage, ImageError,
+    ensure_derived_image, ensure_host_program_image, ensure_host_program_image_with,
+    HostProgramImage, ImageError,
 };
 pub use resolve::{resolve_image, ImageChoice, ImageOrigin, ResolvedImage};
 pub use resources::{

@@ -30,11 +30,15 @@ pub(super) fn chaos_query(fault: &FaultKind, window: Option<Duration>) -> String
         ),
         FaultKind::Hang => "hang".to_owned(),
         FaultKind::Crash { exit_code } => format!("crash?code={exit_code}"),
-        // Done through Docker, not the target.
+        // Done through Docker or the network proxy, not the target.
         FaultKind::Kill
         | FaultKind::Pause
         | FaultKind::ResourceSqueeze { .. }
-        | FaultKind::CrashLoop => String::new(),
+        | FaultKind::CrashLoop
+        | FaultKind::BadDeploy
+        | FaultKind::DependencyOutage
+        | FaultKind::NetworkLatency { .. }
+        | FaultKind::NetworkErrors { .. } => String::new(),
     }
 }
 
@@ -51,7 +55,11 @@ pub(super) fn clear_query(fault: &FaultKind) -> Option<&'static str> {
         | FaultKind::Kill
         | FaultKind::Pause
         | FaultKind::ResourceSqueeze { .. }
-        | FaultKind::CrashLoop => None,
+        | FaultKind::CrashLoop
+        | FaultKind::BadDeploy
+        | FaultKind::DependencyOutage
+        | FaultKind::NetworkLatency { .. }
+        | FaultKind::NetworkErrors { .. } => None,
     }
 }
 

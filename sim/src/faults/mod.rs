@@ -2,25 +2,32 @@
 //!
 //! Faults inside the built-in target go through its chaos endpoints; `kill`, `pause` and
 //! `resource-squeeze` go through Docker; `crash-loop` writes a marker file through Docker that
-//! makes the built-in target refuse to start, then crashes it. Every fault that can outlive its window is cleared when
-//! the window ends or the trial ends; all of them live inside the trial's containers, so removing
-//! those removes whatever a failed clear left.
+//! makes the built-in target refuse to start, then crashes it; `bad-deploy` replaces the replica
+//! with a container of the built-in target's failing next version; `network-latency` and
+//! `network-errors` set a toxic on the replica's proxy (see [`crate::netproxy`]). Every fault that can outlive its window is cleared when
+//! the window ends or the trial ends; all but the network faults live inside the trial's
+//! containers, so removing those removes whatever a failed clear left (a toxic lives in the
+//! run's proxy, removed with the run).
 
 mod chaos;
 mod crash_loop;
+mod deploy;
 mod limits;
+mod network;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::query_parameters::KillContainerOptionsBuilder;
+use bollard::query_parameters::{KillContainerOptionsBuilder, StopContainerOptionsBuilder};
 use bollard::Docker;
 
 use crate::docker::TargetContainer;
+use crate::netproxy::NetProxies;
 use crate::scenario::{FaultKind, FaultPlan};
 use chaos::{chaos_query, clear_query};
 pub use crash_loop::MARKER_PATH as CRASH_LOOP_MARKER;
+pub use deploy::prepare as prepare_deploys;
 use limits::Limits;
 
 /// Injecting or clearing a fault failed.
@@ -38,6 +45,13 @@ pub enum FaultError {
         target: String,
         source: bollard::errors::Error,
     },
+    #[error("{target}: a network fault needs the replica's proxy, and it has none")]
+    NoProxy { target: String },
+    #[error("{target}: the deploy failed: {source}")]
+    Deploy {
+        target: String,
+        source: deploy::DeployError,
+    },
 }
 
 /// Talks to targets to inject faults, and remembers what it must put back.
@@ -47,6 +61,8 @@ pub struct Injector {
     docker: Docker,
     /// The limits each squeezed container had before its first squeeze, by container id.
     originals: Arc<Mutex<HashMap<String, Limits>>>,
+    /// The proxies network faults are set on (none unless the scenario has network faults).
+    net_proxies: NetProxies,
 }
 
 impl Injector {
@@ -60,6 +76,15 @@ impl Injector {
             http,
             docker,
             originals: Arc::default(),
+            net_proxies: NetProxies::default(),
+        }
+    }
+
+    /// The same injector, setting network faults on `proxies`.
+    pub fn with_net_proxies(self, proxies: NetProxies) -> Self {
+        Injector {
+            net_proxies: proxies,
+            ..self
         }
     }
 
@@ -103,12 +128,29 @@ impl Injector {
                     .await
                     .map_err(docker_error)
             }
+            FaultKind::DependencyOutage => {
+                let options = StopContainerOptionsBuilder::new().t(1).build();
+                self.docker
+                    .stop_container(&target.id, Some(options))
+                    .await
+                    .map_err(docker_error)
+            }
+            FaultKind::BadDeploy => deploy::deploy(&self.docker, target)
+                .await
+                .map(drop)
+                .map_err(|source| FaultError::Deploy {
+                    target: target.name.clone(),
+                    source,
+                }),
             FaultKind::CrashLoop => {
                 crash_loop::set_marker(&self.docker, &target.id, true)
                     .await
                     .map_err(docker_error)?;
                 let crash = FaultKind::Crash { exit_code: 1 };
                 self.post(target, &chaos_query(&crash, None)).await
+            }
+            kind @ (FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }) => {
+                self.toxic(target, kind, true).await
             }
             kind => self.post(target, &chaos_query(kind, fault.duration)).await,
         }
@@ -155,9 +197,29 @@ impl Injector {
                     None => Ok(()),
                 }
             }
+            FaultKind::DependencyOutage => {
+                // The healer may have started it again already: nothing to undo then.
+                let state = self
+                    .docker
+                    .inspect_container(&target.id, None)
+                    .await
+                    .map_err(docker_error)?
+                    .state
+                    .unwrap_or_default();
+                if state.running == Some(true) {
+                    return Ok(());
+                }
+                self.docker
+                    .start_container(&target.id, None)
+                    .await
+                    .map_err(docker_error)
+            }
             FaultKind::CrashLoop => crash_loop::set_marker(&self.docker, &target.id, false)
                 .await
                 .map_err(docker_error),
+            kind @ (FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }) => {
+                self.toxic(target, kind, false).await
+            }
             kind => match clear_query(kind) {
                 Some(query) => self.post(target, query).await,
                 None => Ok(()),
@@ -174,6 +236,39 @@ impl Injector {
 
     async fn post(&self, target: &TargetContainer, query: &str) -> Result<(), FaultError> {
         let url = format!("http://127.0.0.1:{}/chaos/{query}", target.host_port);
+        self.send(target, reqwest::Method::POST, url).await
+    }
+
+    /// Sets (`on`) or clears the toxic of network fault `kind` on `target`'s proxy.
+    async fn toxic(
+        &self,
+        target: &TargetContainer,
+        kind: &FaultKind,
+        on: bool,
+    ) -> Result<(), FaultError> {
+        let (Some(toxic), Some(url)) = (
+            network::toxic(kind),
+            self.net_proxies.control_url(&target.name),
+        ) else {
+            return Err(FaultError::NoProxy {
+                target: target.name.clone(),
+            });
+        };
+        let (method, query) = if on {
+            (reqwest::Method::POST, toxic.set_query())
+        } else {
+            (reqwest::Method::DELETE, toxic.clear_query())
+        };
+        self.send(target, method, format!("{url}?{query}")).await
+    }
+
+    /// Sends a request that must succeed (2xx) to `url`, on behalf of `target`.
+    async fn send(
+        &self,
+        target: &TargetContainer,
+        method: reqwest::Method,
+        url: String,
+    ) -> Result<(), FaultError> {
         let error = |detail: String| FaultError::Http {
             target: target.name.clone(),
             url: url.clone(),
@@ -181,7 +276,7 @@ impl Injector {
         };
         let response = self
             .http
-            .post(&url)
+            .request(method, &url)
             .send()
             .await
             .map_err(|e| error(e.to_string()))?;
@@ -199,10 +294,15 @@ pub fn describe(fault: &FaultPlan) -> String {
         FaultKind::Kill => "SIGKILL".to_owned(),
         FaultKind::Pause => "docker pause".to_owned(),
         FaultKind::CrashLoop => format!("marker {} + crash?code=1", crash_loop::MARKER_PATH),
+        FaultKind::BadDeploy => deploy::DESCRIPTION.to_owned(),
+        FaultKind::DependencyOutage => "docker stop of the dependency".to_owned(),
         FaultKind::ResourceSqueeze {
             memory_bytes,
             nano_cpus,
         } => limits::describe(*memory_bytes, *nano_cpus),
-        kind => chaos_query(kind, fault.duration),
+        kind => match network::toxic(kind) {
+            Some(toxic) => network::describe(&toxic),
+            None => chaos_query(kind, fault.duration),
+        },
     }
 }

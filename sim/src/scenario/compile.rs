@@ -14,12 +14,12 @@ use std::time::Duration;
 use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
 use super::plan::{
-    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan, Plan, TargetImage,
-    TargetPlan,
+    Balancer, DependencyPlan, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan,
+    Plan, TargetImage, TargetPlan,
 };
 use super::spec::{
-    ExpectSpec, FaultSpec, HealerSpec, HealthSpec, LoadSpec, MonitoringSpec, ScenarioSpec,
-    TargetSpec,
+    DependencySpec, ExpectSpec, FaultSpec, HealerSpec, HealthSpec, LoadSpec, MonitoringSpec,
+    ScenarioSpec, TargetSpec,
 };
 use super::Context;
 
@@ -75,6 +75,8 @@ pub(super) fn compile(
             crate::faults::CRASH_LOOP_MARKER.to_owned(),
         );
     }
+    let dependency = spec.dependency.and_then(|d| c.dependency(d, &mut target));
+    c.dependency_faults(&spec.faults, dependency.is_some());
     let runbooks = c.runbooks(spec.healer.unwrap_or_default());
     let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
     let expect = c.expect(spec.expect.unwrap_or_default());
@@ -90,6 +92,7 @@ pub(super) fn compile(
         monitoring,
         expect,
         settle: settle.unwrap_or(DEFAULT_SETTLE),
+        dependency,
     };
     c.p.finish(plan)
 }
@@ -112,6 +115,10 @@ fn kind_fields(kind: &str) -> (&'static [&'static str], bool) {
         "pause" => (&[], true),
         "resource-squeeze" => (&["memory", "cpus"], true),
         "crash-loop" => (&[], true),
+        "network-latency" => (&["fixed", "jitter"], true),
+        "network-errors" => (&["rate"], true),
+        "bad-deploy" => (&[], false),
+        "dependency-outage" => (&[], true),
         _ => (&[], false),
     }
 }
@@ -455,18 +462,20 @@ impl Compiler<'_> {
         };
         self.fault_fields(&base, kind, spec);
 
+        // `(at, Some(latest))` for a randomised start, `at: 2s..6s`.
         let at = match &spec.at {
-            Some(at) => self.p.duration(&field("at"), at.as_str()),
+            Some(at) => self.fault_start(&field("at"), at.as_str()),
             None => {
                 self.missing(&field("at"), "at: 3s");
                 None
             }
         };
-        if let (Some(at), Some(load)) = (at, load_duration) {
-            if at >= load {
+        if let (Some((at, latest)), Some(load)) = (at, load_duration) {
+            let last = latest.unwrap_or(at);
+            if last >= load {
                 self.p.push(
                     &field("at"),
-                    format!("the fault starts at {at:?}, but the load lasts only {load:?}"),
+                    format!("the fault starts at {last:?}, but the load lasts only {load:?}"),
                     Some("start it earlier, or lengthen load.duration".into()),
                 );
             }
@@ -484,12 +493,33 @@ impl Compiler<'_> {
             Some(replica) => self.replica(&field("replica"), replica, replicas).map(Some),
         };
         let kind = kind.and_then(|kind| self.fault_kind(&base, kind, spec, target));
+        let (at, at_latest) = at?;
         Some(FaultPlan {
-            at: at?,
+            at,
+            at_latest,
             duration: duration?,
             replica: replica?,
             kind: kind?,
         })
+    }
+
+    /// A fault's start: `3s`, or a range `2s..6s` to draw from in each trial.
+    fn fault_start(&mut self, field: &str, text: &str) -> Option<(Duration, Option<Duration>)> {
+        let Some((earliest, latest)) = text.split_once("..") else {
+            return self.p.duration(field, text).map(|at| (at, None));
+        };
+        let earliest = self.p.duration(field, earliest);
+        let latest = self.p.duration(field, latest);
+        let (earliest, latest) = (earliest?, latest?);
+        if latest <= earliest {
+            self.p.push(
+                field,
+                format!("the range {text} is empty"),
+                Some("write the earlier time first, e.g. at: 2s..6s".into()),
+            );
+            return None;
+        }
+        Some((earliest, Some(latest)))
     }
 
     /// Reports unknown fields, and fields that do not apply to the fault's kind.
@@ -578,20 +608,25 @@ impl Compiler<'_> {
                 Some(FaultKind::CpuBurn { threads })
             }
             "latency" => {
-                let fixed = match &spec.fixed {
-                    Some(fixed) => self.p.duration(&field("fixed"), fixed.as_str()),
-                    None => {
-                        self.missing(&field("fixed"), "fixed: 200ms");
-                        None
-                    }
-                };
-                let jitter =
-                    self.duration_or(&field("jitter"), spec.jitter.as_ref(), Duration::ZERO);
-                Some(FaultKind::Latency {
-                    fixed: fixed?,
-                    jitter: jitter?,
-                })
+                let (fixed, jitter) = self.latency(base, spec)?;
+                Some(FaultKind::Latency { fixed, jitter })
             }
+            "network-latency" | "network-errors" if target.balancer == Balancer::None => {
+                self.p.push(
+                    &field("kind"),
+                    format!(
+                        "a {kind} fault needs a load balancer: it lives in a proxy between the \
+                         balancer and the replica"
+                    ),
+                    Some("set `target.balancer: haproxy`".into()),
+                );
+                None
+            }
+            "network-latency" => {
+                let (fixed, jitter) = self.latency(base, spec)?;
+                Some(FaultKind::NetworkLatency { fixed, jitter })
+            }
+            "network-errors" => self.connection_errors(base, spec),
             "hang" => Some(FaultKind::Hang),
             "crash" => {
                 let exit_code = self.int(
@@ -614,8 +649,48 @@ impl Compiler<'_> {
                 None
             }
             "crash-loop" => Some(FaultKind::CrashLoop),
+            "bad-deploy" if target.image != TargetImage::Leaky => {
+                self.p.push(
+                    &field("kind"),
+                    "a bad-deploy fault needs the built-in target (`image: leaky`): sim builds \
+                     its next version, which fails its health check, from it",
+                    Some("use `target.image: leaky`".into()),
+                );
+                None
+            }
+            "bad-deploy" => Some(FaultKind::BadDeploy),
+            "dependency-outage" => Some(FaultKind::DependencyOutage),
             _ => Some(FaultKind::Kill),
         }
+    }
+
+    /// `fixed` (required) and `jitter` (default 0) of a latency fault.
+    fn latency(&mut self, base: &str, spec: &FaultSpec) -> Option<(Duration, Duration)> {
+        let field = |name: &str| format!("{base}.{name}");
+        let fixed = match &spec.fixed {
+            Some(fixed) => self.p.duration(&field("fixed"), fixed.as_str()),
+            None => {
+                self.missing(&field("fixed"), "fixed: 200ms");
+                None
+            }
+        };
+        let jitter = self.duration_or(&field("jitter"), spec.jitter.as_ref(), Duration::ZERO);
+        Some((fixed?, jitter?))
+    }
+
+    /// A network-errors fault: `rate`, the share of connections reset, above 0%.
+    fn connection_errors(&mut self, base: &str, spec: &FaultSpec) -> Option<FaultKind> {
+        let field = format!("{base}.rate");
+        let Some(rate) = &spec.rate else {
+            self.missing(&field, "rate: 50%");
+            return None;
+        };
+        let rate = self.p.percent(&field, rate.as_str())?;
+        if rate <= 0.0 {
+            self.p.push(&field, "must be more than 0%", None);
+            return None;
+        }
+        Some(FaultKind::NetworkErrors { rate })
     }
 
     /// A resource squeeze: `memory` and/or `cpus`, each below the target's own limit (Docker
@@ -769,6 +844,64 @@ impl Compiler<'_> {
     }
 
     /// The runbook files, each checked to exist.
+    /// The dependency container; points the target at it (`LEAKY_DEPENDENCY_URL`).
+    fn dependency(
+        &mut self,
+        spec: DependencySpec,
+        target: &mut TargetPlan,
+    ) -> Option<DependencyPlan> {
+        self.p
+            .unknown_fields("dependency", &spec.unknown, DependencySpec::FIELDS);
+        let name = spec.name.unwrap_or_else(|| "db".to_owned());
+        if !is_container_name(&name) || name == "balancer" || name.starts_with(&target.name) {
+            self.p.push(
+                "dependency.name",
+                format!(
+                    "{name:?} cannot name the dependency: it must be a container name \
+                     ([a-zA-Z0-9][a-zA-Z0-9_.-]*), not `balancer`, not starting with the \
+                     target's name"
+                ),
+                Some("use e.g. `name: db`".into()),
+            );
+            return None;
+        }
+        if target.image != TargetImage::Leaky {
+            self.p.push(
+                "dependency",
+                "a dependency needs the built-in target (`image: leaky`), which checks it \
+                 through LEAKY_DEPENDENCY_URL",
+                None,
+            );
+            return None;
+        }
+        let url = format!("http://{name}:{}/health", DependencyPlan::PORT);
+        target.env.insert(leaky::DEPENDENCY_URL_VAR.to_owned(), url);
+        Some(DependencyPlan { name })
+    }
+
+    /// A `dependency-outage` fault needs a dependency, and hits it rather than a replica.
+    fn dependency_faults(&mut self, faults: &[FaultSpec], has_dependency: bool) {
+        for (i, fault) in faults.iter().enumerate() {
+            if fault.kind.as_deref() != Some("dependency-outage") {
+                continue;
+            }
+            if !has_dependency {
+                self.p.push(
+                    &format!("faults[{i}].kind"),
+                    "a dependency-outage fault stops the scenario's dependency, and it has none",
+                    Some("add `dependency: { name: db }`".into()),
+                );
+            }
+            if fault.replica.is_some() {
+                self.p.push(
+                    &format!("faults[{i}].replica"),
+                    "a dependency-outage fault stops the dependency, not a replica",
+                    Some("remove `replica`".into()),
+                );
+            }
+        }
+    }
+
     fn runbooks(&mut self, spec: HealerSpec) -> Vec<PathBuf> {
         self.p
             .unknown_fields("healer", &spec.unknown, HealerSpec::FIELDS);
@@ -858,6 +991,7 @@ impl Compiler<'_> {
             min_success_rate,
             max_oom_kills,
             escalations,
+            healed: spec.healed,
         }
     }
 }
@@ -1097,6 +1231,13 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
                 nano_cpus: Some(1),
             },
             FaultKind::CrashLoop,
+            FaultKind::BadDeploy,
+            FaultKind::NetworkLatency {
+                fixed: Duration::ZERO,
+                jitter: Duration::ZERO,
+            },
+            FaultKind::NetworkErrors { rate: 1.0 },
+            FaultKind::DependencyOutage,
         ];
         let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
         assert_eq!(names, FaultKind::NAMES);
@@ -1219,6 +1360,161 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
         let text = "target: { image: app:1 }\nload: { duration: 10s }\n\
                     faults:\n  - { kind: crash-loop, at: 1s }\n";
         check(text, 4, "faults[0].kind", "needs the built-in target");
+    }
+
+    #[test]
+    fn a_bad_deploy_needs_the_built_in_target_and_lasts_until_rolled_back() {
+        let text = format!("{MINIMAL}faults:\n  - {{ kind: bad-deploy, at: 1s, replica: 0 }}\n");
+        let plan = Scratch::new().compile(&text).unwrap();
+        assert_eq!(plan.faults[0].kind, FaultKind::BadDeploy);
+        assert_eq!(plan.faults[0].duration, None);
+        let other = "target: { image: app:1 }\nload: { duration: 10s }\n\
+                     faults:\n  - { kind: bad-deploy, at: 1s }\n";
+        check(other, 4, "faults[0].kind", "needs the built-in target");
+        let timed = format!("{MINIMAL}faults:\n  - {{ kind: bad-deploy, at: 1s, duration: 2s }}\n");
+        check(&timed, 4, "faults[0].duration", "takes no duration");
+    }
+
+    #[test]
+    fn a_dependency_points_the_target_at_it_and_its_outage_needs_it() {
+        let text = format!(
+            "{MINIMAL}dependency: {{ name: db }}\n\
+             faults:\n  - {{ kind: dependency-outage, at: 1s, duration: 5s }}\n"
+        );
+        let plan = Scratch::new().compile(&text).unwrap();
+        assert_eq!(plan.faults[0].kind, FaultKind::DependencyOutage);
+        assert_eq!(plan.dependency.as_ref().unwrap().name, "db");
+        assert_eq!(
+            plan.target
+                .env
+                .get(leaky::DEPENDENCY_URL_VAR)
+                .map(String::as_str),
+            Some("http://db:8080/health")
+        );
+        let without = format!("{MINIMAL}faults:\n  - {{ kind: dependency-outage, at: 1s }}\n");
+        check(&without, 4, "faults[0].kind", "it has none");
+        let replica = format!(
+            "{MINIMAL}dependency: {{}}\nfaults:\n  - {{ kind: dependency-outage, at: 1s, replica: 0 }}\n"
+        );
+        check(&replica, 5, "faults[0].replica", "not a replica");
+        check(
+            &format!("{MINIMAL}dependency: {{ name: leaky-db }}\n"),
+            3,
+            "dependency.name",
+            "cannot name the dependency",
+        );
+    }
+
+    const BALANCED: &str = "target: { image: leaky, replicas: 3 }\nload: { duration: 10s }\n";
+
+    #[test]
+    fn network_faults_compile_behind_a_balancer() {
+        let text = format!(
+            "{BALANCED}faults:\n\
+             \x20 - {{ kind: network-latency, at: 3s, duration: 6s, fixed: 400ms, jitter: 100ms, replica: 1 }}\n\
+             \x20 - {{ kind: network-latency, at: 1s, fixed: 50ms }}\n\
+             \x20 - {{ kind: network-errors, at: 1s, duration: 2s, rate: 50% }}\n"
+        );
+        let plan = Scratch::new().compile(&text).unwrap();
+        let ms = Duration::from_millis;
+        let kinds: Vec<&FaultKind> = plan.faults.iter().map(|f| &f.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &FaultKind::NetworkLatency {
+                    fixed: ms(400),
+                    jitter: ms(100)
+                },
+                &FaultKind::NetworkLatency {
+                    fixed: ms(50),
+                    jitter: Duration::ZERO
+                },
+                &FaultKind::NetworkErrors { rate: 0.5 },
+            ]
+        );
+        assert_eq!(
+            (plan.faults[0].duration, plan.faults[0].replica),
+            (Some(ms(6000)), Some(1))
+        );
+        assert!(plan.faults.iter().all(|f| f.kind.is_network()));
+    }
+
+    #[test]
+    fn network_fault_problems_are_located() {
+        let cases = [
+            (
+                MINIMAL,
+                "{ kind: network-latency, at: 1s, fixed: 100ms }",
+                "faults[0].kind",
+                "needs a load balancer",
+            ),
+            (
+                MINIMAL,
+                "{ kind: network-errors, at: 1s, rate: 10% }",
+                "faults[0].kind",
+                "needs a load balancer",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-latency, at: 1s }",
+                "faults[0].fixed",
+                "is required",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-latency, at: 1s, fixed: soon }",
+                "faults[0].fixed",
+                "soon",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-errors, at: 1s }",
+                "faults[0].rate",
+                "is required",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-errors, at: 1s, rate: 0% }",
+                "faults[0].rate",
+                "more than 0%",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-errors, at: 1s, rate: 150% }",
+                "faults[0].rate",
+                "above 100%",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-errors, at: 1s, rate: 0.5 }",
+                "faults[0].rate",
+                "must end in %",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-errors, at: 1s, rate: 5%, fixed: 1s }",
+                "faults[0].fixed",
+                "does not apply to a network-errors fault, which takes rate",
+            ),
+            (
+                BALANCED,
+                "{ kind: network-latency, at: 1s, fixed: 1s, rate: 5% }",
+                "faults[0].rate",
+                "does not apply to a network-latency fault, which takes fixed, jitter",
+            ),
+        ];
+        for (head, fault, field, words) in cases {
+            let text = format!("{head}faults:\n  - {fault}\n");
+            let problems = Scratch::new().problems(&text);
+            assert_eq!(problems.len(), 1, "{fault}: {problems:#?}");
+            let (line, got_field, message) = &problems[0];
+            assert_eq!(
+                (*line, got_field.as_str()),
+                (4, field),
+                "{fault}: {message}"
+            );
+            assert!(message.contains(words), "{message:?} lacks {words:?}");
+        }
     }
 
     #[test]
@@ -1384,6 +1680,26 @@ expect: { recovered_within: 1 minute, max_error_rate: 5, min_success_rate: 120% 
             "faults[0].at",
             "starts at 10s, but the load lasts only 10s",
         );
+    }
+
+    #[test]
+    fn a_fault_time_may_be_a_range_to_draw_from() {
+        let text = format!("{MINIMAL}faults:\n  - {{ kind: hang, at: 2s..6s }}\n");
+        let plan = Scratch::new().compile(&text).unwrap();
+        assert_eq!(plan.faults[0].at, Duration::from_secs(2));
+        assert_eq!(plan.faults[0].at_latest, Some(Duration::from_secs(6)));
+
+        let empty = format!("{MINIMAL}faults:\n  - {{ kind: hang, at: 6s..2s }}\n");
+        check(&empty, 4, "faults[0].at", "the range 6s..2s is empty");
+        let past = format!("{MINIMAL}faults:\n  - {{ kind: hang, at: 2s..12s }}\n");
+        check(
+            &past,
+            4,
+            "faults[0].at",
+            "starts at 12s, but the load lasts only 10s",
+        );
+        let bad = format!("{MINIMAL}faults:\n  - {{ kind: hang, at: 2s..x }}\n");
+        check(&bad, 4, "faults[0].at", "invalid duration \"x\"");
     }
 
     #[test]

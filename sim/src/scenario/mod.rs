@@ -36,7 +36,9 @@
 //!   max_rps: 200                # default: no cap
 //! faults:                       # may be empty or left out
 //!   - kind: memory-leak
-//!     at: 3s                    # after the load starts; must be before load.duration
+//!     at: 3s                    # after the load starts; must be before load.duration;
+//!                               # `2s..6s`: drawn anew each trial from the run's seed
+//!                               # (printed and journalled; `sim run --seed N` replays it)
 //!     rate: 32MiB/s             # exactly one of rate / amount / per_request
 //!   - kind: cpu-burn            # threads (default 1)
 //!     at: 2s
@@ -47,7 +49,22 @@
 //!     fixed: 200ms
 //!     jitter: 50ms
 //!     replica: 0                # any kind: only this replica; default every replica
-//!   # also: `kind: hang`, `kind: crash` (exit_code, default 1), `kind: kill`
+//!   - kind: network-latency     # in the network path, not the target: a proxy between the
+//!     at: 3s                    # balancer and the replica delays each chunk, each way, by
+//!     duration: 6s              # fixed (required) ± jitter (default 0); needs a balancer
+//!     fixed: 400ms
+//!     jitter: 100ms
+//!   - kind: network-errors      # that proxy resets this share of new connections; needs a
+//!     at: 3s                    # balancer
+//!     rate: 50%
+//!   # also: `kind: hang`, `kind: crash` (exit_code, default 1), `kind: kill`,
+//!   # `kind: bad-deploy` (built-in target only, no duration: the replica is replaced by its
+//!   # next version, which fails health, labelled healer.previous-image for a rollback),
+//!   # `kind: dependency-outage` (needs `dependency`, no `replica`: `docker stop` of the
+//!   # dependency; at the window's end it is started again if still stopped)
+//! dependency:                   # optional: a built-in leaky container beside the target, per
+//!   name: db                    # trial, answering as <name>:8080 (default db); the built-in
+//!                               # target's /health and / answer 503 while it does not answer
 //! healer:
 //!   runbooks: [restart-on-oom]  # names, looked up as <dir>/<name>.yaml in Context::runbook_dirs,
 //!                               # or paths (containing / or ending .yaml) relative to this file
@@ -58,6 +75,9 @@
 //!   recovered_within: 10s
 //!   max_error_rate: 5%
 //!   min_success_rate: 100%
+//!   max_oom_kills: 0
+//!   escalations: 0              # exactly this many per trial
+//!   healed: true                # every trial has a successful action; false: no action at all
 //! ```
 //!
 //! Runbook files are only checked to exist here; the healer validates their contents.
@@ -70,8 +90,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use plan::{
-    Balancer, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan, Plan, TargetImage,
-    TargetPlan,
+    Balancer, DependencyPlan, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan,
+    Plan, TargetImage, TargetPlan,
 };
 use specfile::Problems;
 

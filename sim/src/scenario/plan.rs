@@ -25,6 +25,21 @@ pub struct Plan {
     /// How long load and probes go on after recovery (or after the last fault) before a trial may
     /// end.
     pub settle: Duration,
+    /// A container the target needs, started beside it in every trial.
+    pub dependency: Option<DependencyPlan>,
+}
+
+/// A dependency of the target: the built-in leaky service, on port [`DependencyPlan::PORT`],
+/// answering to `name` on the run's network. The target checks it at `http://<name>:8080/health`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyPlan {
+    /// Its network alias and replica name, e.g. `db`.
+    pub name: String,
+}
+
+impl DependencyPlan {
+    /// The port the dependency listens on.
+    pub const PORT: u16 = 8080;
 }
 
 /// Prometheus and Alertmanager in containers, alerting the embedded healer.
@@ -99,15 +114,42 @@ pub struct LoadPlan {
     pub max_rps: Option<usize>,
 }
 
-/// One fault, injected at `at` after the load starts.
+/// One fault, injected at `at` after the load starts, or at a time drawn between `at` and
+/// `at_latest` when the scenario randomises it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultPlan {
     pub at: Duration,
+    /// The latest start of a randomised fault (`at: 2s..6s`); `None` = always at `at`.
+    pub at_latest: Option<Duration>,
     /// How long the fault lasts; `None` = until the replica dies or the trial ends.
     pub duration: Option<Duration>,
     /// The replica index; `None` = every replica.
     pub replica: Option<u32>,
     pub kind: FaultKind,
+}
+
+impl FaultPlan {
+    /// When this fault (the `index`th of its scenario) starts in `trial` of a run drawn with
+    /// `seed`: `at` for a fixed fault; for a randomised one, a time in `at..=at_latest` (to the
+    /// millisecond) that depends only on the seed, the trial and the index, so a run is
+    /// replayed exactly by giving its seed again.
+    pub fn start_in_trial(&self, seed: u64, trial: u32, index: usize) -> Duration {
+        let Some(latest) = self.at_latest else {
+            return self.at;
+        };
+        let span_ms = latest.saturating_sub(self.at).as_millis() as u64;
+        let draw = splitmix64(seed ^ (u64::from(trial) << 32) ^ index as u64);
+        self.at + Duration::from_millis(draw % (span_ms + 1))
+    }
+}
+
+/// SplitMix64's output function: a well-mixed 64-bit value from any input, so neighbouring
+/// trials and faults get unrelated times. Stable across versions (it is the replay contract).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// What a fault does.
@@ -138,6 +180,23 @@ pub enum FaultKind {
         /// Billionths of a CPU, as Docker's `NanoCpus`.
         nano_cpus: Option<i64>,
     },
+    /// The replica replaced by a container of the built-in target's next version, which fails
+    /// its health check, labelled with the image to roll back to; lasts until rolled back.
+    BadDeploy,
+    /// The scenario's dependency stopped (`docker stop`) until the fault ends, then started again
+    /// if still stopped.
+    DependencyOutage,
+    /// Every chunk between the balancer and the replica delayed, in each direction, by a proxy
+    /// in the path (the replica itself answers as fast as ever).
+    NetworkLatency {
+        fixed: Duration,
+        jitter: Duration,
+    },
+    /// This fraction (0..=1) of new connections from the balancer to the replica reset by the
+    /// proxy in the path.
+    NetworkErrors {
+        rate: f64,
+    },
 }
 
 /// How a memory leak grows.
@@ -153,7 +212,7 @@ pub enum Leak {
 
 impl FaultKind {
     /// Every kind's name, as written in scenario files.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 13] = [
         "memory-leak",
         "cpu-burn",
         "latency",
@@ -163,6 +222,10 @@ impl FaultKind {
         "pause",
         "resource-squeeze",
         "crash-loop",
+        "bad-deploy",
+        "network-latency",
+        "network-errors",
+        "dependency-outage",
     ];
 
     /// The name as written in scenario files.
@@ -177,6 +240,63 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::ResourceSqueeze { .. } => "resource-squeeze",
             FaultKind::CrashLoop => "crash-loop",
+            FaultKind::BadDeploy => "bad-deploy",
+            FaultKind::DependencyOutage => "dependency-outage",
+            FaultKind::NetworkLatency { .. } => "network-latency",
+            FaultKind::NetworkErrors { .. } => "network-errors",
         }
+    }
+
+    /// Whether the fault lives in the network path (a proxy between balancer and replica).
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(at: u64, at_latest: Option<u64>) -> FaultPlan {
+        FaultPlan {
+            at: Duration::from_millis(at),
+            at_latest: at_latest.map(Duration::from_millis),
+            duration: None,
+            replica: None,
+            kind: FaultKind::Kill,
+        }
+    }
+
+    #[test]
+    fn a_fixed_fault_starts_at_its_time_whatever_the_seed() {
+        let kill = fault(3000, None);
+        for seed in [0, 1, u64::MAX] {
+            assert_eq!(kill.start_in_trial(seed, 1, 0), Duration::from_secs(3));
+        }
+    }
+
+    #[test]
+    fn a_randomised_fault_starts_in_its_range_and_the_seed_replays_it() {
+        let kill = fault(2000, Some(6000));
+        let times = |seed| -> Vec<Duration> {
+            (1..=50)
+                .flat_map(|trial| (0..2).map(move |index| (trial, index)))
+                .map(|(trial, index)| kill.start_in_trial(seed, trial, index))
+                .collect()
+        };
+        let first = times(42);
+        assert!(first
+            .iter()
+            .all(|t| (Duration::from_secs(2)..=Duration::from_secs(6)).contains(t)));
+        assert_eq!(first, times(42), "the same seed gives the same times");
+        assert_ne!(first, times(43), "another seed gives other times");
+        let distinct: std::collections::BTreeSet<_> = first.iter().collect();
+        assert!(
+            distinct.len() > 40,
+            "times spread over the range: {distinct:?}"
+        );
     }
 }

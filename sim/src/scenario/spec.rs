@@ -25,6 +25,7 @@ pub struct ScenarioSpec {
     pub healer: Option<HealerSpec>,
     pub monitoring: Option<MonitoringSpec>,
     pub expect: Option<ExpectSpec>,
+    pub dependency: Option<DependencySpec>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -41,6 +42,7 @@ impl ScenarioSpec {
         "healer",
         "monitoring",
         "expect",
+        "dependency",
     ];
 }
 
@@ -120,13 +122,13 @@ pub struct FaultSpec {
     pub at: Option<Scalar>,
     pub duration: Option<Scalar>,
     pub replica: Option<i64>,
-    // memory-leak
+    // memory-leak (`rate` also network-errors, as a percentage)
     pub rate: Option<Scalar>,
     pub amount: Option<Scalar>,
     pub per_request: Option<Scalar>,
     // cpu-burn
     pub threads: Option<i64>,
-    // latency
+    // latency, network-latency
     pub fixed: Option<Scalar>,
     pub jitter: Option<Scalar>,
     // crash
@@ -159,6 +161,19 @@ impl FaultSpec {
         .filter_map(|(name, set)| set.then_some(name))
         .collect()
     }
+}
+
+/// `dependency:` — a built-in leaky container beside the target, which the target needs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a map such as { name: db }")]
+pub struct DependencySpec {
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl DependencySpec {
+    pub const FIELDS: &[&str] = &["name"];
 }
 
 /// `healer:` — the runbooks the self-healing engine loads for this scenario.
@@ -199,6 +214,7 @@ pub struct ExpectSpec {
     pub min_success_rate: Option<Scalar>,
     pub max_oom_kills: Option<i64>,
     pub escalations: Option<i64>,
+    pub healed: Option<bool>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -210,5 +226,6 @@ impl ExpectSpec {
         "min_success_rate",
         "max_oom_kills",
         "escalations",
+        "healed",
     ];
 }

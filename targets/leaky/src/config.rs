@@ -24,6 +24,9 @@ pub struct Config {
     pub latency_jitter: Duration,
     /// `/health` always answers 503: a bad deploy (`LEAKY_FAIL_HEALTH`, `1`/`true`).
     pub fail_health: bool,
+    /// A dependency checked in the background (`LEAKY_DEPENDENCY_URL`, `http://host:port/path`):
+    /// `/health` and `/` answer 503 while it does not answer 2xx. Default none.
+    pub dependency_url: Option<String>,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             latency_jitter: Duration::ZERO,
             fail_health: false,
+            dependency_url: None,
         }
     }
 }
@@ -66,6 +70,9 @@ pub enum ConfigError {
         path: String,
     },
 }
+
+/// The variable naming the service's dependency.
+pub const DEPENDENCY_URL_VAR: &str = "LEAKY_DEPENDENCY_URL";
 
 /// The variable naming the crash-loop marker file.
 pub const CRASH_ON_START_VAR: &str = "LEAKY_CRASH_ON_START_FILE";
@@ -108,6 +115,7 @@ impl Config {
                 0,
             )?),
             fail_health: read(&lookup, "LEAKY_FAIL_HEALTH", &rules::SWITCH, false)?,
+            dependency_url: read(&lookup, DEPENDENCY_URL_VAR, &rules::HTTP_URL, None)?,
         })
     }
 }
@@ -175,6 +183,7 @@ mod tests {
             ("LEAKY_LATENCY_MS", "30"),
             ("LEAKY_LATENCY_JITTER_MS", "20"),
             ("LEAKY_FAIL_HEALTH", "true"),
+            ("LEAKY_DEPENDENCY_URL", "http://db:8080/health"),
         ])
         .unwrap();
         assert_eq!(
@@ -188,6 +197,7 @@ mod tests {
                 latency: Duration::from_millis(30),
                 latency_jitter: Duration::from_millis(20),
                 fail_health: true,
+                dependency_url: Some("http://db:8080/health".into()),
             }
         );
     }
@@ -220,6 +230,7 @@ mod tests {
             ("LEAKY_LATENCY_MS", "1s", "milliseconds"),
             ("LEAKY_LATENCY_JITTER_MS", "-1", "milliseconds"),
             ("LEAKY_FAIL_HEALTH", "maybe", "true"),
+            ("LEAKY_DEPENDENCY_URL", "db:8080", "http://"),
         ];
         for (var, value, expected) in cases {
             let err = from(&[(var, value)]).unwrap_err();

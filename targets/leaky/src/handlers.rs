@@ -38,6 +38,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/chaos/hang", post(hang))
         .route("/chaos/crash", post(crash))
         .route("/chaos/free", post(free))
+        .route("/cache/clear", post(clear_cache))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
         .with_state(state)
 }
@@ -60,20 +61,36 @@ async fn track(Shared(state): Shared<Arc<State>>, request: Request, next: Next) 
     response
 }
 
-/// The "business" endpoint: some hashing, plus the injected leak and latency.
-async fn index(Shared(state): Shared<Arc<State>>) -> String {
+/// The "business" endpoint: some hashing, plus the injected leak and latency; 503 while the
+/// dependency is down.
+async fn index(Shared(state): Shared<Arc<State>>) -> Response {
+    if !state.dependency_up() {
+        return DEPENDENCY_DOWN.into_response();
+    }
     let delay = state.injected_delay();
     state.leak_for_request();
     let hash = work::hash_rounds(state.work_iterations, 0);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    format!("leaky version={} work={hash:016x}\n", state.version)
+    format!("leaky version={} work={hash:016x}\n", state.version).into_response()
 }
 
+const DEPENDENCY_DOWN: (StatusCode, &str) = (
+    StatusCode::SERVICE_UNAVAILABLE,
+    "unavailable: dependency down",
+);
+
+/// Slowed by injected latency like `/`: a slow process is slow on every endpoint.
 async fn health(Shared(state): Shared<Arc<State>>) -> (StatusCode, &'static str) {
+    let delay = state.injected_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if state.fail_health {
         (StatusCode::SERVICE_UNAVAILABLE, "unhealthy: bad deploy")
+    } else if !state.dependency_up() {
+        DEPENDENCY_DOWN
     } else {
         (StatusCode::OK, "ok")
     }
@@ -169,6 +186,18 @@ async fn free(Shared(state): Shared<Arc<State>>, Query(q): Params) -> Answer {
     let freed = state.free_all();
     let done = format!("freed {freed} bytes; leak rate and per-request leak stopped");
     Ok(reply(&state, done, Some(freed)))
+}
+
+/// The remediation hook of a service with a cache: drops what the leaks hold (the "cache"),
+/// while a per-request leak goes on growing it, as a real cache would.
+async fn clear_cache(Shared(state): Shared<Arc<State>>, Query(q): Params) -> Answer {
+    params::none(&q)?;
+    let freed = state.leaks.free();
+    Ok(reply(
+        &state,
+        format!("cache cleared: freed {freed} bytes"),
+        Some(freed),
+    ))
 }
 
 /// Body of every chaos control: what was done, then the new state.

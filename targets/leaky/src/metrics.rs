@@ -137,6 +137,17 @@ pub(crate) fn render(state: &State) -> String {
         "Version of the running service.",
     );
     let _ = writeln!(out, "leaky_build_info{{version=\"{}\"}} 1", state.version);
+    header(
+        &mut out,
+        "leaky_dependency_up",
+        "gauge",
+        "Whether the dependency answered its last check (1 when there is none).",
+    );
+    let _ = writeln!(
+        out,
+        "leaky_dependency_up {}",
+        u8::from(state.dependency_up())
+    );
 
     let recorded = lock(&state.stats.inner);
     header(

@@ -44,6 +44,12 @@ pub(crate) const ITERATIONS: Rule<u32> = Rule {
     parse: |s| s.trim().parse().ok(),
 };
 
+/// A plain-HTTP URL, `http://host[:port][/path]`.
+pub(crate) const HTTP_URL: Rule<Option<String>> = Rule {
+    expected: "an http://host[:port][/path] URL",
+    parse: |s| crate::dependency::parse_url(s.trim()).map(|_| Some(s.trim().to_owned())),
+};
+
 /// A boolean switch.
 pub(crate) const SWITCH: Rule<bool> = Rule {
     expected: "1, true, 0 or false",

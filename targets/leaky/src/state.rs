@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::dependency::Dependency;
 use crate::leak::LeakStore;
 use crate::metrics::HttpStats;
 use crate::work::{Burners, XorShift};
@@ -25,6 +26,8 @@ pub(crate) struct State {
     pub version: String,
     pub work_iterations: u32,
     pub fail_health: bool,
+    /// The dependency being checked, if the config names one.
+    dependency: Option<Arc<Dependency>>,
     pub leaks: LeakStore,
     pub burners: Burners,
     pub stats: HttpStats,
@@ -58,8 +61,9 @@ pub(crate) struct ChaosState {
 }
 
 impl State {
-    /// Builds the state; starts the leak-rate task if the config sets a rate (that needs a
-    /// Tokio runtime: without one the rate is kept but nothing leaks).
+    /// Builds the state; starts the leak-rate task if the config sets a rate, and the
+    /// dependency checks if it names a dependency (both need a Tokio runtime: without one the
+    /// rate is kept but nothing leaks, and the dependency stays down).
     pub fn new(config: Config) -> Arc<State> {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -68,6 +72,7 @@ impl State {
             version: config.version,
             work_iterations: config.work_iterations,
             fail_health: config.fail_health,
+            dependency: config.dependency_url.as_deref().map(Dependency::watch),
             leaks: LeakStore::default(),
             burners: Burners::default(),
             stats: HttpStats::default(),
@@ -83,6 +88,11 @@ impl State {
         });
         state.set_leak_rate(config.leak_bytes_per_sec);
         state
+    }
+
+    /// Whether the dependency answered its last check; `true` without a dependency.
+    pub fn dependency_up(&self) -> bool {
+        self.dependency.as_ref().is_none_or(|d| d.is_up())
     }
 
     /// Snapshot for `GET /chaos`.

@@ -135,6 +135,21 @@ async fn per_request_leak_grows_with_requests_until_freed() {
 }
 
 #[tokio::test]
+async fn clearing_the_cache_frees_it_but_requests_fill_it_again() {
+    let service = common::start(config()).await;
+    service.control("/chaos/leak-per-request?bytes=10000").await;
+    for _ in 0..3 {
+        service.get("/").await;
+    }
+    let reply = service.control("/cache/clear").await;
+    assert_eq!(reply["freed_bytes"], 30000);
+    assert_eq!(reply["state"]["leak_bytes_per_request"], 10000);
+    assert_eq!(service.gauge("leaky_leaked_bytes").await, 0.0);
+    service.get("/").await;
+    assert_eq!(service.gauge("leaky_leaked_bytes").await, 10000.0);
+}
+
+#[tokio::test]
 async fn leak_rate_leaks_continuously_until_stopped() {
     let service = common::start(config()).await;
     let reply = service.control("/chaos/leak-rate?mib_per_sec=20").await;
@@ -158,9 +173,11 @@ async fn latency_adds_at_least_the_fixed_delay() {
     let reply = service.control("/chaos/latency?ms=200&jitter_ms=50").await;
     assert_eq!(reply["state"]["latency_ms"], 200);
     assert_eq!(reply["state"]["latency_jitter_ms"], 50);
-    let started = Instant::now();
-    assert_eq!(service.get("/").await.status(), 200);
-    assert!(started.elapsed() >= Duration::from_millis(200));
+    for path in ["/", "/health"] {
+        let started = Instant::now();
+        assert_eq!(service.get(path).await.status(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(200), "{path}");
+    }
 
     let reply = service.control("/chaos/latency?ms=0&jitter_ms=0").await;
     assert_eq!(reply["state"]["latency_ms"], 0);

@@ -1,0 +1,64 @@
+//! The `bad-deploy` fault: the replica replaced, as a deployer would replace it, by a container
+//! of its image's next version, whose image makes the built-in target fail its health check. The
+//! new container keeps the old one's name, network aliases, host port, limits and labels, and is
+//! labelled `healer.previous-image` with the image it replaced, for the healer's rollback.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::docker::{self, ImageError, TargetContainer};
+use crate::scenario::{FaultKind, FaultPlan};
+
+/// What the next version's image sets: version 2 of the built-in target, whose `/health`
+/// answers 503.
+const NEXT_VERSION_ENV: [(&str, &str); 2] = [("LEAKY_VERSION", "2"), ("LEAKY_FAIL_HEALTH", "true")];
+
+/// How long replacing the container (remove, create, start) may take.
+const DEPLOY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the journal describes a deploy.
+pub(super) const DESCRIPTION: &str =
+    "deploy of the next version (image with LEAKY_FAIL_HEALTH=true), labelled healer.previous-image";
+
+/// A deploy's cause of failure, whatever the step.
+pub(super) type DeployError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The next version of `image`: `image` with [`NEXT_VERSION_ENV`] baked in, built if missing.
+async fn next_version(docker: &Docker, image: &str) -> Result<String, ImageError> {
+    docker::ensure_derived_image(docker, image, &NEXT_VERSION_ENV).await
+}
+
+/// Builds the next version of `image` before the first trial when `faults` deploy one, so that
+/// the injection itself does not wait for a build.
+pub async fn prepare(docker: &Docker, faults: &[FaultPlan], image: &str) -> Result<(), ImageError> {
+    if faults
+        .iter()
+        .any(|fault| fault.kind == FaultKind::BadDeploy)
+    {
+        next_version(docker, image).await?;
+    }
+    Ok(())
+}
+
+/// Replaces `target` by a container of its image's next version; gives the new container's id.
+pub(super) async fn deploy(
+    docker: &Docker,
+    target: &TargetContainer,
+) -> Result<String, DeployError> {
+    let current = docker
+        .inspect_container(&target.id, None)
+        .await?
+        .config
+        .and_then(|config| config.image)
+        .ok_or("the container names no image")?;
+    let next = next_version(docker, &current).await?;
+    let old = healer::TargetRef {
+        id: target.id.clone(),
+        name: target.name.clone(),
+        labels: BTreeMap::new(),
+    };
+    let platform = healer::DockerPlatform::new(docker.clone());
+    Ok(platform.deploy(&old, &next, DEPLOY_TIMEOUT).await?.id)
+}

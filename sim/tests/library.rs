@@ -1,0 +1,186 @@
+//! The scenario library as the CI regression suite for runbooks: every scenario in `scenarios/`
+//! runs one trial against the real Docker engine here, and must meet its expectations — which
+//! must include proof the healer did what the scenario is about (`healed`, or escalations).
+//! Scenarios with a test binary of their own (e2e, network, deploy) are run there; a scenario
+//! that no test runs fails [`every_scenario_in_the_library_is_run_by_a_test`].
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+/// Scenarios run (and checked in more detail) by other test binaries, with where.
+const RUN_ELSEWHERE: &[(&str, &str)] = &[
+    ("oom-recovery", "e2e.rs"),
+    ("crash-recovery", "e2e.rs"),
+    ("kill-one-replica", "e2e.rs"),
+    ("alert-pipeline", "e2e.rs"),
+    ("network-latency", "network.rs"),
+    ("bad-deploy-rollback", "deploy.rs"),
+    ("dependency-outage", "deploy.rs"),
+];
+
+/// Scenarios this file runs, one test each.
+const RUN_HERE: &[&str] = &[
+    "hang",
+    "crash-loop",
+    "memory-leak-preemptive",
+    "pause",
+    "resource-squeeze",
+    "cpu-saturation",
+    "latency-injection",
+    "cache-bloat",
+];
+
+#[test]
+fn every_scenario_in_the_library_is_run_by_a_test() {
+    let dir = common::workspace().join("scenarios");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let covered =
+            RUN_HERE.contains(&name.as_str()) || RUN_ELSEWHERE.iter().any(|(n, _)| *n == name);
+        if !covered {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "scenarios no test runs (add them to RUN_HERE in {}): {missing:?}",
+        file!()
+    );
+    for (name, test) in RUN_ELSEWHERE {
+        let source = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(test),
+        )
+        .unwrap_or_default();
+        assert!(
+            source.contains(&format!("\"{name}\"")),
+            "{test} does not run `{name}`"
+        );
+    }
+}
+
+/// Runs `scenario` for one trial and checks it met every expectation (exit 0), that its
+/// expectations prove the healer's part, that its faults were injected, and that nothing is
+/// left behind.
+/// Returns the run directory, and the temporary directory holding it.
+async fn meets_its_expectations(scenario: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    assert!(RUN_HERE.contains(&scenario));
+    let out = tempfile::tempdir().unwrap();
+    let output = common::run(
+        common::sim()
+            .args(["run", scenario, "--trials", "1", "--out"])
+            .arg(out.path())
+            .args(args),
+    );
+    let stdout = common::text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "sim run {scenario} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        common::text(&output.stderr)
+    );
+    let dir = common::run_dir(out.path(), scenario).expect("a run directory");
+    assert!(stdout.contains("result: PASS"), "{stdout}");
+
+    let result = common::result(&dir);
+    let expect = &result["expect"];
+    assert!(
+        expect.get("healed").is_some() || expect["escalations"].as_u64().unwrap_or(0) > 0,
+        "{scenario}: its expectations must say what the healer does (healed, or escalations): {expect}"
+    );
+    let verdicts = result["verdicts"].as_array().unwrap();
+    assert!(
+        !verdicts.is_empty(),
+        "{scenario}: no expectation was checked"
+    );
+    assert!(
+        verdicts.iter().all(|v| v["passed"] == true),
+        "{scenario}: {verdicts:?}"
+    );
+    let journal = common::journal(&dir);
+    assert!(
+        journal.iter().any(|r| r["event"] == "fault_injected"),
+        "{scenario}: no fault was injected"
+    );
+    let (containers, networks) = common::leftovers(&common::run_id(&dir)).await;
+    assert_eq!(
+        (containers, networks),
+        (0, 0),
+        "{scenario} left things behind"
+    );
+    (out, dir)
+}
+
+/// `hang` starts its fault at a random time: the run journals the seed it was given, and the
+/// fault starts at the time that seed gives (so a failed run can be replayed).
+#[tokio::test]
+async fn hang() {
+    let (_out, dir) = meets_its_expectations("hang", &["--seed", "7"]).await;
+    let journal = common::journal(&dir);
+    let started = journal
+        .iter()
+        .find(|r| r["event"] == "run_started")
+        .unwrap();
+    assert_eq!(started["seed"], 7, "{started}");
+    let plan = sim::scenario::load(
+        &common::workspace().join("scenarios/hang.yaml"),
+        &sim::scenario::Context {
+            runbook_dirs: vec![common::workspace().join("healer/runbooks")],
+        },
+    )
+    .unwrap();
+    let wanted = plan.faults[0].start_in_trial(7, 1, 0).as_secs_f64() * 1000.0;
+    let ms = |event: &str| -> f64 {
+        journal.iter().find(|r| r["event"] == event).unwrap()["t_ms"]
+            .as_f64()
+            .unwrap()
+    };
+    // The fault's time counts from the start of the load, which follows the trial's start.
+    let after_start = ms("fault_injected") - ms("trial_started");
+    assert!(
+        after_start >= wanted && after_start < wanted + 5_000.0,
+        "fault at {after_start} ms after the trial started; seed 7 gives {wanted} ms after the load"
+    );
+}
+
+#[tokio::test]
+async fn crash_loop() {
+    meets_its_expectations("crash-loop", &[]).await;
+}
+
+#[tokio::test]
+async fn memory_leak_preemptive() {
+    meets_its_expectations("memory-leak-preemptive", &[]).await;
+}
+
+#[tokio::test]
+async fn pause() {
+    meets_its_expectations("pause", &[]).await;
+}
+
+#[tokio::test]
+async fn resource_squeeze() {
+    meets_its_expectations("resource-squeeze", &[]).await;
+}
+
+#[tokio::test]
+async fn cpu_saturation() {
+    meets_its_expectations("cpu-saturation", &[]).await;
+}
+
+#[tokio::test]
+async fn latency_injection() {
+    meets_its_expectations("latency-injection", &[]).await;
+}
+
+#[tokio::test]
+async fn cache_bloat() {
+    meets_its_expectations("cache-bloat", &[]).await;
+}

@@ -1,0 +1,209 @@
+//! Network faults against the real Docker engine: the proxy container really sits in the path
+//! from HAProxy to a leaky replica (a toxic set on it slows what the balancer serves, and
+//! clearing it or resetting connections shows), and the `network-latency` scenario runs end to
+//! end: the slow path is shed by the balancer and the healer leaves the healthy target alone.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{journal, leftovers, result, run_id, run_scenario};
+use sim::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
+use sim::netproxy::{self, NetProxies, Toxic};
+use tokio::time::Instant;
+
+/// The per-direction latency set on the path in the proxy test; a round trip pays it twice.
+const LATENCY: Duration = Duration::from_millis(150);
+
+fn sim_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sim"))
+}
+
+/// A labelled run with one leaky replica `leaky-0`, its proxy, and HAProxy over the proxy.
+async fn path_through_proxy(
+    resources: &RunResources,
+) -> (TargetContainer, NetProxies, TargetContainer) {
+    let image = docker::ensure_host_program_image(
+        resources.docker(),
+        &HostProgramImage {
+            repository: "sim-leaky".to_owned(),
+            program: sim_binary(),
+            args: vec!["target".to_owned(), "leaky".to_owned()],
+        },
+    )
+    .await
+    .unwrap();
+    let replica = resources
+        .start_target(&TargetSpec {
+            name: "leaky-0".to_owned(),
+            image,
+            port: 8080,
+            health_path: "/health".to_owned(),
+            memory_bytes: Some(64 << 20),
+            nano_cpus: None,
+            env: vec![],
+            trial: 1,
+            restart: Default::default(),
+            healthcheck: None,
+        })
+        .await
+        .unwrap();
+    let replicas = ["leaky-0".to_owned()];
+    let proxies = netproxy::start(resources, &sim_binary(), &replicas, 8080)
+        .await
+        .unwrap();
+    let balancer = sim::balancer::start(resources, &[netproxy::alias("leaky-0")], 8080, "/health")
+        .await
+        .unwrap();
+    (replica, proxies, balancer)
+}
+
+/// How long `GET <base>/` takes, if it answers 2xx.
+async fn timed_get(client: &reqwest::Client, base: &str) -> Option<Duration> {
+    let started = Instant::now();
+    let response = client.get(format!("{base}/")).send().await.ok()?;
+    response.status().is_success().then(|| started.elapsed())
+}
+
+async fn set(client: &reqwest::Client, proxies: &NetProxies, toxic: &Toxic, on: bool) {
+    let url = proxies.control_url("leaky-0").expect("leaky-0 has a proxy");
+    let request = if on {
+        client.post(format!("{url}?{}", toxic.set_query()))
+    } else {
+        client.delete(format!("{url}?{}", toxic.clear_query()))
+    };
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+fn run_id_for(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{test}{:05x}", (nanos ^ std::process::id()) & 0xfffff)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_container_adds_latency_and_resets_on_the_balanced_path() {
+    let run_id = run_id_for("net");
+    let docker = docker::connect().await.expect("a Docker engine");
+    let resources = RunResources::create(docker, &run_id).await.unwrap();
+    let body = {
+        let resources = resources.clone();
+        async move {
+            let (_replica, proxies, balancer) = path_through_proxy(&resources).await;
+            let base = format!("http://127.0.0.1:{}", balancer.host_port);
+            let health = format!("{base}/health");
+            assert!(
+                sim::prober::wait_until_healthy(
+                    &health,
+                    Duration::from_secs(1),
+                    Duration::from_secs(20)
+                )
+                .await,
+                "the balancer never served through the proxy"
+            );
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
+            assert!(timed_get(&client, &base).await.is_some(), "no toxic");
+
+            let latency = Toxic::Latency {
+                fixed: LATENCY,
+                jitter: Duration::ZERO,
+            };
+            set(&client, &proxies, &latency, true).await;
+            for _ in 0..3 {
+                let slow = timed_get(&client, &base).await.expect("slow but served");
+                assert!(slow >= 2 * LATENCY, "a request took only {slow:?}");
+            }
+            set(&client, &proxies, &latency, false).await;
+            assert!(timed_get(&client, &base).await.is_some(), "cleared");
+
+            // Every new connection reset: the balancer's checks fail, and it stops serving.
+            let reset = Toxic::Reset { fraction: 1.0 };
+            set(&client, &proxies, &reset, true).await;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut refused = false;
+            while !refused && Instant::now() < deadline {
+                refused = timed_get(&client, &base).await.is_none();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(
+                refused,
+                "the balancer still served with every connection reset"
+            );
+            set(&client, &proxies, &reset, false).await;
+            assert!(
+                sim::prober::wait_until_healthy(
+                    &health,
+                    Duration::from_secs(1),
+                    Duration::from_secs(10)
+                )
+                .await,
+                "the balancer did not serve again once the reset was cleared"
+            );
+        }
+    };
+    let outcome = tokio::spawn(body).await;
+    resources.cleanup().await.unwrap();
+    assert_eq!(
+        leftovers(&run_id).await,
+        (0, 0),
+        "the test left Docker objects"
+    );
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+/// The scenario: the slow path to replica 1 is in the load's record, the balancer shed it,
+/// nobody restarted the healthy replica, and nothing is left behind.
+#[tokio::test]
+async fn network_latency_is_shed_by_the_balancer_and_not_healed() {
+    let out = tempfile::tempdir().unwrap();
+    let (stdout, dir) = run_scenario(out.path(), "network-latency", 1);
+    assert!(stdout.contains("result: PASS"), "{stdout}");
+    let records = journal(&dir);
+    let find = |event: &'static str| records.iter().filter(move |r| r["event"] == event);
+    let injected: Vec<_> = find("fault_injected").collect();
+    assert_eq!(injected.len(), 1, "{injected:?}");
+    assert_eq!(injected[0]["fault"], "network-latency");
+    assert_eq!(injected[0]["target"], "leaky-1");
+    assert_eq!(
+        injected[0]["detail"],
+        "netproxy POST /toxics?latency_ms=400&jitter_ms=100"
+    );
+    assert!(
+        find("fault_cleared").any(|r| r["target"] == "leaky-1"),
+        "the toxic was not cleared"
+    );
+    assert_eq!(find("action_started").count(), 0, "the healer acted");
+
+    let load = find("load").next().expect("a load record");
+    // Every request through the slow path waits at least 300ms each way (400ms - 100ms of
+    // jitter): the slowest request shows the fault was in the path.
+    let max = load["max_ms"].as_f64().unwrap();
+    assert!(max >= 600.0, "no request was slowed: max {max}ms");
+    // Without shedding, users stalled on the slow path for 6s would send more than 1% of all
+    // requests through it; once the balancer takes it out, only the first few pay.
+    let p99 = load["p99_ms"].as_f64().unwrap();
+    assert!(p99 < 600.0, "the slow path was not shed: p99 {p99}ms");
+    // Slow is not failed (the users wait 2s); the error budget itself is the scenario's 1%.
+    assert!(load["requests_ok"].as_u64().unwrap() > 100, "{load}");
+
+    let trial = &result(&dir)["trials"][0];
+    assert_eq!(
+        trial["outage"], false,
+        "the replica itself never went down: {trial}"
+    );
+    assert_eq!(
+        leftovers(&run_id(&dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
+}
