@@ -223,12 +223,8 @@ pub fn main() -> i32 {
     }
     init_logging(cli.verbose);
     let cancel = crate::interrupt::install();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::ENVIRONMENT;
-        }
+    let Some(runtime) = async_runtime() else {
+        return exit::ENVIRONMENT;
     };
     runtime.block_on(dispatch(cli, cancel))
 }
@@ -701,12 +697,8 @@ fn run_target(name: &str, url: Option<&str>) -> i32 {
             return exit::BAD_INPUT;
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::ENVIRONMENT;
-        }
+    let Some(runtime) = async_runtime() else {
+        return exit::ENVIRONMENT;
     };
     runtime.block_on(async {
         let address = std::net::SocketAddr::from(([0, 0, 0, 0], config.port));
@@ -726,6 +718,13 @@ fn run_target(name: &str, url: Option<&str>) -> i32 {
     })
 }
 
+/// The multi-threaded Tokio runtime, or `None` after saying why it could not start.
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new()
+        .inspect_err(|e| eprintln!("error: cannot start the async runtime: {e}"))
+        .ok()
+}
+
 /// Runs the network-fault proxy in the foreground (inside its container).
 fn run_netproxy(args: &NetproxyArgs) -> i32 {
     let (Some(listen), Some(upstream), Some(control)) =
@@ -736,12 +735,8 @@ fn run_netproxy(args: &NetproxyArgs) -> i32 {
         );
         return exit::BAD_INPUT;
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::ENVIRONMENT;
-        }
+    let Some(runtime) = async_runtime() else {
+        return exit::ENVIRONMENT;
     };
     runtime.block_on(async {
         let bind = |port: u16| {

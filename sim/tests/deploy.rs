@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{journal, leftovers, result, run_id, run_scenario};
+use common::{assert_nothing_left, assert_one_outage_healed, journal, result, run_scenario};
 
 #[tokio::test]
 async fn a_bad_deploy_is_rolled_back_and_the_replica_recovers() {
@@ -48,14 +48,8 @@ async fn a_bad_deploy_is_rolled_back_and_the_replica_recovers() {
     assert!(deployed + failed < rolled_back);
 
     let trial = &result(&dir)["trials"][0];
-    assert_eq!(trial["outage"], true, "{trial}");
-    assert_eq!(trial["heals"], 1, "{trial}");
-    assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_one_outage_healed(trial);
+    assert_nothing_left(&dir).await;
 }
 
 #[tokio::test]
@@ -105,9 +99,5 @@ async fn a_stopped_dependency_is_restarted_and_the_target_is_not() {
     assert_eq!(trial["outage_target"], "leaky-0", "{trial}");
     assert!(trial["mttr_ms"].as_f64().unwrap() < 4000.0, "{trial}");
     assert_eq!(trial["escalations"], 0, "{trial}");
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_nothing_left(&dir).await;
 }

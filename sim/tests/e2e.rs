@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{journal, leftovers, result, run_id, run_scenario};
+use common::{assert_nothing_left, assert_one_outage_healed, journal, result, run_scenario};
 
 #[tokio::test]
 async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
@@ -51,11 +51,7 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
         "sim run says where the report is"
     );
 
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_nothing_left(&dir).await;
 }
 
 /// A crash (exit code 3) is healed by the restart-on-crash runbook: the journal shows the `die`
@@ -73,14 +69,8 @@ async fn crash_recovery_restarts_the_exited_container() {
         .any(|r| r["event"] == "runbook_selected" && r["runbook"] == "restart-on-crash"));
     let result = result(&dir);
     let trial = &result["trials"][0];
-    assert_eq!(trial["outage"], true, "{trial}");
-    assert_eq!(trial["heals"], 1, "{trial}");
-    assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_one_outage_healed(trial);
+    assert_nothing_left(&dir).await;
 }
 
 /// Three replicas behind HAProxy: one is SIGKILLed, the healer restarts it, and the balancer
@@ -101,11 +91,7 @@ async fn kill_one_replica_is_healed_behind_the_balancer() {
     assert_eq!(trial["outage_target"], "leaky-1", "{trial}");
     assert_eq!(trial["heals"], 1, "{trial}");
     assert!(trial["requests_ok"].as_u64().unwrap() > 100, "{trial}");
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_nothing_left(&dir).await;
 }
 
 /// A hung target, invisible to Docker's events, is healed through the real alerting pipeline:
@@ -133,11 +119,7 @@ async fn alert_pipeline_heals_a_hang_through_prometheus_and_alertmanager() {
         assert!(trial[figure].as_f64().unwrap() >= 0.0, "{figure}: {trial}");
     }
     assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_nothing_left(&dir).await;
 }
 
 /// The suite can fail: a scenario paired with a deliberately wrong runbook (it handles exit

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{journal, leftovers, result, run_id, run_scenario};
+use common::{assert_nothing_left, journal, leftovers, result, run_scenario};
 use sim::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
 use sim::netproxy::{self, NetProxies, Toxic};
 use tokio::time::Instant;
@@ -201,9 +201,5 @@ async fn network_latency_is_shed_by_the_balancer_and_not_healed() {
         trial["outage"], false,
         "the replica itself never went down: {trial}"
     );
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    assert_nothing_left(&dir).await;
 }

@@ -172,13 +172,7 @@ impl Injector {
         match fault {
             FaultKind::Pause => {
                 // A restart (the healer's) or a kill already ended the pause: nothing to undo.
-                let state = self
-                    .docker
-                    .inspect_container(&target.id, None)
-                    .await
-                    .map_err(docker_error)?
-                    .state
-                    .unwrap_or_default();
+                let state = self.state(&target.id).await.map_err(docker_error)?;
                 if state.paused != Some(true) {
                     return Ok(());
                 }
@@ -199,13 +193,7 @@ impl Injector {
             }
             FaultKind::DependencyOutage => {
                 // The healer may have started it again already: nothing to undo then.
-                let state = self
-                    .docker
-                    .inspect_container(&target.id, None)
-                    .await
-                    .map_err(docker_error)?
-                    .state
-                    .unwrap_or_default();
+                let state = self.state(&target.id).await.map_err(docker_error)?;
                 if state.running == Some(true) {
                     return Ok(());
                 }
@@ -225,6 +213,14 @@ impl Injector {
                 None => Ok(()),
             },
         }
+    }
+
+    async fn state(
+        &self,
+        id: &str,
+    ) -> Result<bollard::models::ContainerState, bollard::errors::Error> {
+        let inspect = self.docker.inspect_container(id, None).await?;
+        Ok(inspect.state.unwrap_or_default())
     }
 
     fn originals_mut(&self) -> std::sync::MutexGuard<'_, HashMap<String, Limits>> {

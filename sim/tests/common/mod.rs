@@ -96,3 +96,19 @@ pub async fn leftovers(run_id: &str) -> (usize, usize) {
         .unwrap();
     (containers.len(), networks.len())
 }
+
+/// A trial with one outage, healed once, with an MTTR.
+pub fn assert_one_outage_healed(trial: &serde_json::Value) {
+    assert_eq!(trial["outage"], true, "{trial}");
+    assert_eq!(trial["heals"], 1, "{trial}");
+    assert!(trial["mttr_ms"].as_f64().unwrap() > 0.0, "{trial}");
+}
+
+/// Nothing the run in `dir` created is left in Docker.
+pub async fn assert_nothing_left(dir: &Path) {
+    assert_eq!(
+        leftovers(&run_id(dir)).await,
+        (0, 0),
+        "the run left Docker objects"
+    );
+}
