@@ -1,6 +1,8 @@
 //! A real load balancer in front of the target replicas: HAProxy, from the host's installed
-//! program packed into a scratch image, health-checking each replica through Docker's DNS so a
-//! replica that restarts (or a new trial's replica under the same alias) is picked up again.
+//! program packed into a scratch image, health-checking every container behind each replica's
+//! network alias, as Docker's DNS gives them. A replica that restarts or is recreated (a new
+//! trial's replica, a rollback) is picked up again at its new address, and the clones a healer
+//! `scale` action starts under the same alias join the rotation (and leave it when removed).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,8 +27,9 @@ pub enum BalancerError {
     Docker(#[from] bollard::errors::Error),
 }
 
-/// Starts HAProxy on the run's network, balancing over `replicas` (network aliases) on `port`,
-/// checking `health_path`. Returns its container; its `host_port` is where load goes.
+/// Starts HAProxy on the run's network, balancing over every container behind each of `replicas`
+/// (network aliases) on `port`, checking `health_path`. Returns its container; its `host_port`
+/// is where load goes.
 pub async fn start(
     resources: &RunResources,
     replicas: &[String],
@@ -66,9 +69,16 @@ const CHECK_INTERVAL: Duration = Duration::from_millis(250);
 /// slow network in between, say) fails its checks and is taken out of rotation.
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// The HAProxy configuration: round robin over the replicas, HTTP health checks that fail when
-/// slow, a failed request retried once on another replica (what a production balancer would
-/// do), and Docker's embedded DNS re-resolving each alias every second.
+/// Server slots per replica alias: how many containers answering to one alias (the replica and
+/// the clones a `scale` action started beside it) the balancer serves at once. Addresses beyond
+/// this get no slot, and so no traffic, until a slot frees up.
+const SLOTS_PER_ALIAS: u16 = 4;
+
+/// The HAProxy configuration: round robin over every address of every replica alias (a
+/// `server-template` of [`SLOTS_PER_ALIAS`] slots each, filled from Docker's embedded DNS, which
+/// is asked again every second; a slot whose address leaves the answer is put in maintenance),
+/// HTTP health checks that fail when slow, and a failed request retried once on another server
+/// (what a production balancer would do).
 fn config(replicas: &[String], port: u16, health_path: &str) -> String {
     let inter = CHECK_INTERVAL.as_millis();
     let check_timeout = CHECK_TIMEOUT.as_millis();
@@ -76,8 +86,8 @@ fn config(replicas: &[String], port: u16, health_path: &str) -> String {
         .iter()
         .map(|name| {
             format!(
-                "    server {name} {name}:{port} check inter {inter}ms fall 2 rise 2 \
-                 resolvers docker init-addr last,libc,none\n"
+                "    server-template {name}- {SLOTS_PER_ALIAS} {name}:{port} check inter {inter}ms \
+                 fall 2 rise 2 resolvers docker resolve-prefer ipv4 init-addr none\n"
             )
         })
         .collect();
@@ -114,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_replica_is_a_health_checked_server_resolved_through_docker_dns() {
+    fn every_address_of_every_replica_is_a_health_checked_server_resolved_through_docker_dns() {
         let cfg = config(
             &["leaky-0".to_owned(), "leaky-1".to_owned()],
             8080,
@@ -125,7 +135,10 @@ mod tests {
         assert!(cfg.contains("nameserver dns 127.0.0.11:53"));
         for name in ["leaky-0", "leaky-1"] {
             assert!(
-                cfg.contains(&format!("server {name} {name}:8080 check inter 250ms")),
+                cfg.contains(&format!(
+                    "server-template {name}- 4 {name}:8080 check inter 250ms fall 2 rise 2 \
+                     resolvers docker resolve-prefer ipv4 init-addr none\n"
+                )),
                 "{cfg}"
             );
         }

@@ -77,17 +77,9 @@ async fn set(client: &reqwest::Client, proxies: &NetProxies, toxic: &Toxic, on: 
     assert!(response.status().is_success(), "{}", response.status());
 }
 
-fn run_id_for(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{test}{:05x}", (nanos ^ std::process::id()) & 0xfffff)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_container_adds_latency_and_resets_on_the_balanced_path() {
-    let run_id = run_id_for("net");
+    let run_id = common::run_id_for("net");
     let docker = docker::connect().await.expect("a Docker engine");
     let resources = RunResources::create(docker, &run_id).await.unwrap();
     let body = {

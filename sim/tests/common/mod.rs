@@ -112,3 +112,13 @@ pub async fn assert_nothing_left(dir: &Path) {
         "the run left Docker objects"
     );
 }
+
+/// A run id for a test that creates Docker objects itself: its prefix, then five hex digits
+/// that differ between runs, so parallel or repeated runs never share labels.
+pub fn run_id_for(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{test}{:05x}", (nanos ^ std::process::id()) & 0xfffff)
+}
