@@ -89,6 +89,8 @@ pub enum RunError {
     Balancer(#[from] BalancerError),
     #[error(transparent)]
     NetProxy(#[from] NetProxyError),
+    #[error("the network path could not be reset before the trial: {0}")]
+    NetworkReset(#[from] faults::FaultError),
     #[error(transparent)]
     Monitoring(#[from] MonitoringError),
 }
@@ -507,6 +509,10 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         });
     }
     let replicas = start_replicas(context, trial).await?;
+    for replica in &replicas {
+        // The proxies outlive trials: a toxic a failed clear left must not leak into this one.
+        context.injector.reset_network(replica).await?;
+    }
     let load_port = context.balancer_port.unwrap_or(replicas[0].host_port);
     if context.balancer_port.is_some() {
         // The balancer marks a replica up after two good checks: wait until it serves.

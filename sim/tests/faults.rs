@@ -355,6 +355,14 @@ async fn a_bad_deploy_replaces_the_replica_with_a_failing_version_that_rolls_bac
         wait_healthy(&replica).await;
         let rolled_back = docker.inspect_container(&name, None).await.unwrap();
         assert_eq!(rolled_back.config.unwrap().image.unwrap(), old_image);
+
+        // Twice replaced, it is still the replica faults reach.
+        let injector = Injector::new(docker.clone());
+        let pause = fault(FaultKind::Pause);
+        injector.inject(&pause, &replica).await.unwrap();
+        assert!(is_paused(&resources, &name).await);
+        injector.clear(&pause.kind, &replica).await.unwrap();
+        assert!(!is_paused(&resources, &name).await);
     })
     .await;
 }

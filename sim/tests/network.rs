@@ -85,7 +85,7 @@ async fn the_proxy_container_adds_latency_and_resets_on_the_balanced_path() {
     let body = {
         let resources = resources.clone();
         async move {
-            let (_replica, proxies, balancer) = path_through_proxy(&resources).await;
+            let (replica, proxies, balancer) = path_through_proxy(&resources).await;
             let base = format!("http://127.0.0.1:{}", balancer.host_port);
             let health = format!("{base}/health");
             assert!(
@@ -139,6 +139,16 @@ async fn the_proxy_container_adds_latency_and_resets_on_the_balanced_path() {
                 .await,
                 "the balancer did not serve again once the reset was cleared"
             );
+
+            // What a trial starts with: every toxic cleared, whatever a previous trial left.
+            set(&client, &proxies, &latency, true).await;
+            sim::faults::Injector::new(resources.docker().clone())
+                .with_net_proxies(proxies.clone())
+                .reset_network(&replica)
+                .await
+                .unwrap();
+            let fast = timed_get(&client, &base).await.expect("served");
+            assert!(fast < 2 * LATENCY, "still slow after the reset: {fast:?}");
         }
     };
     let outcome = tokio::spawn(body).await;

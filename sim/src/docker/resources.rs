@@ -62,6 +62,10 @@ pub struct HealthCheck {
 pub struct TargetContainer {
     pub name: String,
     pub id: String,
+    /// Docker's name for it (`sim-<run>-t<trial>-<name>`). Unlike the id it survives the
+    /// container being replaced under the same name (a deploy, the healer's rollback or
+    /// recreate), so faults address the replica by it.
+    pub container: String,
     /// The port on 127.0.0.1 that reaches the service; fixed for the container's life, so it
     /// survives restarts.
     pub host_port: u16,
@@ -171,6 +175,7 @@ impl RunResources {
         Ok(TargetContainer {
             name: spec.name.clone(),
             id: created.id,
+            container: container_name,
             host_port,
         })
     }
@@ -208,8 +213,9 @@ impl RunResources {
             }),
             ..Default::default()
         };
+        let container_name = format!("sim-{}-{}", self.run_id, spec.name);
         let options = CreateContainerOptionsBuilder::new()
-            .name(&format!("sim-{}-{}", self.run_id, spec.name))
+            .name(&container_name)
             .build();
         let created = self.docker.create_container(Some(options), body).await?;
         if !spec.files.is_empty() {
@@ -227,6 +233,7 @@ impl RunResources {
         Ok(TargetContainer {
             name: spec.name.clone(),
             id: created.id,
+            container: container_name,
             host_port,
         })
     }

@@ -48,14 +48,14 @@ pub(super) async fn deploy(
     target: &TargetContainer,
 ) -> Result<String, DeployError> {
     let current = docker
-        .inspect_container(&target.id, None)
+        .inspect_container(&target.container, None)
         .await?
         .config
         .and_then(|config| config.image)
         .ok_or("the container names no image")?;
     let next = next_version(docker, &current).await?;
     let old = healer::TargetRef {
-        id: target.id.clone(),
+        id: target.container.clone(),
         name: target.name.clone(),
         labels: BTreeMap::new(),
     };

@@ -59,7 +59,7 @@ pub enum FaultError {
 pub struct Injector {
     http: reqwest::Client,
     docker: Docker,
-    /// The limits each squeezed container had before its first squeeze, by container id.
+    /// The limits each squeezed container had before its first squeeze, by container name.
     originals: Arc<Mutex<HashMap<String, Limits>>>,
     /// The proxies network faults are set on (none unless the scenario has network faults).
     net_proxies: NetProxies,
@@ -102,36 +102,36 @@ impl Injector {
             FaultKind::Kill => {
                 let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
                 self.docker
-                    .kill_container(&target.id, Some(options))
+                    .kill_container(&target.container, Some(options))
                     .await
                     .map_err(docker_error)
             }
             FaultKind::Pause => self
                 .docker
-                .pause_container(&target.id)
+                .pause_container(&target.container)
                 .await
                 .map_err(docker_error),
             FaultKind::ResourceSqueeze {
                 memory_bytes,
                 nano_cpus,
             } => {
-                let current = Limits::inspect(&self.docker, &target.id)
+                let current = Limits::inspect(&self.docker, &target.container)
                     .await
                     .map_err(docker_error)?;
                 // Overlapping squeezes keep the limits from before the first one.
                 self.originals_mut()
-                    .entry(target.id.clone())
+                    .entry(target.container.clone())
                     .or_insert(current);
                 let squeezed = current.squeezed(*memory_bytes, *nano_cpus);
                 squeezed
-                    .apply(&self.docker, &target.id)
+                    .apply(&self.docker, &target.container)
                     .await
                     .map_err(docker_error)
             }
             FaultKind::DependencyOutage => {
                 let options = StopContainerOptionsBuilder::new().t(1).build();
                 self.docker
-                    .stop_container(&target.id, Some(options))
+                    .stop_container(&target.container, Some(options))
                     .await
                     .map_err(docker_error)
             }
@@ -143,7 +143,7 @@ impl Injector {
                     source,
                 }),
             FaultKind::CrashLoop => {
-                crash_loop::set_marker(&self.docker, &target.id, true)
+                crash_loop::set_marker(&self.docker, &target.container, true)
                     .await
                     .map_err(docker_error)?;
                 let crash = FaultKind::Crash { exit_code: 1 };
@@ -172,20 +172,20 @@ impl Injector {
         match fault {
             FaultKind::Pause => {
                 // A restart (the healer's) or a kill already ended the pause: nothing to undo.
-                let state = self.state(&target.id).await.map_err(docker_error)?;
+                let state = self.state(&target.container).await.map_err(docker_error)?;
                 if state.paused != Some(true) {
                     return Ok(());
                 }
                 self.docker
-                    .unpause_container(&target.id)
+                    .unpause_container(&target.container)
                     .await
                     .map_err(docker_error)
             }
             FaultKind::ResourceSqueeze { .. } => {
-                let original = self.originals_mut().remove(&target.id);
+                let original = self.originals_mut().remove(&target.container);
                 match original {
                     Some(original) => original
-                        .apply(&self.docker, &target.id)
+                        .apply(&self.docker, &target.container)
                         .await
                         .map_err(docker_error),
                     None => Ok(()),
@@ -193,16 +193,16 @@ impl Injector {
             }
             FaultKind::DependencyOutage => {
                 // The healer may have started it again already: nothing to undo then.
-                let state = self.state(&target.id).await.map_err(docker_error)?;
+                let state = self.state(&target.container).await.map_err(docker_error)?;
                 if state.running == Some(true) {
                     return Ok(());
                 }
                 self.docker
-                    .start_container(&target.id, None)
+                    .start_container(&target.container, None)
                     .await
                     .map_err(docker_error)
             }
-            FaultKind::CrashLoop => crash_loop::set_marker(&self.docker, &target.id, false)
+            FaultKind::CrashLoop => crash_loop::set_marker(&self.docker, &target.container, false)
                 .await
                 .map_err(docker_error),
             kind @ (FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }) => {
@@ -236,6 +236,14 @@ impl Injector {
     }
 
     /// Sets (`on`) or clears the toxic of network fault `kind` on `target`'s proxy.
+    /// Clears every toxic on the network proxy in front of `target`, if it has one.
+    pub async fn reset_network(&self, target: &TargetContainer) -> Result<(), FaultError> {
+        match self.net_proxies.control_url(&target.name) {
+            Some(url) => self.send(target, reqwest::Method::DELETE, url).await,
+            None => Ok(()),
+        }
+    }
+
     async fn toxic(
         &self,
         target: &TargetContainer,
