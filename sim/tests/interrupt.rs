@@ -1,5 +1,6 @@
-//! Ctrl-C in the middle of a run: sim exits promptly with 130, removes what it created, and the
-//! journal holds every event up to the interrupt.
+//! Ctrl-C in the middle of a run, while a fault is in force: sim exits promptly with 130,
+//! removes what it created (replicas, the balancer, network proxies, a stopped dependency), and
+//! the journal holds every event up to the interrupt.
 
 mod common;
 
@@ -9,9 +10,25 @@ use common::{journal, leftovers, run_dir, run_id, sim};
 
 #[tokio::test]
 async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
+    interrupted_mid_fault("oom-recovery").await;
+}
+
+/// The proxies between the balancer and the replicas go too, their toxic in force.
+#[tokio::test]
+async fn sigint_during_a_network_fault_removes_the_proxies() {
+    interrupted_mid_fault("network-latency").await;
+}
+
+/// A dependency stopped by the fault is removed like everything else.
+#[tokio::test]
+async fn sigint_during_a_dependency_outage_removes_the_stopped_dependency() {
+    interrupted_mid_fault("dependency-outage").await;
+}
+
+async fn interrupted_mid_fault(scenario: &str) {
     let out = tempfile::tempdir().unwrap();
     let mut child = sim()
-        .args(["run", "oom-recovery", "--trials", "3", "--out"])
+        .args(["run", scenario, "--trials", "3", "--out"])
         .arg(out.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -25,7 +42,7 @@ async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
             started.elapsed() < Duration::from_secs(120),
             "no fault was injected"
         );
-        if let Some(dir) = run_dir(out.path(), "oom-recovery") {
+        if let Some(dir) = run_dir(out.path(), scenario) {
             if journal(&dir).iter().any(|r| r["event"] == "fault_injected") {
                 break dir;
             }
