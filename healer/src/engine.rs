@@ -327,9 +327,10 @@ impl Triage<'_> {
             .or_default()
             .history
             .observe(&kind, at);
-        let detections = self
+        let mut detections = self
             .detectors
             .observe(&target.id, &kind, at, &self.healer.runbooks);
+        detections.retain(|detection| detection.runbook.targets.contains(&target));
         if detections.is_empty() && !kind.is_fault() {
             tracing::trace!(target_name = %target.name, %kind, "nothing detected");
             return;

@@ -726,3 +726,26 @@ async fn the_healers_own_prober_finds_a_listed_target_that_stopped_answering_and
          0.70 (the target does not answer and was not seen dying: hang (0.70))"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_runbook_acts_only_on_the_targets_its_labels_select() {
+    let for_dependencies =
+        runbook("5s", 5, "5s").replace("cooldown:", "targets:\n  role: dependency\ncooldown:");
+    let run = Run::start(&for_dependencies, Restarts::Succeed, None);
+    run.send(&target("leaky-0", "r1"), SignalKind::Oom);
+    let mut db = target("db", "r1");
+    db.labels.insert("role".to_owned(), "dependency".to_owned());
+    run.send(&db, SignalKind::Oom);
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 1, "{events:#?}");
+    assert_eq!(
+        events[0], "suppressed leaky-0 oom: no runbook handles oom",
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("started db-oom-1 restart")),
+        "{events:#?}"
+    );
+}

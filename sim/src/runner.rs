@@ -463,6 +463,7 @@ fn target_spec(
             }),
             _ => None,
         },
+        labels: vec![],
     }
 }
 
@@ -702,6 +703,8 @@ async fn start_dependency(
         trial,
         restart: TargetRestart::No,
         healthcheck: None,
+        // What the `restart-dependency` runbook selects by.
+        labels: vec![("role".to_owned(), "dependency".to_owned())],
     };
     let container = resources.start_target(&spec).await?;
     let url = health_url(&container, &spec.health_path);

@@ -35,6 +35,7 @@ fn leaky_spec(image: &str, trial: u32) -> TargetSpec {
         trial,
         restart: Default::default(),
         healthcheck: None,
+        labels: vec![],
     }
 }
 

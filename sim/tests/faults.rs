@@ -61,6 +61,7 @@ where
             trial: 1,
             restart: Default::default(),
             healthcheck: None,
+            labels: vec![],
         })
         .await;
     let outcome = match started {

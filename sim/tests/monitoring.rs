@@ -118,6 +118,7 @@ async fn a_leak_fires_the_users_rule_and_alertmanager_delivers_a_v4_webhook() {
                 trial: 1,
                 restart: TargetRestart::No,
                 healthcheck: None,
+                labels: vec![],
             })
             .await
             .unwrap();

@@ -46,6 +46,7 @@ async fn path_through_proxy(
             trial: 1,
             restart: Default::default(),
             healthcheck: None,
+            labels: vec![],
         })
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
 use super::spec::{RunbookSpec, StepSpec, TriggerSpec, VerifySpec};
 use super::{Action, NotifyFormat, Runbook, Step, Trigger, Verify};
-use crate::platform::{Limits, Scale};
+use crate::platform::{Limits, Scale, Scope};
 use crate::template::Template;
 
 const ACTIONS: &[&str] = &[
@@ -86,6 +86,14 @@ pub(super) fn compile(spec: RunbookSpec, map: SourceMap, file: &Path) -> Result<
         |c, field, value| c.nonzero(field, value),
     );
     let window = c.required_duration("window", spec.window.as_ref());
+    let targets = Scope {
+        labels: spec
+            .targets
+            .iter()
+            .flatten()
+            .map(|(key, value)| (key.clone(), value.as_str().to_owned()))
+            .collect(),
+    };
     let runbook = Runbook {
         name: name.unwrap_or_default(),
         description: spec.description.unwrap_or_default(),
@@ -97,6 +105,7 @@ pub(super) fn compile(spec: RunbookSpec, map: SourceMap, file: &Path) -> Result<
         cooldown: cooldown.unwrap_or_default(),
         max_actions: max_actions.unwrap_or(NonZeroU32::MIN),
         window: window.unwrap_or_default(),
+        targets,
     };
     c.p.finish(runbook)
 }

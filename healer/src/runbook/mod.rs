@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use specfile::Problems;
 
-use crate::platform::{Limits, Scale};
+use crate::platform::{Limits, Scale, Scope};
 use crate::signal::SignalKind;
 use crate::template::Template;
 
@@ -37,6 +37,9 @@ pub struct Runbook {
     /// Remediations per target allowed within `window`; past it the healer escalates.
     pub(crate) max_actions: NonZeroU32,
     pub(crate) window: Duration,
+    /// Only targets carrying all of these labels (`targets: { role: dependency }`); empty: every
+    /// target in the healer's scope.
+    pub(crate) targets: Scope,
 }
 
 /// A fault a runbook handles: one entry of its `when` list.

@@ -26,6 +26,7 @@ pub(super) struct RunbookSpec {
     pub(super) cooldown: Option<Scalar>,
     pub(super) max_actions: Option<Scalar>,
     pub(super) window: Option<Scalar>,
+    pub(super) targets: Option<BTreeMap<String, Scalar>>,
     #[serde(flatten)]
     pub(super) unknown: Unknown,
 }
@@ -42,6 +43,7 @@ impl RunbookSpec {
         "cooldown",
         "max_actions",
         "window",
+        "targets",
     ];
 }
 

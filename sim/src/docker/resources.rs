@@ -34,6 +34,8 @@ pub struct TargetSpec {
     pub restart: TargetRestart,
     /// A Docker HEALTHCHECK, when Docker must judge the replica's health (autoheal).
     pub healthcheck: Option<HealthCheck>,
+    /// Labels beyond the run's own, e.g. `role=dependency` for runbooks that select by it.
+    pub labels: Vec<(String, String)>,
 }
 
 /// Docker's restart policy for a target replica.
@@ -136,6 +138,7 @@ impl RunResources {
         labels.insert(healer::NAME_LABEL.to_owned(), spec.name.clone());
         labels.insert("healer.port".to_owned(), spec.port.to_string());
         labels.insert("healer.health".to_owned(), spec.health_path.clone());
+        labels.extend(spec.labels.iter().cloned());
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
