@@ -366,6 +366,7 @@ mod tests {
             actions: u32::from(mttr_ms.is_some()),
             heals: 0,
             escalations: 0,
+            load_p99_ms: None,
         }
     }
 

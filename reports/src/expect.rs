@@ -36,6 +36,14 @@ pub struct Expectations {
     /// its runbooks must leave alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healed: Option<bool>,
+    /// Every trial's load p99 latency must stay at or below this: for faults that slow users
+    /// down rather than fail their requests.
+    #[serde(
+        default,
+        with = "opt_duration_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_p99_latency: Option<Duration>,
 }
 
 /// One expectation checked against a run.
@@ -60,6 +68,8 @@ impl Expectations {
     /// - `escalations`: every trial escalated exactly this many times (no trials fails).
     /// - `healed`: every trial has a successful action (`true`) or no action at all (`false`);
     ///   no trials fails.
+    /// - `max_p99_latency`: every trial's load p99 at or below the limit (a trial without load
+    ///   results fails it).
     pub fn evaluate(
         &self,
         trials: &[TrialOutcome],
@@ -98,6 +108,9 @@ impl Expectations {
         }
         if let Some(wanted) = self.healed {
             verdicts.push(healed(wanted, trials));
+        }
+        if let Some(limit) = self.max_p99_latency {
+            verdicts.push(max_p99_latency(limit, trials));
         }
         if interrupted {
             for verdict in &mut verdicts {
@@ -251,6 +264,46 @@ fn healed(wanted: bool, trials: &[TrialOutcome]) -> Verdict {
     }
 }
 
+fn max_p99_latency(limit: Duration, trials: &[TrialOutcome]) -> Verdict {
+    let limit_ms = limit.as_secs_f64() * 1000.0;
+    let limit_text = limit_secs(limit.as_secs_f64());
+    let off: Vec<String> = trials
+        .iter()
+        .filter_map(|t| match t.load_p99_ms {
+            None => Some(format!("trial {}: no load results", t.trial)),
+            Some(p99) if p99 > limit_ms => Some(format!(
+                "trial {} p99 {} > {limit_text}",
+                t.trial,
+                secs(p99)
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    let (passed, detail) = if trials.is_empty() {
+        (false, "no trials were recorded".to_owned())
+    } else if off.is_empty() {
+        let max = trials
+            .iter()
+            .filter_map(|t| t.load_p99_ms)
+            .fold(f64::MIN, f64::max);
+        (
+            true,
+            format!(
+                "max p99 {} over {} trial(s) <= {limit_text}",
+                secs(max),
+                trials.len()
+            ),
+        )
+    } else {
+        (false, off.join("; "))
+    };
+    Verdict {
+        expectation: format!("max_p99_latency {limit_text}"),
+        passed,
+        detail,
+    }
+}
+
 fn min_success_rate(limit: f64, trials: &[TrialOutcome], aggregate: &Aggregate) -> Verdict {
     let expectation = format!("min_success_rate {}", percent(limit));
     let (passed, detail) = match aggregate.success_rate {
@@ -352,6 +405,37 @@ mod tests {
         let acted = verdict(&[trial(1, 0, 0), trial(2, 1, 0)]);
         assert!(!acted.passed);
         assert_eq!(acted.detail, "trial 2: the healer took 1 action(s)");
+    }
+
+    #[test]
+    fn max_p99_latency_holds_every_trial_to_the_limit() {
+        let expect = Expectations {
+            max_p99_latency: Some(Duration::from_millis(500)),
+            ..Expectations::default()
+        };
+        let with_p99 = |trial: u32, p99: Option<f64>| TrialOutcome {
+            trial,
+            load_p99_ms: p99,
+            ..TrialOutcome::default()
+        };
+        let verdict = |trials: &[TrialOutcome]| {
+            expect
+                .evaluate(trials, &Aggregate::default(), false)
+                .remove(0)
+        };
+        let ok = verdict(&[with_p99(1, Some(120.0)), with_p99(2, Some(500.0))]);
+        assert!(ok.passed, "{ok:?}");
+        assert_eq!(ok.expectation, "max_p99_latency 0.5s");
+        let slow = verdict(&[
+            with_p99(1, Some(120.0)),
+            with_p99(2, Some(812.0)),
+            with_p99(3, None),
+        ]);
+        assert!(!slow.passed);
+        assert_eq!(
+            slow.detail,
+            "trial 2 p99 0.812s > 0.5s; trial 3: no load results"
+        );
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub struct TrialOutcome {
     pub heals: u32,
     /// Incidents escalated to a human.
     pub escalations: u32,
+    /// The 99th percentile latency of the trial's load, in ms, from its `load` record: what
+    /// users felt of a fault that slows rather than fails. `None` without load results.
+    #[serde(default)]
+    pub load_p99_ms: Option<f64>,
 }
 
 /// The outcome of every trial in `records`, in trial order. `healthy_after` is K, the number of
@@ -243,6 +247,7 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         actions: counts.actions,
         heals: counts.heals,
         escalations: counts.escalations,
+        load_p99_ms: counts.load_p99_ms,
     }
 }
 
@@ -366,6 +371,7 @@ struct Counts {
     actions: u32,
     heals: u32,
     escalations: u32,
+    load_p99_ms: Option<f64>,
 }
 
 impl Counts {
@@ -376,10 +382,12 @@ impl Counts {
                 Event::Load {
                     requests_ok,
                     requests_failed,
+                    p99_ms,
                     ..
                 } => {
                     c.requests_ok = c.requests_ok.saturating_add(*requests_ok);
                     c.requests_failed = c.requests_failed.saturating_add(*requests_failed);
+                    c.load_p99_ms = Some(c.load_p99_ms.map_or(*p99_ms, |p| p.max(*p99_ms)));
                 }
                 Event::Docker { action, .. } if action == "oom" => c.oom_kills += 1,
                 Event::ActionFinished { ok, .. } => {

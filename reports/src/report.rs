@@ -124,18 +124,18 @@ fn expectations_from_verdicts(verdicts: &[Verdict]) -> Expectations {
             continue;
         };
         let percent = || Some(value.strip_suffix('%')?.parse::<f64>().ok()? / 100.0);
+        let seconds = || {
+            let secs = value.strip_suffix('s')?.parse::<f64>().ok()?;
+            Duration::try_from_secs_f64(secs).ok()
+        };
         match name {
-            "recovered_within" => {
-                expect.recovered_within = value
-                    .strip_suffix('s')
-                    .and_then(|s| s.parse::<f64>().ok())
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok());
-            }
+            "recovered_within" => expect.recovered_within = seconds(),
             "max_error_rate" => expect.max_error_rate = percent(),
             "min_success_rate" => expect.min_success_rate = percent(),
             "max_oom_kills" => expect.max_oom_kills = value.parse().ok(),
             "escalations" => expect.escalations = value.parse().ok(),
             "healed" => expect.healed = value.parse().ok(),
+            "max_p99_latency" => expect.max_p99_latency = seconds(),
             _ => {}
         }
     }
@@ -172,9 +172,11 @@ mod tests {
             verdict("max_error_rate 12.5%"),
             verdict("min_success_rate 100%"),
             verdict("healed false"),
+            verdict("max_p99_latency 0.6s"),
             verdict("something_else 3"),
         ]);
         assert_eq!(expect.healed, Some(false));
+        assert_eq!(expect.max_p99_latency, Some(Duration::from_millis(600)));
         assert_eq!(expect.recovered_within, Some(Duration::from_millis(1500)));
         assert_eq!(expect.max_error_rate, Some(0.125));
         assert_eq!(expect.min_success_rate, Some(1.0));

@@ -40,9 +40,18 @@ fn assert_same_trial(a: &TrialOutcome, b: &TrialOutcome) {
     for (i, (x, y)) in floats(a).into_iter().zip(floats(b)).enumerate() {
         assert_opt(&format!("trial {} figure #{i}", a.trial), x, y);
     }
+    // A result written before `load_p99_ms` existed lacks it; the journal has it.
+    if a.load_p99_ms.is_some() {
+        assert_opt(
+            &format!("trial {} load p99", a.trial),
+            a.load_p99_ms,
+            b.load_p99_ms,
+        );
+    }
     let mut a = a.clone();
     let mut b = b.clone();
     for t in [&mut a, &mut b] {
+        t.load_p99_ms = None;
         t.fault_at_ms = None;
         t.outage_start_ms = None;
         t.detected_at_ms = None;

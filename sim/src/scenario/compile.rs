@@ -985,6 +985,10 @@ impl Compiler<'_> {
         let escalations = spec
             .escalations
             .and_then(|n| self.int("expect.escalations", Some(n), 0, 0..=1_000));
+        let max_p99_latency = spec.max_p99_latency.and_then(|d| {
+            let d = self.p.duration("expect.max_p99_latency", d.as_str());
+            self.nonzero("expect.max_p99_latency", d)
+        });
         reports::Expectations {
             recovered_within,
             max_error_rate,
@@ -992,6 +996,7 @@ impl Compiler<'_> {
             max_oom_kills,
             escalations,
             healed: spec.healed,
+            max_p99_latency,
         }
     }
 }

@@ -78,6 +78,7 @@
 //!   max_oom_kills: 0
 //!   escalations: 0              # exactly this many per trial
 //!   healed: true                # every trial has a successful action; false: no action at all
+//!   max_p99_latency: 500ms      # every trial's load p99: for faults that slow, not fail
 //! ```
 //!
 //! Runbook files are only checked to exist here; the healer validates their contents.

@@ -215,6 +215,7 @@ pub struct ExpectSpec {
     pub max_oom_kills: Option<i64>,
     pub escalations: Option<i64>,
     pub healed: Option<bool>,
+    pub max_p99_latency: Option<Scalar>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -227,5 +228,6 @@ impl ExpectSpec {
         "max_oom_kills",
         "escalations",
         "healed",
+        "max_p99_latency",
     ];
 }
