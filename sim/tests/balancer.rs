@@ -6,14 +6,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
-use common::leftovers;
+
 use healer::{DockerPlatform, Platform, Scale, TargetRef};
-use sim::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
+use sim::docker::{RunResources, TargetContainer, TargetSpec};
 use tokio::time::Instant;
 
 /// Requests per measured batch.
@@ -163,118 +162,94 @@ async fn clones(docker: &Docker, name: &str) -> Vec<(String, u16)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaled_clones_join_the_balancer_and_leave_it_without_failed_requests() {
-    let run_id = common::run_id_for("bal");
-    let docker = docker::connect().await.expect("a Docker engine");
-    let resources = RunResources::create(docker.clone(), &run_id).await.unwrap();
-    let body = {
-        let resources = resources.clone();
-        async move {
-            let image = docker::ensure_host_program_image(
-                &docker,
-                &HostProgramImage {
-                    repository: "sim-leaky".to_owned(),
-                    program: PathBuf::from(env!("CARGO_BIN_EXE_sim")),
-                    args: vec!["target".to_owned(), "leaky".to_owned()],
-                },
+    common::with_run_resources("bal", |resources| async move {
+        let docker = resources.docker().clone();
+        let image = common::leaky_image(&docker).await;
+        let replica = resources
+            .start_target(&leaky_spec(&image, 1))
+            .await
+            .unwrap();
+        wait_answers(replica.host_port).await;
+        let balancer = sim::balancer::start(&resources, &["leaky-0".to_owned()], PORT, "/health")
+            .await
+            .unwrap();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        settle(&client, &balancer, replica.host_port, true).await;
+
+        // Scale up with the healer's own action: a clone under the same alias.
+        let platform = DockerPlatform::new(docker.clone());
+        let target = TargetRef {
+            id: replica.id.clone(),
+            name: replica.name.clone(),
+            labels: Default::default(),
+        };
+        let wanted = platform
+            .scale(&target, Scale::By(1), ACTION_TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(wanted, 2);
+        let container_name = format!("sim-{}-t1-leaky-0", resources.run_id());
+        let found = clones(&docker, &container_name).await;
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (clone_id, clone_port) = found[0].clone();
+        wait_answers(clone_port).await;
+        let (original_ip, _) = address_and_labels(&docker, &resources, &replica.id).await;
+        let (clone_ip, labels) = address_and_labels(&docker, &resources, &clone_id).await;
+        assert_ne!(clone_ip, original_ip);
+        assert_eq!(
+            labels.get("sim.run").map(String::as_str),
+            Some(resources.run_id()),
+            "{labels:?}"
+        );
+        assert_eq!(labels.get("sim.managed").map(String::as_str), Some("true"));
+
+        settle(&client, &balancer, clone_port, false).await;
+        let shares = batch(&client, &balancer, &[replica.host_port, clone_port]).await;
+        eprintln!("scaled to 2: {shares:?} of {REQUESTS} requests");
+        assert_eq!(shares.iter().sum::<u64>(), REQUESTS, "{shares:?}");
+        // Round robin over two healthy servers: each gets about half.
+        for share in &shares {
+            assert!(*share >= REQUESTS / 4, "unbalanced: {shares:?}");
+        }
+
+        // Scale down: the clone is removed; once the balancer's checks and DNS drop it,
+        // the original serves everything and no request fails.
+        let wanted = platform
+            .scale(&target, Scale::To(1), ACTION_TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(wanted, 1);
+        assert!(
+            clones(&docker, &container_name).await.is_empty(),
+            "the clone is still there"
+        );
+        settle(&client, &balancer, replica.host_port, true).await;
+        let shares = batch(&client, &balancer, &[replica.host_port]).await;
+        assert_eq!(shares, [REQUESTS], "scaled back to 1");
+
+        // The replica replaced by a new container under the same alias (as a new trial
+        // or a redeploy does). Started before the old one goes, so its address is new.
+        let recreated = resources
+            .start_target(&leaky_spec(&image, 2))
+            .await
+            .unwrap();
+        wait_answers(recreated.host_port).await;
+        docker
+            .remove_container(
+                &replica.id,
+                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
             )
             .await
             .unwrap();
-            let replica = resources
-                .start_target(&leaky_spec(&image, 1))
-                .await
-                .unwrap();
-            wait_answers(replica.host_port).await;
-            let balancer =
-                sim::balancer::start(&resources, &["leaky-0".to_owned()], PORT, "/health")
-                    .await
-                    .unwrap();
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap();
-            settle(&client, &balancer, replica.host_port, true).await;
-
-            // Scale up with the healer's own action: a clone under the same alias.
-            let platform = DockerPlatform::new(docker.clone());
-            let target = TargetRef {
-                id: replica.id.clone(),
-                name: replica.name.clone(),
-                labels: Default::default(),
-            };
-            let wanted = platform
-                .scale(&target, Scale::By(1), ACTION_TIMEOUT)
-                .await
-                .unwrap();
-            assert_eq!(wanted, 2);
-            let container_name = format!("sim-{}-t1-leaky-0", resources.run_id());
-            let found = clones(&docker, &container_name).await;
-            assert_eq!(found.len(), 1, "{found:?}");
-            let (clone_id, clone_port) = found[0].clone();
-            wait_answers(clone_port).await;
-            let (original_ip, _) = address_and_labels(&docker, &resources, &replica.id).await;
-            let (clone_ip, labels) = address_and_labels(&docker, &resources, &clone_id).await;
-            assert_ne!(clone_ip, original_ip);
-            assert_eq!(
-                labels.get("sim.run").map(String::as_str),
-                Some(resources.run_id()),
-                "{labels:?}"
-            );
-            assert_eq!(labels.get("sim.managed").map(String::as_str), Some("true"));
-
-            settle(&client, &balancer, clone_port, false).await;
-            let shares = batch(&client, &balancer, &[replica.host_port, clone_port]).await;
-            eprintln!("scaled to 2: {shares:?} of {REQUESTS} requests");
-            assert_eq!(shares.iter().sum::<u64>(), REQUESTS, "{shares:?}");
-            // Round robin over two healthy servers: each gets about half.
-            for share in &shares {
-                assert!(*share >= REQUESTS / 4, "unbalanced: {shares:?}");
-            }
-
-            // Scale down: the clone is removed; once the balancer's checks and DNS drop it,
-            // the original serves everything and no request fails.
-            let wanted = platform
-                .scale(&target, Scale::To(1), ACTION_TIMEOUT)
-                .await
-                .unwrap();
-            assert_eq!(wanted, 1);
-            assert!(
-                clones(&docker, &container_name).await.is_empty(),
-                "the clone is still there"
-            );
-            settle(&client, &balancer, replica.host_port, true).await;
-            let shares = batch(&client, &balancer, &[replica.host_port]).await;
-            assert_eq!(shares, [REQUESTS], "scaled back to 1");
-
-            // The replica replaced by a new container under the same alias (as a new trial
-            // or a redeploy does). Started before the old one goes, so its address is new.
-            let recreated = resources
-                .start_target(&leaky_spec(&image, 2))
-                .await
-                .unwrap();
-            wait_answers(recreated.host_port).await;
-            docker
-                .remove_container(
-                    &replica.id,
-                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-                )
-                .await
-                .unwrap();
-            let (recreated_ip, _) = address_and_labels(&docker, &resources, &recreated.id).await;
-            assert_ne!(recreated_ip, original_ip, "a new address");
-            settle(&client, &balancer, recreated.host_port, true).await;
-            let shares = batch(&client, &balancer, &[recreated.host_port]).await;
-            assert_eq!(shares, [REQUESTS], "recreated at {recreated_ip}");
-        }
-    };
-    let outcome = tokio::spawn(body).await;
-    resources.cleanup().await.unwrap();
-    assert_eq!(
-        leftovers(&run_id).await,
-        (0, 0),
-        "the test left Docker objects"
-    );
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+        let (recreated_ip, _) = address_and_labels(&docker, &resources, &recreated.id).await;
+        assert_ne!(recreated_ip, original_ip, "a new address");
+        settle(&client, &balancer, recreated.host_port, true).await;
+        let shares = batch(&client, &balancer, &[recreated.host_port]).await;
+        assert_eq!(shares, [REQUESTS], "recreated at {recreated_ip}");
+    })
+    .await;
 }

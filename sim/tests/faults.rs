@@ -4,12 +4,12 @@
 //! fail until it is cleared; `bad-deploy` replaces the replica with a failing, labelled next
 //! version that the healer's rollback undoes.
 
+mod common;
+
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::query_parameters::ListContainersOptionsBuilder;
-use sim::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
+use sim::docker::{RunResources, TargetContainer, TargetSpec};
 use sim::faults::Injector;
 use sim::scenario::{FaultKind, FaultPlan};
 
@@ -20,7 +20,7 @@ const NANO_CPUS: i64 = 1_000_000_000;
 /// of the run, whether `body` passed or panicked, and checks nothing is left.
 async fn with_replica<F, Fut>(body: F)
 where
-    F: FnOnce(RunResources, TargetContainer) -> Fut,
+    F: FnOnce(RunResources, TargetContainer) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     with_replica_env(Vec::new(), body).await;
@@ -29,66 +29,30 @@ where
 /// As [`with_replica`], with `env` set on the replica.
 async fn with_replica_env<F, Fut>(env: Vec<(String, String)>, body: F)
 where
-    F: FnOnce(RunResources, TargetContainer) -> Fut,
+    F: FnOnce(RunResources, TargetContainer) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let docker = docker::connect().await.expect("a Docker engine");
-    let image = docker::ensure_host_program_image(
-        &docker,
-        &HostProgramImage {
-            repository: "sim-leaky".to_owned(),
-            program: PathBuf::from(env!("CARGO_BIN_EXE_sim")),
-            args: vec!["target".to_owned(), "leaky".to_owned()],
-        },
-    )
-    .await
-    .unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let run_id = format!("flt{:05x}", (nanos ^ std::process::id()) & 0xfffff);
-    let resources = RunResources::create(docker, &run_id).await.unwrap();
-    let started = resources
-        .start_target(&TargetSpec {
-            name: "leaky-0".to_owned(),
-            image,
-            port: 8080,
-            health_path: "/health".to_owned(),
-            memory_bytes: Some(MEMORY as u64),
-            nano_cpus: Some(NANO_CPUS),
-            env,
-            trial: 1,
-            restart: Default::default(),
-            healthcheck: None,
-            labels: vec![],
-        })
-        .await;
-    let outcome = match started {
-        Ok(replica) => Some(tokio::spawn(body(resources.clone(), replica)).await),
-        Err(e) => {
-            eprintln!("the replica did not start: {e}");
-            None
-        }
-    };
-    resources.cleanup().await.unwrap();
-    let filters = std::collections::HashMap::from([("label", vec![format!("sim.run={run_id}")])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let left = resources
-        .docker()
-        .list_containers(Some(options))
-        .await
-        .unwrap()
-        .len();
-    match outcome {
-        None => panic!("the replica did not start"),
-        Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-        Some(Ok(())) => {}
-    }
-    assert_eq!(left, 0, "the test left containers of run {run_id}");
+    common::with_run_resources("flt", |resources| async move {
+        let image = common::leaky_image(resources.docker()).await;
+        let replica = resources
+            .start_target(&TargetSpec {
+                name: "leaky-0".to_owned(),
+                image,
+                port: 8080,
+                health_path: "/health".to_owned(),
+                memory_bytes: Some(MEMORY as u64),
+                nano_cpus: Some(NANO_CPUS),
+                env,
+                trial: 1,
+                restart: Default::default(),
+                healthcheck: None,
+                labels: vec![],
+            })
+            .await
+            .expect("the replica starts");
+        body(resources, replica).await;
+    })
+    .await;
 }
 
 /// Waits until container `id` has stopped and returns its exit code.

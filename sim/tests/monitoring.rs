@@ -2,13 +2,15 @@
 //! written fires on the leaky target, and Alertmanager delivers a version-4 webhook to a receiver
 //! on the run network's gateway; a broken rule file is refused with a message naming it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use healer::alertmanager::AlertStatus;
-use sim::docker::{self, HostProgramImage, RunResources, TargetRestart, TargetSpec};
+use sim::docker::{self, TargetRestart, TargetSpec};
 use sim::monitoring::{
     check_rule_files, find_promtool, resolve_stack_images, start_stack, MonitoringError, ScrapeJob,
     ScrapeTarget, StackSpec, Timing, WebhookReceiver,
@@ -17,44 +19,6 @@ use tokio::time::{timeout, Instant};
 
 const BAD_RULES: &str =
     "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: leaky_leaked_bytes >\n";
-
-/// Runs `body` against a fresh labelled run network, then removes everything of the run, whether
-/// `body` passed or panicked, before reporting its outcome.
-async fn with_run<F, Fut>(body: F)
-where
-    F: FnOnce(RunResources) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let docker = docker::connect().await.expect("a Docker engine");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let run_id = format!("mon{:05x}", (nanos ^ std::process::id()) & 0xfffff);
-    let resources = RunResources::create(docker, &run_id).await.unwrap();
-    let outcome = tokio::spawn(body(resources.clone())).await;
-    resources.cleanup().await.unwrap();
-    let left = count_labelled(&resources, &run_id).await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-    assert_eq!(left, 0, "the test left containers of run {run_id}");
-}
-
-async fn count_labelled(resources: &RunResources, run_id: &str) -> usize {
-    use bollard::query_parameters::ListContainersOptionsBuilder;
-    let filters = std::collections::HashMap::from([("label", vec![format!("sim.run={run_id}")])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    resources
-        .docker()
-        .list_containers(Some(options))
-        .await
-        .unwrap()
-        .len()
-}
 
 fn rules_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rules/leaky.rules.yml")
@@ -95,17 +59,8 @@ async fn poll<T, Fut: Future<Output = Option<T>>>(
 #[tokio::test]
 async fn a_leak_fires_the_users_rule_and_alertmanager_delivers_a_v4_webhook() {
     let docker = docker::connect().await.unwrap();
-    let image = docker::ensure_host_program_image(
-        &docker,
-        &HostProgramImage {
-            repository: "sim-leaky".to_owned(),
-            program: PathBuf::from(env!("CARGO_BIN_EXE_sim")),
-            args: vec!["target".to_owned(), "leaky".to_owned()],
-        },
-    )
-    .await
-    .unwrap();
-    with_run(|resources| async move {
+    let image = common::leaky_image(&docker).await;
+    common::with_run_resources("mon", |resources| async move {
         let leaky = resources
             .start_target(&TargetSpec {
                 name: "leaky-0".to_owned(),
@@ -236,7 +191,7 @@ fn promtool_refuses_a_broken_rule_file_naming_it() {
 /// file, not a silent hang.
 #[tokio::test]
 async fn prometheus_refuses_a_broken_rule_file_naming_it() {
-    with_run(|resources| async move {
+    common::with_run_resources("mon", |resources| async move {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("broken.rules.yml");
         std::fs::write(&bad, BAD_RULES).unwrap();

@@ -8,8 +8,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{assert_nothing_left, journal, leftovers, result, run_scenario};
-use sim::docker::{self, HostProgramImage, RunResources, TargetContainer, TargetSpec};
+use common::{assert_nothing_left, journal, result, run_scenario};
+use sim::docker::{RunResources, TargetContainer, TargetSpec};
 use sim::netproxy::{self, NetProxies, Toxic};
 use tokio::time::Instant;
 
@@ -24,16 +24,7 @@ fn sim_binary() -> PathBuf {
 async fn path_through_proxy(
     resources: &RunResources,
 ) -> (TargetContainer, NetProxies, TargetContainer) {
-    let image = docker::ensure_host_program_image(
-        resources.docker(),
-        &HostProgramImage {
-            repository: "sim-leaky".to_owned(),
-            program: sim_binary(),
-            args: vec!["target".to_owned(), "leaky".to_owned()],
-        },
-    )
-    .await
-    .unwrap();
+    let image = common::leaky_image(resources.docker()).await;
     let replica = resources
         .start_target(&TargetSpec {
             name: "leaky-0".to_owned(),
@@ -80,88 +71,73 @@ async fn set(client: &reqwest::Client, proxies: &NetProxies, toxic: &Toxic, on: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_container_adds_latency_and_resets_on_the_balanced_path() {
-    let run_id = common::run_id_for("net");
-    let docker = docker::connect().await.expect("a Docker engine");
-    let resources = RunResources::create(docker, &run_id).await.unwrap();
-    let body = {
-        let resources = resources.clone();
-        async move {
-            let (replica, proxies, balancer) = path_through_proxy(&resources).await;
-            let base = format!("http://127.0.0.1:{}", balancer.host_port);
-            let health = format!("{base}/health");
-            assert!(
-                sim::prober::wait_until_healthy(
-                    &health,
-                    Duration::from_secs(1),
-                    Duration::from_secs(20)
-                )
-                .await,
-                "the balancer never served through the proxy"
-            );
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap();
-            assert!(timed_get(&client, &base).await.is_some(), "no toxic");
+    common::with_run_resources("net", |resources| async move {
+        let (replica, proxies, balancer) = path_through_proxy(&resources).await;
+        let base = format!("http://127.0.0.1:{}", balancer.host_port);
+        let health = format!("{base}/health");
+        assert!(
+            sim::prober::wait_until_healthy(
+                &health,
+                Duration::from_secs(1),
+                Duration::from_secs(20)
+            )
+            .await,
+            "the balancer never served through the proxy"
+        );
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        assert!(timed_get(&client, &base).await.is_some(), "no toxic");
 
-            let latency = Toxic::Latency {
-                fixed: LATENCY,
-                jitter: Duration::ZERO,
-            };
-            set(&client, &proxies, &latency, true).await;
-            for _ in 0..3 {
-                let slow = timed_get(&client, &base).await.expect("slow but served");
-                assert!(slow >= 2 * LATENCY, "a request took only {slow:?}");
-            }
-            set(&client, &proxies, &latency, false).await;
-            assert!(timed_get(&client, &base).await.is_some(), "cleared");
-
-            // Every new connection reset: the balancer's checks fail, and it stops serving.
-            let reset = Toxic::Reset { fraction: 1.0 };
-            set(&client, &proxies, &reset, true).await;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut refused = false;
-            while !refused && Instant::now() < deadline {
-                refused = timed_get(&client, &base).await.is_none();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            assert!(
-                refused,
-                "the balancer still served with every connection reset"
-            );
-            set(&client, &proxies, &reset, false).await;
-            assert!(
-                sim::prober::wait_until_healthy(
-                    &health,
-                    Duration::from_secs(1),
-                    Duration::from_secs(10)
-                )
-                .await,
-                "the balancer did not serve again once the reset was cleared"
-            );
-
-            // What a trial starts with: every toxic cleared, whatever a previous trial left.
-            set(&client, &proxies, &latency, true).await;
-            sim::faults::Injector::new(resources.docker().clone())
-                .with_net_proxies(proxies.clone())
-                .reset_network(&replica)
-                .await
-                .unwrap();
-            let fast = timed_get(&client, &base).await.expect("served");
-            assert!(fast < 2 * LATENCY, "still slow after the reset: {fast:?}");
+        let latency = Toxic::Latency {
+            fixed: LATENCY,
+            jitter: Duration::ZERO,
+        };
+        set(&client, &proxies, &latency, true).await;
+        for _ in 0..3 {
+            let slow = timed_get(&client, &base).await.expect("slow but served");
+            assert!(slow >= 2 * LATENCY, "a request took only {slow:?}");
         }
-    };
-    let outcome = tokio::spawn(body).await;
-    resources.cleanup().await.unwrap();
-    assert_eq!(
-        leftovers(&run_id).await,
-        (0, 0),
-        "the test left Docker objects"
-    );
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+        set(&client, &proxies, &latency, false).await;
+        assert!(timed_get(&client, &base).await.is_some(), "cleared");
+
+        // Every new connection reset: the balancer's checks fail, and it stops serving.
+        let reset = Toxic::Reset { fraction: 1.0 };
+        set(&client, &proxies, &reset, true).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut refused = false;
+        while !refused && Instant::now() < deadline {
+            refused = timed_get(&client, &base).await.is_none();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            refused,
+            "the balancer still served with every connection reset"
+        );
+        set(&client, &proxies, &reset, false).await;
+        assert!(
+            sim::prober::wait_until_healthy(
+                &health,
+                Duration::from_secs(1),
+                Duration::from_secs(10)
+            )
+            .await,
+            "the balancer did not serve again once the reset was cleared"
+        );
+
+        // What a trial starts with: every toxic cleared, whatever a previous trial left.
+        set(&client, &proxies, &latency, true).await;
+        sim::faults::Injector::new(resources.docker().clone())
+            .with_net_proxies(proxies.clone())
+            .reset_network(&replica)
+            .await
+            .unwrap();
+        let fast = timed_get(&client, &base).await.expect("served");
+        assert!(fast < 2 * LATENCY, "still slow after the reset: {fast:?}");
+    })
+    .await;
 }
 
 /// The scenario: the slow path to replica 1 is in the load's record, the balancer shed it,

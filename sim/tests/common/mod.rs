@@ -122,3 +122,42 @@ pub fn run_id_for(test: &str) -> String {
         .subsec_nanos();
     format!("{test}{:05x}", (nanos ^ std::process::id()) & 0xfffff)
 }
+
+/// The built-in target's image, built from the `sim` binary under test (once per content).
+pub async fn leaky_image(docker: &bollard::Docker) -> String {
+    sim::docker::ensure_host_program_image(
+        docker,
+        &sim::docker::HostProgramImage {
+            repository: "sim-leaky".to_owned(),
+            program: PathBuf::from(env!("CARGO_BIN_EXE_sim")),
+            args: vec!["target".to_owned(), "leaky".to_owned()],
+        },
+    )
+    .await
+    .expect("the leaky image builds")
+}
+
+/// Runs `body` with a run's resources (a network, labels) named after `prefix`, in a task of its
+/// own; then removes everything the run created, checks nothing is left, and only then passes
+/// on a panic of `body`.
+pub async fn with_run_resources<F, Fut>(prefix: &str, body: F)
+where
+    F: FnOnce(sim::docker::RunResources) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let run_id = run_id_for(prefix);
+    let docker = sim::docker::connect().await.expect("a Docker engine");
+    let resources = sim::docker::RunResources::create(docker, &run_id)
+        .await
+        .unwrap();
+    let outcome = tokio::spawn(body(resources.clone())).await;
+    resources.cleanup().await.unwrap();
+    assert_eq!(
+        leftovers(&run_id).await,
+        (0, 0),
+        "the test left Docker objects"
+    );
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
