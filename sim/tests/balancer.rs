@@ -24,17 +24,8 @@ const PORT: u16 = 8080;
 
 fn leaky_spec(image: &str, trial: u32) -> TargetSpec {
     TargetSpec {
-        name: "leaky-0".to_owned(),
-        image: image.to_owned(),
-        port: PORT,
-        health_path: "/health".to_owned(),
-        memory_bytes: Some(64 << 20),
-        nano_cpus: None,
-        env: vec![],
         trial,
-        restart: Default::default(),
-        healthcheck: None,
-        labels: vec![],
+        ..common::leaky_spec(image)
     }
 }
 

@@ -36,17 +36,10 @@ where
         let image = common::leaky_image(resources.docker()).await;
         let replica = resources
             .start_target(&TargetSpec {
-                name: "leaky-0".to_owned(),
-                image,
-                port: 8080,
-                health_path: "/health".to_owned(),
                 memory_bytes: Some(MEMORY as u64),
                 nano_cpus: Some(NANO_CPUS),
                 env,
-                trial: 1,
-                restart: Default::default(),
-                healthcheck: None,
-                labels: vec![],
+                ..common::leaky_spec(&image)
             })
             .await
             .expect("the replica starts");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{assert_nothing_left, journal, result, run_scenario};
-use sim::docker::{RunResources, TargetContainer, TargetSpec};
+use sim::docker::{RunResources, TargetContainer};
 use sim::netproxy::{self, NetProxies, Toxic};
 use tokio::time::Instant;
 
@@ -26,19 +26,7 @@ async fn path_through_proxy(
 ) -> (TargetContainer, NetProxies, TargetContainer) {
     let image = common::leaky_image(resources.docker()).await;
     let replica = resources
-        .start_target(&TargetSpec {
-            name: "leaky-0".to_owned(),
-            image,
-            port: 8080,
-            health_path: "/health".to_owned(),
-            memory_bytes: Some(64 << 20),
-            nano_cpus: None,
-            env: vec![],
-            trial: 1,
-            restart: Default::default(),
-            healthcheck: None,
-            labels: vec![],
-        })
+        .start_target(&common::leaky_spec(&image))
         .await
         .unwrap();
     let replicas = ["leaky-0".to_owned()];

@@ -161,3 +161,20 @@ where
         std::panic::resume_unwind(panic.into_panic());
     }
 }
+
+/// Replica `leaky-0` of `image` in trial 1: port 8080, `/health`, 64MiB, no CPU limit.
+pub fn leaky_spec(image: &str) -> sim::docker::TargetSpec {
+    sim::docker::TargetSpec {
+        name: "leaky-0".to_owned(),
+        image: image.to_owned(),
+        port: 8080,
+        health_path: "/health".to_owned(),
+        memory_bytes: Some(64 << 20),
+        nano_cpus: None,
+        env: vec![],
+        trial: 1,
+        restart: Default::default(),
+        healthcheck: None,
+        labels: vec![],
+    }
+}
