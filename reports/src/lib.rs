@@ -27,6 +27,7 @@ pub use history::{History, HistoryRun, Regression, RunFigures, MTTR_REGRESSION_F
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use markup::utc;
 pub use outcome::{trial_outcomes, OutageCause, TrialOutcome};
 pub use report::{regenerate, write_reports, Regenerated, ReportPaths, JOURNAL_FILE, RESULT_FILE};
 pub use result::{write_result_json, ResultFile, ResultSummary, RunInfo, SCHEMA_VERSION};

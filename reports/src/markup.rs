@@ -19,7 +19,7 @@ pub(crate) fn esc(text: &str) -> String {
 }
 
 /// Milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub(crate) fn utc(unix_ms: u64) -> String {
+pub fn utc(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
     let days = secs / 86_400;
     let rem = secs % 86_400;
