@@ -105,23 +105,16 @@ impl Platform for DockerPlatform {
             let options = RestartContainerOptionsBuilder::new()
                 .t(RESTART_GRACE_SECS)
                 .build();
-            match tokio::time::timeout(
-                timeout,
-                self.docker.restart_container(&target.id, Some(options)),
-            )
-            .await
-            {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(source)) => Err(PlatformError::Restart {
-                    target: target.name,
-                    source: source.into(),
-                }),
-                Err(_) => Err(PlatformError::Timeout {
-                    target: target.name,
-                    operation: "restart",
-                    after: timeout,
-                }),
-            }
+            let call = async {
+                self.docker
+                    .restart_container(&target.id, Some(options))
+                    .await
+                    .map_err(|source| PlatformError::Restart {
+                        target: target.name.clone(),
+                        source: source.into(),
+                    })
+            };
+            timed_platform(&target, "restart", timeout, call).await
         }
         .boxed()
     }
@@ -702,19 +695,14 @@ async fn timed<T>(
     timeout: Duration,
     call: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
 ) -> Result<T, PlatformError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(source)) => Err(PlatformError::Action {
+    let call = async {
+        call.await.map_err(|source| PlatformError::Action {
             target: target.name.clone(),
             operation,
             source: source.into(),
-        }),
-        Err(_) => Err(PlatformError::Timeout {
-            target: target.name.clone(),
-            operation,
-            after: timeout,
-        }),
-    }
+        })
+    };
+    timed_platform(target, operation, timeout, call).await
 }
 
 /// Docker answers 304 when a container already is in the state asked for.
