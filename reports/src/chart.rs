@@ -41,6 +41,21 @@ fn draw(height: u32, paint: impl FnOnce(&Area<'_>) -> Result<(), Box<dyn Error>>
     Ok(svg)
 }
 
+/// The legend of the series drawn with a label, boxed at `position` in the charts' style.
+fn draw_legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), Box<dyn Error>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GREY)
+        .label_font((FONT, 13))
+        .draw()?;
+    Ok(())
+}
+
 fn marker_color(kind: MarkerKind) -> RGBColor {
     match kind {
         MarkerKind::Fault => FAULT,
@@ -131,14 +146,7 @@ pub(crate) fn timeline(tl: &TrialTimeline) -> Drawn {
                 });
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font((FONT, 13))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -228,14 +236,7 @@ pub(crate) fn mttr_distribution(trials: &[TrialOutcome], p50_ms: Option<f64>) ->
                 .label(format!("p50 {p50:.3}s"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREY.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font((FONT, 13))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -326,14 +327,7 @@ pub(crate) fn breakdown(trials: &[TrialOutcome]) -> Drawn {
             ))?
             .label("outage start")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font((FONT, 13))
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
 }
 

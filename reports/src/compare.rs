@@ -78,6 +78,20 @@ pub struct Comparison {
     pub rows: Vec<StrategyRow>,
 }
 
+/// The columns of the comparison, in the terminal table and in the HTML page.
+const COLUMNS: [&str; 10] = [
+    "strategy",
+    "outages",
+    "recovered",
+    "MTTR p50",
+    "MTTR p95",
+    "MTTR max",
+    "downtime",
+    "failed requests",
+    "OOM kills",
+    "actions",
+];
+
 impl Comparison {
     pub fn new(scenario: &str, strategies: &[StrategyTrials]) -> Comparison {
         Comparison {
@@ -88,18 +102,7 @@ impl Comparison {
 
     /// The terminal table: one line per strategy.
     pub fn render_table(&self) -> String {
-        let header = [
-            "strategy",
-            "outages",
-            "recovered",
-            "MTTR p50",
-            "MTTR p95",
-            "MTTR max",
-            "downtime",
-            "failed requests",
-            "OOM kills",
-            "actions",
-        ];
+        let header = COLUMNS;
         let rows: Vec<[String; 10]> = self.rows.iter().map(cells).collect();
         let mut widths = header.map(str::len);
         for row in &rows {
@@ -144,18 +147,7 @@ impl Comparison {
              outage had not ended when the trial, D long, did.</p>\n<table>\n<tr>",
             scenario = esc(&self.scenario),
         );
-        for head in [
-            "strategy",
-            "outages",
-            "recovered",
-            "MTTR p50",
-            "MTTR p95",
-            "MTTR max",
-            "downtime",
-            "failed requests",
-            "OOM kills",
-            "actions",
-        ] {
+        for head in COLUMNS {
             let _ = write!(html, "<th>{head}</th>");
         }
         html.push_str("</tr>\n");
