@@ -42,11 +42,8 @@ pub async fn prepare(docker: &Docker, faults: &[FaultPlan], image: &str) -> Resu
     Ok(())
 }
 
-/// Replaces `target` by a container of its image's next version; gives the new container's id.
-pub(super) async fn deploy(
-    docker: &Docker,
-    target: &TargetContainer,
-) -> Result<String, DeployError> {
+/// Replaces `target` by a container of its image's next version, under the same name.
+pub(super) async fn deploy(docker: &Docker, target: &TargetContainer) -> Result<(), DeployError> {
     let current = docker
         .inspect_container(&target.container, None)
         .await?
@@ -60,5 +57,6 @@ pub(super) async fn deploy(
         labels: BTreeMap::new(),
     };
     let platform = healer::DockerPlatform::new(docker.clone());
-    Ok(platform.deploy(&old, &next, DEPLOY_TIMEOUT).await?.id)
+    platform.deploy(&old, &next, DEPLOY_TIMEOUT).await?;
+    Ok(())
 }

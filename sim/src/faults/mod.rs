@@ -137,7 +137,6 @@ impl Injector {
             }
             FaultKind::BadDeploy => deploy::deploy(&self.docker, target)
                 .await
-                .map(drop)
                 .map_err(|source| FaultError::Deploy {
                     target: target.name.clone(),
                     source,
