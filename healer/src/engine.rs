@@ -427,6 +427,7 @@ impl Triage<'_> {
             target: target.clone(),
             current: std::sync::Mutex::new(target.clone()),
             runbook: Arc::clone(&runbook),
+            health_path: self.healer.sources.probe_path.clone(),
             confidence: classification.confidence,
             platform: Arc::clone(&self.healer.platform),
             sink: Arc::clone(sink),

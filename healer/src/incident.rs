@@ -26,6 +26,8 @@ pub(crate) struct Incident {
     /// The target now (a new container after `recreate` or `rollback`).
     pub(crate) current: Mutex<TargetRef>,
     pub(crate) runbook: Arc<Runbook>,
+    /// The path verification asks when neither the runbook nor the target names one.
+    pub(crate) health_path: String,
     /// The classification's confidence; below the guardrail's threshold: notify only.
     pub(crate) confidence: f64,
     pub(crate) platform: Arc<dyn Platform>,
@@ -77,8 +79,10 @@ impl Incident {
             }
         }
         let check = &self.runbook.verify;
+        let target = self.live();
+        let path = verify::path(check, &target, &self.health_path);
         let outcome =
-            verify::verify(self.platform.as_ref(), &self.client, &self.live(), check).await;
+            verify::verify(self.platform.as_ref(), &self.client, &target, check, &path).await;
         self.sink.record(Event::Verified {
             target: self.target.name.clone(),
             incident: self.id.clone(),
@@ -95,7 +99,7 @@ impl Incident {
                 "verification failed: no {} healthy answer(s) in a row from {} within {:?} \
                  ({} probes; last error: {})",
                 check.consecutive,
-                check.http_path,
+                path,
                 check.within,
                 outcome.attempts,
                 outcome.last_error.as_deref().unwrap_or("none"),

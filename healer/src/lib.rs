@@ -12,7 +12,7 @@
 //! | runbook selection | `engine`, `knowledge` | of the runbooks whose `when` fires: highest confidence, then best past outcomes in the [`KnowledgeBase`], then file order; the ranking is recorded |
 //! | runbooks | `runbook`, `template` | YAML checked through `specfile`: every problem at once, file:line:col; step parameters templated with `{{target}}`, `{{labels.x}}` |
 //! | steps | `incident`, `notify` | `restart`, `recreate`, `stop`, `scale`, `rollback` (to the image in [`PREVIOUS_IMAGE_LABEL`]), `update_limits`, `signal`, `wait`, `http` to the target, `notify` (Slack / PagerDuty bodies), each with a timeout and retries |
-//! | verify | `verify` | HTTP probes until N healthy answers in a row |
+//! | verify | `verify` | HTTP probes of the target's health path ([`HEALTH_LABEL`]) every 50 ms, several in flight, until N sent in a row answer healthily |
 //! | escalate | `incident` | an `Escalated` event |
 //! | learn | `engine`, `knowledge` | an `IncidentClosed` event; success rate and mean time to recover per (class, runbook), optionally kept as JSON |
 //!

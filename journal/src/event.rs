@@ -1,5 +1,7 @@
 //! The journal's records: a timestamp envelope around one [`Event`].
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One line of the journal.
@@ -14,6 +16,34 @@ pub struct Record {
     pub trial: Option<u32>,
     #[serde(flatten)]
     pub event: Event,
+}
+
+impl Record {
+    /// When a `Probe` was sent, on the journal's clock: its record is made when it answered.
+    pub fn probe_sent_ms(&self) -> Option<f64> {
+        match &self.event {
+            Event::Probe { latency_ms, .. } => Some(self.t_ms - latency_ms),
+            _ => None,
+        }
+    }
+}
+
+/// What a run's figures depend on besides its events: recorded in `run_started`, so that
+/// `sim report` can rebuild every report from the journal alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSetup {
+    /// K: the consecutive good probes that end an outage (`health.healthy_after`).
+    pub healthy_after: u32,
+    /// The independent prober's interval and per-probe timeout.
+    pub probe_interval_ms: f64,
+    pub probe_timeout_ms: f64,
+    /// The scenario's expectations, as the reports crate writes them (`Expectations`).
+    pub expect: serde_json::Value,
+    /// The strategy's settings (e.g. autoheal's `interval`), as text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub strategy_settings: BTreeMap<String, String>,
+    /// The scenario file as it was run.
+    pub scenario_text: String,
 }
 
 /// Everything that can happen during a run. Closed on purpose: reports match on it exhaustively.
@@ -34,6 +64,10 @@ pub enum Event {
         /// absent when every fault has a fixed time.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
+        /// Everything else the run's figures depend on, so that a report can be rebuilt from the
+        /// journal alone (absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        setup: Option<RunSetup>,
     },
     /// A trial began; its targets are about to start.
     TrialStarted,
@@ -53,12 +87,16 @@ pub enum Event {
     },
     /// A fault was removed (its duration ended, or the trial ended).
     FaultCleared { fault: String, target: String },
-    /// One result of the independent prober (not the healer's verification probes).
+    /// One result of the independent prober (not the healer's verification probes), recorded
+    /// when it answered (or gave up). It was sent `latency_ms` earlier: see
+    /// [`Record::probe_sent_ms`]. Probes leave on a fixed schedule, so several can be in flight
+    /// and their records need not be in send order.
     Probe {
         target: String,
         ok: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
+        /// Answer (or timeout) − send.
         latency_ms: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
@@ -184,6 +222,42 @@ pub enum Event {
         p99_ms: f64,
         max_ms: f64,
     },
+    /// One sample of a target container's resources, taken by the harness (not the healer)
+    /// several times a second, whoever heals.
+    ResourceSample {
+        target: String,
+        /// Memory charged to the container (cgroup `memory.usage_in_bytes`, or the stats API).
+        memory_bytes: u64,
+        /// Its memory limit; absent when unlimited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memory_limit_bytes: Option<u64>,
+        /// CPU used since the previous sample of the same container, in % of one core;
+        /// absent on a container's first sample.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_percent: Option<f64>,
+        /// Time the CFS quota throttled the container since its previous sample.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        throttled_ms: Option<f64>,
+        /// Where the figures came from: `cgroup` (the host's cgroup files) or `stats` (the
+        /// Docker stats API).
+        source: String,
+    },
+    /// The load generator's requests that completed in the `window_ms` before this record,
+    /// journalled while the trial runs.
+    LoadWindow {
+        window_ms: f64,
+        ok: u64,
+        failed: u64,
+        /// Latency percentiles of the window's requests, measured from each request's intended
+        /// send time (a stalled user's missed requests count as latency, not as silence);
+        /// absent in a window without requests.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p50_ms: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p99_ms: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ms: Option<f64>,
+    },
     /// A trial ended.
     TrialEnded { interrupted: bool },
     /// The run ended.
@@ -212,10 +286,12 @@ impl Event {
             | Event::Approved { target, .. }
             | Event::Resolved { target, .. }
             | Event::IncidentClosed { target, .. }
-            | Event::Escalated { target, .. } => Some(target),
+            | Event::Escalated { target, .. }
+            | Event::ResourceSample { target, .. } => Some(target),
             Event::RunStarted { .. }
             | Event::TrialStarted
             | Event::Load { .. }
+            | Event::LoadWindow { .. }
             | Event::TrialEnded { .. }
             | Event::RunEnded { .. } => None,
         }

@@ -6,7 +6,9 @@
 //! reported once, and the run goes on.
 
 mod event;
+mod memory;
 mod writer;
 
-pub use event::{Event, Record};
+pub use event::{Event, Record, RunSetup};
+pub use memory::MemorySink;
 pub use writer::{read_journal, Journal, JournalError, Sink};

@@ -242,48 +242,72 @@ pub(crate) fn mttr_distribution(trials: &[TrialOutcome], p50_ms: Option<f64>) ->
 
 /// A bar's span on the y axis, when the trial has that segment.
 type Span = Option<(f64, f64)>;
-/// (trial, detect span, act span, recover span), seconds relative to the outage start.
-type Row = (f64, Span, Span, Span);
-/// A segment's legend label, colour, and its span in a row.
-type Segment = (&'static str, RGBColor, fn(&Row) -> Span);
+/// The phases of the MTTR breakdown, in time order, then the confirmation after the recovery.
+const PHASES: usize = 6;
+/// (trial, a span per phase), seconds relative to the outage start.
+type Row = (f64, [Span; PHASES]);
 
-/// Per trial, the segments detect → act → recover as one floating stacked bar on a time axis
-/// whose zero is the outage start: detection below zero means the healer was first (TTD < 0).
+/// Each phase's legend label and colour, in the order of a row's spans.
+const SEGMENTS: [(&str, RGBColor); PHASES] = [
+    ("detect (below 0: healer first)", DETECT),
+    ("act", ACT),
+    ("platform call", ACT_END),
+    ("start → first good answer", OK),
+    (
+        "confirm (K-th good probe answered)",
+        RGBColor(150, 200, 160),
+    ),
+    ("recovered, no healer action", GREY),
+];
+
+/// A trial's phases: outage start → detection → action start → action finished → recovered →
+/// confirmed, each relative to the outage start (either end first: a healer can detect before
+/// the outage). A trial recovered without a finished action gets one grey bar to its recovery.
+fn phases(t: &TrialOutcome) -> [Span; PHASES] {
+    let rel = |at: Option<f64>| Some((at? - t.outage_start_ms?) / 1000.0);
+    let span = |from: Option<f64>, to: Option<f64>| {
+        let (a, b) = (from?, to?);
+        Some((a.min(b), a.max(b)))
+    };
+    let zero = t.outage_start_ms.map(|_| 0.0);
+    let detected = rel(t.detected_at_ms);
+    let action = rel(t.action_started_at_ms);
+    let finished = rel(t.action_finished_at_ms);
+    let recovered = rel(t.recovered_at_ms);
+    let unexplained = finished.is_none().then(|| span(zero, recovered)).flatten();
+    [
+        span(zero, detected),
+        span(detected, action),
+        span(action, finished),
+        span(finished, recovered),
+        span(recovered, rel(t.confirmed_at_ms)),
+        unexplained,
+    ]
+}
+
+/// Per trial, the MTTR's phases detect → act → platform call → start → first good answer as one
+/// floating stacked bar, then the confirmation, on a time axis whose zero is the outage start:
+/// detection below zero means the healer was first (TTD < 0).
 pub(crate) fn breakdown(trials: &[TrialOutcome]) -> Drawn {
     let rows: Vec<Row> = trials
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            let s = |ms: f64| ms / 1000.0;
-            let detect = t
-                .ttd_ms
-                .map(|ttd| (0.0_f64.min(s(ttd)), 0.0_f64.max(s(ttd))));
-            let act = t
-                .ttd_ms
-                .zip(t.tta_ms)
-                .map(|(ttd, tta)| (s(ttd), s(ttd + tta)));
-            let recover = t
-                .ttd_ms
-                .zip(t.tta_ms)
-                .zip(t.mttr_ms)
-                .map(|((ttd, tta), mttr)| (s(ttd + tta), s(mttr)));
-            ((i + 1) as f64, detect, act, recover)
-        })
+        .map(|(i, t)| ((i + 1) as f64, phases(t)))
         .collect();
     let all = rows
         .iter()
-        .flat_map(|(_, d, a, r)| [d, a, r])
-        .flatten()
+        .flat_map(|(_, spans)| spans.iter().flatten())
         .flat_map(|&(a, b)| [a, b]);
     let (lo, hi) = all.fold((0.0_f64, 0.1_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = (hi - lo) * 0.1;
     // Room above the bars for the legend.
-    let hi = hi + (hi - lo) * 0.5;
+    let hi = hi + (hi - lo) * 0.7;
     let (x_range, labels) = trial_axis(trials.len());
-    draw(320, |root| {
+    draw(340, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
-                "Detect → act → recover per trial (0 = outage start)",
+                "MTTR by phase per trial: detect → act → platform call → first good answer \
+                 (0 = outage start)",
                 (FONT, 18),
             )
             .margin(12)
@@ -299,25 +323,21 @@ pub(crate) fn breakdown(trials: &[TrialOutcome]) -> Drawn {
             .x_label_formatter(&trial_label)
             .disable_x_mesh()
             .draw()?;
-        let segments: [Segment; 3] = [
-            ("detect (TTD; below 0: healer first)", DETECT, |r| r.1),
-            ("act (TTA)", ACT, |r| r.2),
-            ("recover (action → recovered)", OK, |r| r.3),
-        ];
-        for (label, color, pick) in segments {
-            chart
-                .draw_series(rows.iter().filter_map(|row| {
-                    pick(row).map(|(a, b)| {
-                        Rectangle::new(
-                            [(row.0 - 0.3, a), (row.0 + 0.3, b)],
-                            color.mix(0.85).filled(),
-                        )
+        for (phase, (label, color)) in SEGMENTS.into_iter().enumerate() {
+            let bars: Vec<_> = rows
+                .iter()
+                .filter_map(|(x, spans)| {
+                    spans[phase].map(|(a, b)| {
+                        Rectangle::new([(x - 0.3, a), (x + 0.3, b)], color.mix(0.85).filled())
                     })
-                }))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
-                });
+                })
+                .collect();
+            if bars.is_empty() {
+                continue;
+            }
+            chart.draw_series(bars)?.label(label).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
+            });
         }
         let (x0, x1) = (0.5, trials.len() as f64 + 0.5);
         chart
@@ -382,4 +402,40 @@ pub(crate) fn trend(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_follow_the_instants_and_meet_end_to_end() {
+        let t = TrialOutcome {
+            outage_start_ms: Some(1000.0),
+            detected_at_ms: Some(900.0),
+            action_started_at_ms: Some(1100.0),
+            action_finished_at_ms: Some(1500.0),
+            recovered_at_ms: Some(2000.0),
+            confirmed_at_ms: Some(2100.0),
+            ..TrialOutcome::default()
+        };
+        assert_eq!(
+            phases(&t),
+            [
+                Some((-0.1, 0.0)),
+                Some((-0.1, 0.1)),
+                Some((0.1, 0.5)),
+                Some((0.5, 1.0)),
+                Some((1.0, 1.1)),
+                None
+            ]
+        );
+        let unhealed = TrialOutcome {
+            outage_start_ms: Some(1000.0),
+            recovered_at_ms: Some(3000.0),
+            ..TrialOutcome::default()
+        };
+        assert_eq!(phases(&unhealed)[5], Some((0.0, 2.0)));
+        assert_eq!(phases(&unhealed)[..5], [None; 5]);
+    }
 }

@@ -1,6 +1,7 @@
 //! `sim compare`: the same scenario under several healing strategies, side by side. Per
-//! strategy: MTTR p50/p95/max, recoveries, downtime, failed requests and OOM kills, as a terminal
-//! table and a self-contained HTML page with a chart. Computed from each trial's outcome, which
+//! strategy: MTTR p50/p95/max, the p50 of each MTTR phase (detect, act, platform call, start →
+//! first good answer), recoveries, downtime, failed requests and OOM kills, as a terminal table
+//! and a self-contained HTML page with a chart. Computed from each trial's outcome, which
 //! comes from the recorded journals like every other figure.
 
 use std::error::Error;
@@ -63,6 +64,9 @@ pub struct StrategyRow {
     pub mttr_p50: Mttr,
     pub mttr_p95: Mttr,
     pub mttr_max: Mttr,
+    /// Nearest-rank p50 of each MTTR phase over the trials that have it: detect (TTD), act
+    /// (TTA), platform call, and start → first good answer.
+    pub phases_p50_ms: [Option<f64>; 4],
     pub downtime_ms: f64,
     pub requests_ok: u64,
     pub requests_failed: u64,
@@ -78,14 +82,18 @@ pub struct Comparison {
     pub rows: Vec<StrategyRow>,
 }
 
+/// The phases' column: their p50s, `-` for one no trial has.
+const PHASES_HEADER: &str = "p50 detect/act/platform/start→good";
+
 /// The columns of the comparison, in the terminal table and in the HTML page.
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "strategy",
     "outages",
     "recovered",
     "MTTR p50",
     "MTTR p95",
     "MTTR max",
+    PHASES_HEADER,
     "downtime",
     "failed requests",
     "OOM kills",
@@ -103,8 +111,8 @@ impl Comparison {
     /// The terminal table: one line per strategy.
     pub fn render_table(&self) -> String {
         let header = COLUMNS;
-        let rows: Vec<[String; 10]> = self.rows.iter().map(cells).collect();
-        let mut widths = header.map(str::len);
+        let rows: Vec<[String; 11]> = self.rows.iter().map(cells).collect();
+        let mut widths = header.map(|h| h.chars().count());
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
@@ -143,8 +151,10 @@ impl Comparison {
              .never{{color:#c00;font-weight:bold}}</style></head><body>\n\
              <h1>sim compare: {scenario}</h1>\n<p>The same scenario, load and faults under each \
              healing strategy. Recovered: trials that ended healthy (their outage recovered, or they had \
-             none). MTTR: outage start to K good probes in a row; \"never (within D)\": the \
-             outage had not ended when the trial, D long, did.</p>\n<table>\n<tr>",
+             none). MTTR: outage start to the first of K good probes in a row (by send time); \
+             \"never (within D)\": the outage had not ended when the trial, D long, did. The \
+             phases (detect, act, platform call, start → first good answer) add up to a trial's \
+             MTTR; their p50s are each over the trials that have the phase.</p>\n<table>\n<tr>",
             scenario = esc(&self.scenario),
         );
         for head in COLUMNS {
@@ -206,6 +216,9 @@ fn row(runs: &StrategyTrials) -> StrategyRow {
         Some(_) => Mttr::Never { within_ms },
     };
     let count = |f: fn(&TrialOutcome) -> bool| trials.iter().filter(|t| f(t)).count() as u32;
+    let p50 = |f: fn(&TrialOutcome) -> Option<f64>| {
+        percentile(trials.iter().filter_map(f).collect(), 50.0)
+    };
     StrategyRow {
         strategy: runs.strategy.clone(),
         trials: trials.len() as u32,
@@ -214,6 +227,12 @@ fn row(runs: &StrategyTrials) -> StrategyRow {
         mttr_p50: at(50.0),
         mttr_p95: at(95.0),
         mttr_max: at(100.0),
+        phases_p50_ms: [
+            p50(|t| t.ttd_ms),
+            p50(|t| t.tta_ms),
+            p50(|t| t.platform_call_ms),
+            p50(|t| t.finished_to_recovered_ms),
+        ],
         downtime_ms: trials.iter().map(|t| t.downtime_ms).sum(),
         requests_ok: trials.iter().map(|t| t.requests_ok).sum(),
         requests_failed: trials.iter().map(|t| t.requests_failed).sum(),
@@ -222,7 +241,19 @@ fn row(runs: &StrategyTrials) -> StrategyRow {
     }
 }
 
-fn cells(row: &StrategyRow) -> [String; 10] {
+/// `0.003/0.000/0.411/0.750s`: the phases' p50s in seconds; `-` when no trial has any.
+fn phases_cell(phases: &[Option<f64>; 4]) -> String {
+    if phases.iter().all(Option::is_none) {
+        return "-".to_owned();
+    }
+    let parts: Vec<String> = phases
+        .iter()
+        .map(|p| p.map_or_else(|| "-".to_owned(), |ms| format!("{:.3}", ms / 1000.0)))
+        .collect();
+    format!("{}s", parts.join("/"))
+}
+
+fn cells(row: &StrategyRow) -> [String; 11] {
     let total = row.requests_ok + row.requests_failed;
     let failed = if total == 0 {
         "0".to_owned()
@@ -240,6 +271,7 @@ fn cells(row: &StrategyRow) -> [String; 10] {
         row.mttr_p50.render(),
         row.mttr_p95.render(),
         row.mttr_max.render(),
+        phases_cell(&row.phases_p50_ms),
         secs(row.downtime_ms),
         failed,
         row.oom_kills.to_string(),
@@ -325,30 +357,21 @@ mod tests {
     use super::*;
     use journal::Event;
 
+    /// A trial; one that recovered was healed in phases of 50 + 1 + 300 ms, then the rest.
     fn trial(n: u32, outage: bool, mttr_ms: Option<f64>) -> TrialOutcome {
+        let healed = |ms: f64| mttr_ms.map(|_| ms);
         TrialOutcome {
             trial: n,
             success: !outage || mttr_ms.is_some(),
-            failure_reason: None,
-            interrupted: false,
             outage,
             outage_target: outage.then(|| "leaky-0".to_owned()),
-            outage_cause: None,
             fault_at_ms: Some(3000.0),
             outage_start_ms: outage.then_some(5000.0),
-            detected_at_ms: None,
-            action_started_at_ms: None,
             recovered_at_ms: mttr_ms.map(|m| 5000.0 + m),
-            fault_to_outage_ms: None,
-            alert_firing_at_ms: None,
-            alert_received_at_ms: None,
-            fault_to_firing_ms: None,
-            firing_to_webhook_ms: None,
-            webhook_to_action_ms: None,
-            ttd_ms: None,
-            detected_before_outage: false,
-            tta_ms: None,
-            action_to_recovered_ms: None,
+            ttd_ms: healed(50.0),
+            tta_ms: healed(1.0),
+            platform_call_ms: healed(300.0),
+            finished_to_recovered_ms: mttr_ms.map(|m| m - 351.0),
             mttr_ms,
             downtime_ms: mttr_ms.unwrap_or(10_000.0),
             requests_ok: 900,
@@ -356,9 +379,7 @@ mod tests {
             error_rate: Some(0.1),
             oom_kills: u32::from(outage),
             actions: u32::from(mttr_ms.is_some()),
-            heals: 0,
-            escalations: 0,
-            load_p99_ms: None,
+            ..TrialOutcome::default()
         }
     }
 
@@ -436,6 +457,15 @@ mod tests {
         assert_eq!(columns(lines[3]), "embedded 2/3 3/3", "{table}");
         assert!(lines[3].contains("300 (10%)"), "{table}");
         assert!(lines[4].contains("1.000s") && lines[4].contains("never (within 20s)"));
+        // The phases' p50s: over the trials that have each phase; none for a strategy that
+        // never acted.
+        assert!(
+            lines[1].contains("p50 detect/act/platform/start→good"),
+            "{table}"
+        );
+        assert!(lines[2].contains(")  -  "), "{table}");
+        assert!(lines[3].contains("0.050/0.001/0.300/0.049s"), "{table}");
+        assert!(lines[4].contains("0.050/0.001/0.300/0.649s"), "{table}");
     }
 
     #[test]

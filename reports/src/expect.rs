@@ -31,8 +31,8 @@ pub struct Expectations {
     /// hands over to a human once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalations: Option<u32>,
-    /// `true`: every trial has a remediation that succeeded (proof the runbook acted, not that
-    /// the fault went away by itself). `false`: the healer took no action in any trial (a fault
+    /// `true`: every trial has a verified heal (`Verified { ok: true }`: proof the runbook acted
+    /// and its own check saw the target healthy, not that the fault went away by itself). `false`: the healer took no action in any trial (a fault
     /// its runbooks must leave alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healed: Option<bool>,
@@ -66,8 +66,8 @@ impl Expectations {
     /// - `min_success_rate`: successful / all trials at or above the limit (no trials fails).
     /// - `max_oom_kills`: run-wide OOM kills at or below the limit.
     /// - `escalations`: every trial escalated exactly this many times (no trials fails).
-    /// - `healed`: every trial has a successful action (`true`) or no action at all (`false`);
-    ///   no trials fails.
+    /// - `healed`: every trial has at least one verified heal (`true`; the detail names each trial
+    ///   without one) or no action at all (`false`); no trials fails.
     /// - `max_p99_latency`: every trial's load p99 at or below the limit (a trial without load
     ///   results fails it).
     pub fn evaluate(
@@ -228,11 +228,14 @@ fn escalations(wanted: u32, trials: &[TrialOutcome]) -> Verdict {
 fn healed(wanted: bool, trials: &[TrialOutcome]) -> Verdict {
     let off: Vec<String> = trials
         .iter()
-        .filter_map(|t| match (wanted, t.heals, t.actions) {
-            (true, 0, 0) => Some(format!("trial {}: the healer took no action", t.trial)),
-            (true, 0, actions) => Some(format!(
-                "trial {}: {actions} action(s), none succeeded",
+        .filter_map(|t| match (wanted, t.heals, t.actions + t.unverified) {
+            (true, 0, 0) => Some(format!(
+                "trial {}: no verified heal (the healer took no action)",
                 t.trial
+            )),
+            (true, 0, _) => Some(format!(
+                "trial {}: no verified heal ({} action(s), {} unverified remediation(s))",
+                t.trial, t.actions, t.unverified
             )),
             (false, _, 1..) => Some(format!(
                 "trial {}: the healer took {} action(s)",
@@ -249,7 +252,7 @@ fn healed(wanted: bool, trials: &[TrialOutcome]) -> Verdict {
         let heals: u32 = trials.iter().map(|t| t.heals).sum();
         (
             true,
-            format!("{heals} heal(s) over {} trial(s)", trials.len()),
+            format!("{heals} verified heal(s) over {} trial(s)", trials.len()),
         )
     } else {
         (
@@ -363,12 +366,13 @@ mod tests {
             trial,
             actions,
             heals,
+            unverified: u32::from(actions > 0 && heals == 0),
             ..TrialOutcome::default()
         }
     }
 
     #[test]
-    fn healed_true_wants_a_successful_action_in_every_trial() {
+    fn healed_true_wants_a_verified_heal_in_every_trial() {
         let expect = Expectations {
             healed: Some(true),
             ..Expectations::default()
@@ -385,7 +389,8 @@ mod tests {
         assert!(!missed.passed);
         assert_eq!(
             missed.detail,
-            "trial 2: the healer took no action; trial 3: 2 action(s), none succeeded"
+            "trial 2: no verified heal (the healer took no action); \
+             trial 3: no verified heal (2 action(s), 1 unverified remediation(s))"
         );
         assert!(!verdict(&[]).passed, "no trials proves nothing");
     }

@@ -8,6 +8,7 @@ use journal::Record;
 use crate::chart;
 use crate::fmt::{opt_secs, percent, secs};
 use crate::markup::{esc, utc};
+use crate::over_time;
 use crate::timeline::{audit, timeline, LoadTotals};
 use crate::{RunInfo, RunSummary, TrialOutcome};
 
@@ -232,11 +233,8 @@ fn trial_section(out: &mut String, records: &[Record], t: &TrialOutcome) {
          shaded: downtime), with vertical lines where the fault was injected, the healer detected \
          it, each remediation step started and finished, and the target recovered.",
     );
+    over_time::section(out, records, &tl);
     load_table(out, &tl.load);
-    out.push_str(
-        "<p class=\"note\">No resource samples recorded: the journal holds no memory or CPU \
-         series for this trial, so no resource chart is drawn.</p>\n",
-    );
 }
 
 fn load_table(out: &mut String, load: &[LoadTotals]) {
@@ -245,8 +243,8 @@ fn load_table(out: &mut String, load: &[LoadTotals]) {
         return;
     }
     out.push_str(
-        "<p>Load totals (the load generator reports once, at the end of the trial; there is no \
-         per-second series):</p>\n<table class=\"load\"><tr><th>requests ok</th><th>failed</th>\
+        "<p>Load totals over the whole trial (the load generator's final report):</p>\n\
+         <table class=\"load\"><tr><th>requests ok</th><th>failed</th>\
          <th>error rate</th><th>rate</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
     );
     for l in load {

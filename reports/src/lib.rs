@@ -16,6 +16,8 @@ mod junit;
 mod markdown;
 mod markup;
 mod outcome;
+mod over_time;
+mod over_time_chart;
 mod report;
 mod result;
 mod summary;

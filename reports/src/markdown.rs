@@ -1,4 +1,5 @@
-//! A GitHub-flavoured Markdown summary of a run, for CI job summaries.
+//! A GitHub-flavoured Markdown summary of a run, for CI job summaries: verdicts, run-wide
+//! figures with the MTTR broken into phases, and one row per trial.
 
 use std::fmt::Write;
 
@@ -11,7 +12,7 @@ fn cell(text: &str) -> String {
     esc(text).replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-/// The run's result, expectations, run-wide figures and one table row per trial.
+/// The run's result, expectations, run-wide figures and one table row per trial (with its notes).
 pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
     let passed = summary.passed() && !info.interrupted;
     let interrupted = summary.interrupted || info.interrupted;
@@ -42,37 +43,55 @@ pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
     let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), percent);
     let _ = writeln!(
         out,
-        "**MTTR** p50 {} · p95 {} · max {} ({} outage(s), {} recovered, K = {}) · **TTD** p50 {} · \
-         **TTA** p50 {} · **success** {} ({} of {}) · **errors** {} ({} of {} requests) · \
-         **downtime** {}\n",
+        "**MTTR** p50 {} · p95 {} · max {} ({} outage(s), {} recovered, K = {}) · **success** {} \
+         ({} of {}) · **errors** {} ({} of {} requests) · **downtime** {} · **verified heals** {} \
+         of {} action(s), {} unverified\n",
         opt_secs(a.mttr_p50_ms),
         opt_secs(a.mttr_p95_ms),
         opt_secs(a.mttr_max_ms),
         a.trials_with_outage,
         a.recovered_trials,
         summary.healthy_after,
-        opt_secs(a.ttd_p50_ms),
-        opt_secs(a.tta_p50_ms),
         rate(a.success_rate),
         a.successful_trials,
         a.trials,
         rate(a.error_rate),
         a.requests_failed,
         a.requests_ok.saturating_add(a.requests_failed),
-        secs(a.downtime_ms)
+        secs(a.downtime_ms),
+        a.heals,
+        a.actions,
+        a.unverified,
+    );
+    let _ = writeln!(
+        out,
+        "**MTTR by phase** (p50): detect {} → act {} → platform call {} → start→good {} · then \
+         confirm {} · container start→good {}\n",
+        opt_secs(a.ttd_p50_ms),
+        opt_secs(a.tta_p50_ms),
+        opt_secs(a.platform_call_p50_ms),
+        opt_secs(a.finished_to_recovered_p50_ms),
+        opt_secs(a.confirmation_p50_ms),
+        opt_secs(a.container_start_to_recovered_p50_ms),
     );
     out.push_str(
-        "| trial | outage | TTD | TTA | act→recovered | MTTR | downtime | errors | result |\n\
-         |---:|---|---:|---:|---:|---:|---:|---:|---|\n",
+        "detect + act + platform call + start→good = MTTR (outage start → first of K good probes, \
+         by send time); confirm: until the K-th good probe answered.\n\n\
+         | trial | outage | detect | act | platform call | start→good | container start→good \
+         | MTTR | confirm | downtime | errors | heals | result |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for t in &summary.trials {
-        let result = match &t.failure_reason {
+        let mut result = match &t.failure_reason {
             None => "ok".to_owned(),
             Some(reason) => format!("**FAIL**: {}", cell(reason)),
         };
+        for note in &t.notes {
+            result.push_str(&format!(" (note: {})", cell(note)));
+        }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {result} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {result} |",
             t.trial,
             cell(
                 t.outage_target
@@ -82,10 +101,14 @@ pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
             ),
             opt_secs(t.ttd_ms),
             opt_secs(t.tta_ms),
-            opt_secs(t.action_to_recovered_ms),
+            opt_secs(t.platform_call_ms),
+            opt_secs(t.finished_to_recovered_ms),
+            opt_secs(t.container_start_to_recovered_ms),
             opt_secs(t.mttr_ms),
+            opt_secs(t.confirmation_ms),
             secs(t.downtime_ms),
             t.error_rate.map_or_else(|| "-".to_owned(), percent),
+            t.heals,
         );
     }
     out

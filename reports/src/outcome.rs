@@ -1,28 +1,53 @@
-//! One trial's figures (outage, detect → act → recovered, downtime, errors), replayed from its records.
+//! One trial's figures (outage, the MTTR breakdown, downtime, heals, errors), replayed from its
+//! records.
 //!
-//! Definitions, all computed from the trial's records (`trial == Some(n)`), ordered by `t_ms`:
+//! Definitions, all computed from the trial's records (`trial == Some(n)`) up to its
+//! `TrialEnded`, ordered by `t_ms`. A `Probe` record is made when the probe answered (or timed
+//! out); it was *sent* `latency_ms` earlier ([`Record::probe_sent_ms`]). Probes are taken in
+//! send order; a failure is dated by its send time, a recovery by its answer (see `probes`):
 //!
-//! - A target is *live* after its first `TargetReady`; probes and Docker events of a target that
-//!   is not live yet are ignored for the outage and the downtime.
-//! - **Outage start**: the earliest failed probe (`Probe { ok: false }`) or `Docker { action: "die" }`
-//!   of any live target. That target is the outage's target.
-//! - **Recovered**: the first run of K consecutive ok probes of the outage's target after the
-//!   outage start (K = `healthy_after`, at least 1). The recovery instant is the time of the
-//!   FIRST probe of that run, so it is not inflated by K probe intervals; the K−1 probes after it
-//!   only confirm it.
+//! - A target is *live* after its first `TargetReady`: a probe counts when it was sent after that
+//!   record's time, a Docker event when it comes after it. Probes and Docker events of a target
+//!   that is not live are ignored for the outage and the downtime.
+//! - **Outage start**: the earliest of the send time of a failed probe (`Probe { ok: false }`) and
+//!   the time of a `Docker { action: "die" }`, among live targets (a tie goes to the death). That
+//!   target is the outage's target.
+//! - **Recovered**: the earliest answer among the first K consecutive ok probes of the outage's
+//!   target, in send order, among the probes sent after the outage start (K = `healthy_after`, at
+//!   least 1): when the target first served again. A probe that timed out is recorded late, but it
+//!   sits in send order where it was sent, so it does not delay a recovery that probes sent after
+//!   it saw; a good probe sent while the container was down and held until it served counts from
+//!   its answer, not from its send.
+//! - **Confirmed**: when the K-th of those good probes answered: the latest answer time (record
+//!   `t_ms`) of the K. **Confirmation** = confirmed − recovered.
 //! - **MTTR** = recovered − outage start.
 //! - **Detection**: the first `Detected` after the trial's first `FaultInjected` (or the first of
-//!   the trial when no fault was injected). **TTD** = detection − outage start; it is negative when
-//!   the healer detected before users saw an outage, and `detected_before_outage` is then set.
-//! - **Action**: the first `ActionStarted` after the detection. **TTA** = action − detection.
+//!   the trial when no fault was injected). **TTD** (detect) = detection − outage start; it is
+//!   negative when the healer detected before users saw an outage, and `detected_before_outage`
+//!   is then set.
+//! - **Action**: the first `ActionStarted` after the detection. **TTA** (act) = action − detection.
+//! - **Platform call** = that action's `ActionFinished` (same target, incident and action) − the
+//!   action. **Finished → recovered** (start → first good answer) = recovered − that
+//!   `ActionFinished`. When all four exist, TTD + TTA + platform call + finished → recovered =
+//!   MTTR. **Container start → recovered** = recovered − the first `Docker { action: "start" }` of
+//!   the outage's target between the action and the recovery, when there is one.
 //! - **Fault → outage** = outage start − first fault; **action → recovered** = recovered − action.
-//! - **Downtime**: the time covered by failing probe spans. A span runs from the first failed probe
-//!   to the target's next ok probe; a span still open at the trial's end runs to the target's last
-//!   probe. Spans of different targets are merged, so overlapping failures count once.
+//! - **Downtime**: the time covered by failing probe spans: per target, from a failed probe's send
+//!   time to the answer of the target's next ok probe; a span still open at the trial's end runs
+//!   to the send time of the target's last probe. Spans of different targets are merged, so
+//!   overlapping failures count once.
+//! - **Heals**: verified remediations (`Verified { ok: true }`); **actions**: `ActionFinished`
+//!   records; **unverified**: failed verifications plus incidents that started an action but
+//!   recorded no verification (see `remediation`). In a trial with an outage, each unverified
+//!   remediation is explained in `failure_reason` when the outage never recovered, else in `notes`:
+//!   it does not by itself make a trial fail.
 //! - A trial without an outage, or whose outage recovered, is successful unless it was interrupted
 //!   (`TrialEnded { interrupted: true }`, or no `TrialEnded` at all: the run was cut off).
 
-use std::collections::{BTreeMap, HashMap};
+mod probes;
+mod remediation;
+
+use std::collections::HashMap;
 
 use journal::{Event, Record};
 use serde::{Deserialize, Serialize};
@@ -48,6 +73,10 @@ pub struct TrialOutcome {
     pub success: bool,
     /// Why the trial failed, when it did.
     pub failure_reason: Option<String>,
+    /// What a successful trial's figures do not say: each unverified remediation of a trial whose
+    /// outage recovered.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// The trial was interrupted or cut off.
     pub interrupted: bool,
     /// Users saw an outage (a failed probe or a container death).
@@ -58,14 +87,24 @@ pub struct TrialOutcome {
     pub outage_cause: Option<OutageCause>,
     /// The trial's first fault injection.
     pub fault_at_ms: Option<f64>,
-    /// The outage's start.
+    /// The outage's start: a failed probe's send time or a container's death.
     pub outage_start_ms: Option<f64>,
     /// The healer's first detection after the fault.
     pub detected_at_ms: Option<f64>,
     /// The healer's first action after that detection.
     pub action_started_at_ms: Option<f64>,
-    /// The first probe of the first run of K ok probes after the outage start.
+    /// That action's `ActionFinished`.
+    #[serde(default)]
+    pub action_finished_at_ms: Option<f64>,
+    /// The outage target's first container start between the action and the recovery.
+    #[serde(default)]
+    pub container_started_at_ms: Option<f64>,
+    /// The earliest answer among the first run of K ok probes (in send order) after the outage
+    /// start.
     pub recovered_at_ms: Option<f64>,
+    /// When the K-th probe of that run answered.
+    #[serde(default)]
+    pub confirmed_at_ms: Option<f64>,
     /// Outage start − fault.
     pub fault_to_outage_ms: Option<f64>,
     /// When the alerting pipeline says its first alert after the fault started firing
@@ -84,12 +123,24 @@ pub struct TrialOutcome {
     /// Action − webhook received.
     #[serde(default)]
     pub webhook_to_action_ms: Option<f64>,
-    /// Detection − outage start; negative when the healer was first.
+    /// Detect: detection − outage start; negative when the healer was first.
     pub ttd_ms: Option<f64>,
     /// `ttd_ms` is negative: the healer detected before users saw the outage.
     pub detected_before_outage: bool,
-    /// Action − detection.
+    /// Act: action − detection.
     pub tta_ms: Option<f64>,
+    /// Platform call: action finished − action started.
+    #[serde(default)]
+    pub platform_call_ms: Option<f64>,
+    /// Start → first good answer: recovered − action finished.
+    #[serde(default)]
+    pub finished_to_recovered_ms: Option<f64>,
+    /// Recovered − container started.
+    #[serde(default)]
+    pub container_start_to_recovered_ms: Option<f64>,
+    /// Confirmed − recovered: what the K−1 further good probes cost.
+    #[serde(default)]
+    pub confirmation_ms: Option<f64>,
     /// Recovered − action.
     pub action_to_recovered_ms: Option<f64>,
     /// Recovered − outage start.
@@ -106,8 +157,11 @@ pub struct TrialOutcome {
     pub oom_kills: u32,
     /// Remediation steps finished (`ActionFinished`).
     pub actions: u32,
-    /// Remediation steps finished successfully.
+    /// Verified heals (`Verified { ok: true }`).
     pub heals: u32,
+    /// Remediations whose verification failed, or that recorded none before the trial ended.
+    #[serde(default)]
+    pub unverified: u32,
     /// Incidents escalated to a human.
     pub escalations: u32,
     /// The 99th percentile latency of the trial's load, in ms, from its `load` record: what
@@ -149,28 +203,15 @@ struct At {
 }
 
 fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome {
-    let ready = ready_indices(records);
-    let live = |index: usize, target: &str| ready.get(target).is_some_and(|&r| index > r);
-    let at = |index: usize| At {
-        index,
-        t_ms: records[index].t_ms,
-    };
-
-    let outage = records
-        .iter()
-        .enumerate()
-        .find_map(|(i, r)| match &r.event {
-            Event::Probe {
-                target, ok: false, ..
-            } if live(i, target) => Some((at(i), target.clone(), OutageCause::ProbeFailed)),
-            Event::Docker { target, action, .. } if action == "die" && live(i, target) => {
-                Some((at(i), target.clone(), OutageCause::ContainerDied))
-            }
-            _ => None,
-        });
-    let recovered = outage
+    let ready = ready_at(records);
+    let probes = probes::live_probes(
+        records,
+        &ready.iter().map(|(&t, at)| (t, at.t_ms)).collect(),
+    );
+    let outage = outage_start(records, &ready, &probes);
+    let recovery = outage
         .as_ref()
-        .and_then(|(start, target, _)| recovery(records, *start, target, healthy_after));
+        .and_then(|(start, target, _)| probes::recovery(&probes, target, *start, healthy_after));
 
     let fault = first_after(records, None, |e| matches!(e, Event::FaultInjected { .. }));
     let alert = first_after(records, fault, |e| {
@@ -192,20 +233,34 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
             matches!(e, Event::ActionStarted { .. })
         })
     });
+    let finished = action.and_then(|a| finished_of(records, a));
 
-    let outage_start = outage.as_ref().map(|(start, _, _)| start.t_ms);
-    let recovered_at = recovered.map(|r| r.t_ms);
+    let outage_start = outage.as_ref().map(|(start, _, _)| *start);
+    let recovered_at = recovery.map(|r| r.recovered_ms);
+    let container_started = match (action, &outage, recovered_at) {
+        (Some(a), Some((_, target, _)), Some(recovered)) => {
+            container_start(records, a, target, recovered)
+        }
+        _ => None,
+    };
     let diff = |to: Option<f64>, from: Option<f64>| Some(to? - from?);
     let ttd_ms = diff(detected.map(|d| d.t_ms), outage_start);
 
     let counts = Counts::of(records);
+    let verification = remediation::verification(records);
     let (interrupted, end_ms) = trial_end(records);
     let mut reasons = Vec::new();
-    if let (Some(start), None) = (outage_start, recovered_at) {
-        reasons.push(format!(
-            "never recovered within the trial ({:.1} s after outage start)",
-            (end_ms - start) / 1000.0
-        ));
+    let mut notes = Vec::new();
+    if let Some(start) = outage_start {
+        if recovered_at.is_none() {
+            reasons.push(format!(
+                "never recovered within the trial ({:.1} s after outage start)",
+                (end_ms - start) / 1000.0
+            ));
+            reasons.extend(verification.notes);
+        } else {
+            notes = verification.notes;
+        }
     }
     match interrupted {
         Interrupted::No => {}
@@ -219,15 +274,19 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         trial,
         success: reasons.is_empty(),
         failure_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        notes,
         interrupted: interrupted != Interrupted::No,
         outage: outage.is_some(),
-        outage_target: outage.as_ref().map(|(_, target, _)| target.clone()),
+        outage_target: outage.as_ref().map(|(_, target, _)| (*target).to_owned()),
         outage_cause: outage.as_ref().map(|(_, _, cause)| *cause),
         fault_at_ms: fault.map(|f| f.t_ms),
         outage_start_ms: outage_start,
         detected_at_ms: detected.map(|d| d.t_ms),
         action_started_at_ms: action.map(|a| a.t_ms),
+        action_finished_at_ms: finished,
+        container_started_at_ms: container_started,
         recovered_at_ms: recovered_at,
+        confirmed_at_ms: recovery.map(|r| r.confirmed_ms),
         fault_to_outage_ms: diff(outage_start, fault.map(|f| f.t_ms)),
         alert_firing_at_ms: firing_ms,
         alert_received_at_ms: webhook_ms,
@@ -237,29 +296,65 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         ttd_ms,
         detected_before_outage: ttd_ms.is_some_and(|ttd| ttd < 0.0),
         tta_ms: diff(action.map(|a| a.t_ms), detected.map(|d| d.t_ms)),
+        platform_call_ms: diff(finished, action.map(|a| a.t_ms)),
+        finished_to_recovered_ms: diff(recovered_at, finished),
+        container_start_to_recovered_ms: diff(recovered_at, container_started),
+        confirmation_ms: recovery.map(|r| r.confirmed_ms - r.recovered_ms),
         action_to_recovered_ms: diff(recovered_at, action.map(|a| a.t_ms)),
         mttr_ms: diff(recovered_at, outage_start),
-        downtime_ms: downtime_ms(records, &live),
+        downtime_ms: probes::downtime_ms(&probes),
         requests_ok: counts.requests_ok,
         requests_failed: counts.requests_failed,
         error_rate: rate(counts.requests_failed, counts.requests_ok),
         oom_kills: counts.oom_kills,
         actions: counts.actions,
-        heals: counts.heals,
+        heals: verification.heals,
+        unverified: verification.unverified,
         escalations: counts.escalations,
         load_p99_ms: counts.load_p99_ms,
     }
 }
 
-/// Index of each target's first `TargetReady`.
-fn ready_indices<'a>(records: &[&'a Record]) -> HashMap<&'a str, usize> {
+/// Each target's first `TargetReady`.
+fn ready_at<'a>(records: &[&'a Record]) -> HashMap<&'a str, At> {
     let mut ready = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
+    for (index, r) in records.iter().enumerate() {
         if let Event::TargetReady { target } = &r.event {
-            ready.entry(target.as_str()).or_insert(i);
+            ready.entry(target.as_str()).or_insert(At {
+                index,
+                t_ms: r.t_ms,
+            });
         }
     }
     ready
+}
+
+/// The outage's start, target and cause: the earliest failed probe (by send time) or death of a
+/// live target; a death wins a tie.
+fn outage_start<'a>(
+    records: &[&'a Record],
+    ready: &HashMap<&str, At>,
+    probes: &[probes::Probe<'a>],
+) -> Option<(f64, &'a str, OutageCause)> {
+    let failed = probes
+        .iter()
+        .find(|p| !p.ok)
+        .map(|p| (p.sent_ms, p.target, OutageCause::ProbeFailed));
+    let died = records
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| match &r.event {
+            Event::Docker { target, action, .. }
+                if action == "die" && ready.get(target.as_str()).is_some_and(|at| i > at.index) =>
+            {
+                Some((r.t_ms, target.as_str(), OutageCause::ContainerDied))
+            }
+            _ => None,
+        });
+    match (failed, died) {
+        (Some(f), Some(d)) => Some(if f.0 < d.0 { f } else { d }),
+        (f, d) => f.or(d),
+    }
 }
 
 /// The first record after `after` (or from the start) whose event matches.
@@ -280,81 +375,36 @@ fn first_after(
         })
 }
 
-/// The first probe of the first run of `k` consecutive ok probes of `target` after `start`.
-fn recovery(records: &[&Record], start: At, target: &str, k: u32) -> Option<At> {
-    let mut run: Option<(At, u32)> = None;
-    for (index, r) in records.iter().enumerate().skip(start.index + 1) {
-        let Event::Probe { target: t, ok, .. } = &r.event else {
-            continue;
-        };
-        if t != target {
-            continue;
-        }
-        if !ok {
-            run = None;
-            continue;
-        }
-        let (first, count) = run.unwrap_or((
-            At {
-                index,
-                t_ms: r.t_ms,
-            },
-            0,
-        ));
-        if count + 1 >= k {
-            return Some(first);
-        }
-        run = Some((first, count + 1));
-    }
-    None
+/// When the `ActionStarted` at `started` finished: the first later `ActionFinished` of the same
+/// target, incident and action.
+fn finished_of(records: &[&Record], started: At) -> Option<f64> {
+    let Event::ActionStarted {
+        target,
+        incident,
+        action,
+        ..
+    } = &records[started.index].event
+    else {
+        return None;
+    };
+    first_after(records, Some(started), |e| {
+        matches!(e, Event::ActionFinished { target: t, incident: i, action: a, .. }
+            if t == target && i == incident && a == action)
+    })
+    .map(|f| f.t_ms)
 }
 
-/// Time covered by failing probe spans of live targets, overlapping spans merged.
-fn downtime_ms(records: &[&Record], live: &impl Fn(usize, &str) -> bool) -> f64 {
-    let mut probes: BTreeMap<&str, Vec<(f64, bool)>> = BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Event::Probe { target, ok, .. } = &r.event {
-            if live(i, target) {
-                probes.entry(target).or_default().push((r.t_ms, *ok));
-            }
-        }
-    }
-    let mut spans = Vec::new();
-    for series in probes.values() {
-        let mut open: Option<f64> = None;
-        for &(t, ok) in series {
-            match (open, ok) {
-                (None, false) => open = Some(t),
-                (Some(from), true) => {
-                    spans.push((from, t));
-                    open = None;
-                }
-                _ => {}
-            }
-        }
-        if let (Some(from), Some(&(last, _))) = (open, series.last()) {
-            spans.push((from, last));
-        }
-    }
-    merged_length(spans)
-}
-
-/// Total length of the union of `spans`.
-fn merged_length(mut spans: Vec<(f64, f64)>) -> f64 {
-    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut total = 0.0;
-    let mut current: Option<(f64, f64)> = None;
-    for (from, to) in spans {
-        current = match current {
-            Some((f, t)) if from <= t => Some((f, t.max(to))),
-            Some((f, t)) => {
-                total += t - f;
-                Some((from, to))
-            }
-            None => Some((from, to)),
-        };
-    }
-    total + current.map_or(0.0, |(f, t)| t - f)
+/// The first `Docker { action: "start" }` of `target` after `action` and at or before `until`.
+fn container_start(records: &[&Record], action: At, target: &str, until: f64) -> Option<f64> {
+    records
+        .iter()
+        .skip(action.index + 1)
+        .take_while(|r| r.t_ms <= until)
+        .find(|r| {
+            matches!(&r.event, Event::Docker { target: t, action, .. }
+                if t == target && action == "start")
+        })
+        .map(|r| r.t_ms)
 }
 
 /// `failed / (ok + failed)`, `None` without any request.
@@ -369,7 +419,6 @@ struct Counts {
     requests_failed: u64,
     oom_kills: u32,
     actions: u32,
-    heals: u32,
     escalations: u32,
     load_p99_ms: Option<f64>,
 }
@@ -390,10 +439,7 @@ impl Counts {
                     c.load_p99_ms = Some(c.load_p99_ms.map_or(*p99_ms, |p| p.max(*p99_ms)));
                 }
                 Event::Docker { action, .. } if action == "oom" => c.oom_kills += 1,
-                Event::ActionFinished { ok, .. } => {
-                    c.actions += 1;
-                    c.heals += u32::from(*ok);
-                }
+                Event::ActionFinished { .. } => c.actions += 1,
                 Event::Escalated { .. } => c.escalations += 1,
                 _ => {}
             }
@@ -431,15 +477,6 @@ fn trial_end(records: &[&Record]) -> (Interrupted, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn overlapping_spans_count_once() {
-        assert_eq!(
-            merged_length(vec![(10.0, 20.0), (0.0, 5.0), (15.0, 30.0), (30.0, 31.0)]),
-            26.0
-        );
-        assert_eq!(merged_length(Vec::new()), 0.0);
-    }
 
     #[test]
     fn rate_needs_requests() {

@@ -1,11 +1,12 @@
 //! Writing every report file of a run (`result.json`, `report.html`, `junit.xml`, `summary.md`),
-//! and regenerating them from the run's journal alone.
+//! and regenerating them from the run's journal alone (or, for a journal older than
+//! `run_started.setup`, with the K and expectations of its previous `result.json`).
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use journal::{Event, Record};
+use journal::{Event, Record, RunSetup};
 
 use crate::{
     render_html, render_junit, render_markdown, summarize, write_result_json, Expectations,
@@ -56,8 +57,11 @@ pub fn write_reports(
 }
 
 /// Re-reads `run_dir/journal.jsonl`, recomputes the run's figures and verdicts, and rewrites all
-/// of its reports. K (`healthy_after`) and the expectations are not in the journal: they are read
-/// from the run's existing `result.json`, which must exist.
+/// of its reports from the journal alone: K (`healthy_after`) and the expectations come from
+/// `run_started`'s `setup`, the start time from that record's `unix_ms`, and `interrupted` from
+/// `run_ended` (a journal without one was cut off: interrupted). A journal written before `setup`
+/// existed does not hold K and the expectations: they are then read from the run's existing
+/// `result.json`, which must exist.
 pub fn regenerate(run_dir: &Path) -> io::Result<Regenerated> {
     let (records, summary, info) = load_run(run_dir)?;
     let paths = write_reports(run_dir, &records, &summary, &info)?;
@@ -73,12 +77,67 @@ pub(crate) fn load_run(run_dir: &Path) -> io::Result<(Vec<Record>, RunSummary, R
     let journal = run_dir.join(JOURNAL_FILE);
     let records = journal::read_journal(&journal)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    let started = records.iter().find_map(|r| match &r.event {
+        Event::RunStarted {
+            run_id,
+            scenario,
+            setup,
+            ..
+        } => Some((r, run_id, scenario, setup.as_ref())),
+        _ => None,
+    });
+    if let Some((record, run_id, scenario, Some(setup))) = started {
+        let expect = recorded_expectations(setup, &journal)?;
+        let summary = summarize(&records, setup.healthy_after, &expect);
+        let interrupted = records
+            .iter()
+            .rev()
+            .find_map(|r| match r.event {
+                Event::RunEnded { interrupted } => Some(interrupted),
+                _ => None,
+            })
+            .unwrap_or(true);
+        let info = RunInfo {
+            run_id: run_id.clone(),
+            scenario: scenario.clone(),
+            journal,
+            started_unix_ms: record.unix_ms,
+            interrupted,
+        };
+        return Ok((records, summary, info));
+    }
+    let ids = started.map(|(_, run_id, scenario, _)| (run_id.clone(), scenario.clone()));
+    from_previous_result(run_dir, records, ids, journal)
+}
+
+/// The expectations `run_started` recorded, as this crate wrote them.
+fn recorded_expectations(setup: &RunSetup, journal: &Path) -> io::Result<Expectations> {
+    serde_json::from_value(setup.expect.clone()).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: run_started.setup.expect is not a set of expectations: {e}",
+                journal.display()
+            ),
+        )
+    })
+}
+
+/// For a journal without `setup`: K, the expectations and the start time from the run's
+/// previous `result.json`.
+fn from_previous_result(
+    run_dir: &Path,
+    records: Vec<Record>,
+    ids: Option<(String, String)>,
+    journal: PathBuf,
+) -> io::Result<(Vec<Record>, RunSummary, RunInfo)> {
     let result_path = run_dir.join(RESULT_FILE);
     let text = std::fs::read_to_string(&result_path).map_err(|e| {
         io::Error::new(
             e.kind(),
             format!(
-                "cannot read {}: {e} (it holds K and the expectations, which the journal does not record)",
+                "cannot read {}: {e} (the journal predates run_started.setup, so K and the \
+                 expectations are only in result.json)",
                 result_path.display()
             ),
         )
@@ -95,15 +154,7 @@ pub(crate) fn load_run(run_dir: &Path) -> io::Result<(Vec<Record>, RunSummary, R
         previous.expect.clone()
     };
     let summary = summarize(&records, previous.summary.healthy_after, &expect);
-    let (run_id, scenario) = records
-        .iter()
-        .find_map(|r| match &r.event {
-            Event::RunStarted {
-                run_id, scenario, ..
-            } => Some((run_id.clone(), scenario.clone())),
-            _ => None,
-        })
-        .unwrap_or((previous.run.run_id, previous.run.scenario));
+    let (run_id, scenario) = ids.unwrap_or((previous.run.run_id, previous.run.scenario));
     let info = RunInfo {
         run_id,
         scenario,

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::summary::{Aggregate, RunSummary};
 use crate::{Expectations, TrialOutcome, Verdict};
 
-/// The version of the `result.json` layout. Bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version of the `result.json` layout. Bumped on any incompatible change: 2 measures probes
+/// by send time, counts only verified heals, and adds the MTTR breakdown's phases, `unverified`
+/// and `notes`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Facts about the run that the journal's figures do not carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,7 +27,7 @@ pub struct RunInfo {
 }
 
 /// The layout of `result.json`:
-/// `{"schema_version": 1, "run": {...}, "summary": {...}, "trials": [...], "expect": {...},
+/// `{"schema_version": 2, "run": {...}, "summary": {...}, "trials": [...], "expect": {...},
 /// "verdicts": [...]}`, described by the JSON Schema `reports/schema/result.schema.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultFile {

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::expect::{Expectations, Verdict};
 use crate::outcome::{rate, trial_outcomes, TrialOutcome};
 
-/// Run-wide figures. Percentiles use the nearest-rank method on the sorted values: the p-th
+/// Run-wide figures. Each p50 is over the trials that have the figure, so the p50s of the MTTR
+/// breakdown's phases need not add up to the MTTR p50. Percentiles use the nearest-rank method on the sorted values: the p-th
 /// percentile of n values is the value of rank ⌈p/100 × n⌉ (1-based), so it is always one of the
 /// measured values. `None` when no trial has the figure.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,18 @@ pub struct Aggregate {
     pub ttd_p50_ms: Option<f64>,
     /// Median time from detection to the first action.
     pub tta_p50_ms: Option<f64>,
+    /// Median platform call: the first action's start to its `ActionFinished`.
+    #[serde(default)]
+    pub platform_call_p50_ms: Option<f64>,
+    /// Median start → first good answer: that `ActionFinished` to the recovery.
+    #[serde(default)]
+    pub finished_to_recovered_p50_ms: Option<f64>,
+    /// Median container start → recovery, over the trials with a container start.
+    #[serde(default)]
+    pub container_start_to_recovered_p50_ms: Option<f64>,
+    /// Median confirmation: the recovery to the answer of its K-th good probe.
+    #[serde(default)]
+    pub confirmation_p50_ms: Option<f64>,
     /// Total downtime over all trials.
     pub downtime_ms: f64,
     /// Load requests over all trials.
@@ -38,9 +51,13 @@ pub struct Aggregate {
     pub error_rate: Option<f64>,
     /// Docker `oom` events over all trials.
     pub oom_kills: u32,
-    /// Remediation steps finished, and finished successfully.
+    /// Remediation steps finished.
     pub actions: u32,
+    /// Verified heals (`Verified { ok: true }`).
     pub heals: u32,
+    /// Remediations whose verification failed or was never recorded.
+    #[serde(default)]
+    pub unverified: u32,
     /// Incidents escalated to a human.
     pub escalations: u32,
 }
@@ -113,6 +130,13 @@ fn aggregate(trials: &[TrialOutcome]) -> Aggregate {
         mttr_max_ms: percentile(mttr, 100.0),
         ttd_p50_ms: percentile(values(|t| t.ttd_ms), 50.0),
         tta_p50_ms: percentile(values(|t| t.tta_ms), 50.0),
+        platform_call_p50_ms: percentile(values(|t| t.platform_call_ms), 50.0),
+        finished_to_recovered_p50_ms: percentile(values(|t| t.finished_to_recovered_ms), 50.0),
+        container_start_to_recovered_p50_ms: percentile(
+            values(|t| t.container_start_to_recovered_ms),
+            50.0,
+        ),
+        confirmation_p50_ms: percentile(values(|t| t.confirmation_ms), 50.0),
         downtime_ms: trials.iter().map(|t| t.downtime_ms).sum(),
         requests_ok,
         requests_failed,
@@ -120,6 +144,7 @@ fn aggregate(trials: &[TrialOutcome]) -> Aggregate {
         oom_kills: sum(|t| t.oom_kills),
         actions: sum(|t| t.actions),
         heals: sum(|t| t.heals),
+        unverified: sum(|t| t.unverified),
         escalations: sum(|t| t.escalations),
     }
 }

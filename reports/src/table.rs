@@ -6,26 +6,36 @@ use crate::fmt::{opt_secs, percent, secs};
 use crate::summary::{percentile, RunSummary};
 use crate::TrialOutcome;
 
-const HEADERS: [&str; 12] = [
+/// Columns: detect + act + platform + start→good = MTTR; confirm follows the recovery.
+const HEADERS: [&str; COLUMNS] = [
     "trial",
     "outage",
-    "fault→outage",
-    "TTD",
-    "TTA",
-    "act→recovered",
+    "detect",
+    "act",
+    "platform",
+    "start→good",
     "MTTR",
+    "confirm",
     "downtime",
     "errors",
     "OOM",
     "heals",
     "result",
 ];
+const COLUMNS: usize = 13;
+
+/// Under the trials: what the phase columns are.
+const LEGEND: &str = concat!(
+    "  detect + act + platform + start→good = MTTR: outage start → first good answer (of K in a row)\n",
+    "  confirm: first good answer → the K-th good probe answered\n",
+);
 
 impl RunSummary {
-    /// A plain-text table for the terminal: one row per trial, the run-wide figures, then each
-    /// verdict with PASS or FAIL. Columns are aligned; text columns to the left, numbers right.
+    /// A plain-text table for the terminal: one row per trial with its MTTR broken into phases,
+    /// failure reasons and notes, the run-wide figures, then each verdict with PASS or FAIL.
+    /// Columns are aligned; text columns to the left, numbers right.
     pub fn render_table(&self) -> String {
-        let rows: Vec<[String; 12]> = self.trials.iter().map(row).collect();
+        let rows: Vec<[String; COLUMNS]> = self.trials.iter().map(row).collect();
         let mut widths = HEADERS.map(|h| h.chars().count());
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
@@ -37,9 +47,15 @@ impl RunSummary {
         for row in &rows {
             line(&mut out, row, &widths);
         }
+        if self.trials.iter().any(|t| t.outage) {
+            out.push_str(LEGEND);
+        }
         for t in &self.trials {
             if let Some(reason) = &t.failure_reason {
                 let _ = writeln!(out, "  trial {}: {reason}", t.trial);
+            }
+            for note in &t.notes {
+                let _ = writeln!(out, "  trial {} (note): {note}", t.trial);
             }
         }
         out.push('\n');
@@ -74,12 +90,28 @@ impl RunSummary {
             self.healthy_after
         );
         let before = if a.ttd_p50_ms.is_some_and(|ttd| ttd < 0.0) {
-            "  (healer detected before users saw it)"
+            " (healer first)"
         } else {
             ""
         };
-        let _ = writeln!(out, "TTD p50       {}{before}", opt_secs(a.ttd_p50_ms));
-        let _ = writeln!(out, "TTA p50       {}", opt_secs(a.tta_p50_ms));
+        let _ = writeln!(
+            out,
+            "MTTR phases   p50 detect {}{before}, act {}, platform {}, start→good {}",
+            opt_secs(a.ttd_p50_ms),
+            opt_secs(a.tta_p50_ms),
+            opt_secs(a.platform_call_p50_ms),
+            opt_secs(a.finished_to_recovered_p50_ms),
+        );
+        let container = a
+            .container_start_to_recovered_p50_ms
+            .map_or_else(String::new, |ms| {
+                format!(", container start→good {}", secs(ms))
+            });
+        let _ = writeln!(
+            out,
+            "              p50 confirm {}{container}",
+            opt_secs(a.confirmation_p50_ms),
+        );
         if self.trials.iter().any(|t| t.alert_received_at_ms.is_some()) {
             let p50 = |figure: fn(&TrialOutcome) -> Option<f64>| {
                 opt_secs(percentile(
@@ -110,35 +142,42 @@ impl RunSummary {
         );
         let _ = writeln!(
             out,
-            "OOM kills {}, heals {} of {} actions, escalations {}, downtime {}",
+            "OOM kills {}, verified heals {}, actions {}, unverified {}, escalations {}, downtime {}",
             a.oom_kills,
             a.heals,
             a.actions,
+            a.unverified,
             a.escalations,
             secs(a.downtime_ms)
         );
     }
 }
 
-fn row(t: &TrialOutcome) -> [String; 12] {
+fn row(t: &TrialOutcome) -> [String; COLUMNS] {
+    let heals = if t.unverified > 0 {
+        format!("{} ({} unverified)", t.heals, t.unverified)
+    } else {
+        t.heals.to_string()
+    };
     [
         t.trial.to_string(),
         if t.outage { "yes" } else { "no" }.to_owned(),
-        opt_secs(t.fault_to_outage_ms),
         opt_secs(t.ttd_ms),
         opt_secs(t.tta_ms),
-        opt_secs(t.action_to_recovered_ms),
+        opt_secs(t.platform_call_ms),
+        opt_secs(t.finished_to_recovered_ms),
         opt_secs(t.mttr_ms),
+        opt_secs(t.confirmation_ms),
         secs(t.downtime_ms),
         t.error_rate.map_or_else(|| "-".to_owned(), percent),
         t.oom_kills.to_string(),
-        t.heals.to_string(),
+        heals,
         if t.success { "ok" } else { "FAIL" }.to_owned(),
     ]
 }
 
 /// One line: the outage and result columns left-aligned, the figures right-aligned.
-fn line(out: &mut String, cells: &[String; 12], widths: &[usize; 12]) {
+fn line(out: &mut String, cells: &[String; COLUMNS], widths: &[usize; COLUMNS]) {
     let mut text = String::new();
     for (i, (cell, &width)) in cells.iter().zip(widths).enumerate() {
         if i > 0 {

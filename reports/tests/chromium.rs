@@ -1,7 +1,9 @@
-//! The HTML report of a real `oom-recovery` run, opened in headless Chromium: it renders, its
-//! DOM holds every chart, and the page logs no errors. The screenshot is kept in
-//! `target/tmp/report-screenshot/` for people to look at.
+//! The HTML report of a real `oom-recovery` run, and of a synthetic one with resource samples
+//! and load windows, opened in headless Chromium: it renders, its DOM holds every chart, and the
+//! page logs no errors. The screenshots are kept in `target/tmp/report-screenshot/` for people
+//! to look at.
 
+mod samples;
 mod support;
 
 use std::fs::File;
@@ -127,6 +129,61 @@ fn report_renders_in_headless_chromium_with_its_charts_and_no_errors() {
         .filter(|l| l.contains("Uncaught") || l.contains("CONSOLE"))
         .collect();
     assert!(errors.is_empty(), "the page logged: {errors:#?}");
+}
+
+#[test]
+fn over_time_charts_render_in_headless_chromium() {
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let page = out_dir.join("over-time-report.html");
+    std::fs::write(&page, samples::html(&samples::oom_run())).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let shot = out_dir.join("over-time-report.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run_chromium(
+        &page,
+        profile.path(),
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1200,3000".to_owned(),
+            "--hide-scrollbars".to_owned(),
+        ],
+    );
+    assert!(out.success, "chromium --screenshot failed: {}", out.stderr);
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert!(png.len() > 60_000, "screenshot is only {} bytes", png.len());
+    let out = run_chromium(
+        &page,
+        profile.path(),
+        &[
+            "--dump-dom".to_owned(),
+            "--enable-logging=stderr".to_owned(),
+            "--v=0".to_owned(),
+        ],
+    );
+    assert!(out.success, "chromium --dump-dom failed: {}", out.stderr);
+    let dom = &out.stdout;
+    let expected = [
+        "mttr-distribution",
+        "mttr-breakdown",
+        "timeline-trial-1",
+        "resources-trial-1",
+        "load-trial-1",
+        "timeline-trial-2",
+    ];
+    assert_eq!(support::chart_ids(dom), expected);
+    assert_eq!(dom.matches("<svg").count(), expected.len());
+    for text in [
+        "Trial 1: memory against its limit",
+        "Trial 1: CPU and throttling",
+        "Trial 1: load throughput",
+        "Trial 1: load latency",
+        "No resource samples recorded",
+        "No load windows recorded",
+    ] {
+        assert!(dom.contains(text), "{text} missing from the DOM");
+    }
+    assert!(!out.stderr.contains("Uncaught") && !out.stderr.contains("CONSOLE"));
 }
 
 #[test]

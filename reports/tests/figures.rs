@@ -1,23 +1,13 @@
-//! Per-trial figures replayed from compact journals, checked through one `check` helper.
+//! Per-trial figures replayed from compact journals, checked through one `check` helper. Every
+//! probe of these journals answered `PROBE_MS` (2 ms) after it was sent, so an outage started by a
+//! failed probe starts 2 ms before that probe's record (its send time), while a recovery, and the
+//! end of a downtime span, is a good probe's record (its answer).
 
 mod common;
 
 use common::*;
 use journal::Event;
 use reports::trial_outcomes;
-
-/// Builds a journal from `(t_ms, trial, event)` entries, computes every trial's outcome with
-/// K = `healthy_after`, and compares its full description with `expected` (one block per trial).
-fn check(entries: Vec<(f64, u32, Event)>, healthy_after: u32, expected: &str) {
-    let outcomes = trial_outcomes(&journal(entries), healthy_after);
-    let actual: Vec<String> = outcomes.iter().map(describe).collect();
-    let expected: Vec<String> = expected
-        .trim()
-        .split("\n\n")
-        .map(|block| block.lines().map(str::trim).collect::<Vec<_>>().join("\n"))
-        .collect();
-    assert_eq!(actual, expected, "\nactual:\n{}\n", actual.join("\n\n"));
-}
 
 #[test]
 fn oom_detect_restart_recover() {
@@ -30,9 +20,9 @@ fn oom_detect_restart_recover() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ContainerDied (outage: true)
-        at: fault 1000, outage 2050, detected 2150, action 2200, recovered 2600
-        fault→outage 1050, ttd 100 (before outage: false), tta 50, act→recovered 400, mttr 550
-        downtime 500, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, escalations 0
+        at: fault 1000, outage 2050, detected 2150, action 2200, finished 2550, container start 2560, recovered 2600, confirmed 3600
+        fault→outage 1050, ttd 100 (before outage: false), tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
+        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, unverified 0, escalations 0
         ",
     );
 }
@@ -50,15 +40,16 @@ fn healer_detects_before_outage() {
             (500.0, 1, probe(T, false)),
             (700.0, 1, action_finished(T, true)),
             (800.0, 1, probe(T, true)),
+            (850.0, 1, verified(T, true)),
             (900.0, 1, trial_ended(false)),
         ],
         1,
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ContainerDied (outage: true)
-        at: fault 100, outage 400, detected 300, action 350, recovered 800
-        fault→outage 300, ttd -100 (before outage: true), tta 50, act→recovered 450, mttr 400
-        downtime 300, requests 0 ok 0 failed (rate -), oom 0, actions 1, heals 1, escalations 0
+        at: fault 100, outage 400, detected 300, action 350, finished 700, container start -, recovered 800, confirmed 800
+        fault→outage 300, ttd -100 (before outage: true), tta 50, platform 350, start→good 100, container start→good -, confirm 0, act→recovered 450, mttr 400
+        downtime 302, requests 0 ok 0 failed (rate -), oom 0, actions 1, heals 1, unverified 0, escalations 0
         ",
     );
 }
@@ -73,6 +64,7 @@ fn healer_acts_without_outage_is_success_without_mttr() {
             (300.0, 1, detected(T)),
             (350.0, 1, action_started(T)),
             (360.0, 1, action_finished(T, true)),
+            (370.0, 1, verified(T, true)),
             (400.0, 1, probe(T, true)),
             (450.0, 1, load(100, 0)),
             (500.0, 1, trial_ended(false)),
@@ -84,9 +76,9 @@ fn healer_acts_without_outage_is_success_without_mttr() {
         "
         trial 1: success (interrupted: false)
         outage: none (outage: false)
-        at: fault 100, outage -, detected 300, action 350, recovered -
-        fault→outage -, ttd - (before outage: false), tta 50, act→recovered -, mttr -
-        downtime 0, requests 100 ok 0 failed (rate 0), oom 0, actions 1, heals 1, escalations 0
+        at: fault 100, outage -, detected 300, action 350, finished 360, container start -, recovered -, confirmed -
+        fault→outage -, ttd - (before outage: false), tta 50, platform 10, start→good -, container start→good -, confirm -, act→recovered -, mttr -
+        downtime 0, requests 100 ok 0 failed (rate 0), oom 0, actions 1, heals 1, unverified 0, escalations 0
         ",
     );
 }
@@ -109,11 +101,11 @@ fn outage_that_never_recovers_fails_with_reason() {
         ],
         2,
         "
-        trial 1: FAILED: never recovered within the trial (12.4 s after outage start) (interrupted: false)
+        trial 1: FAILED: never recovered within the trial (12.4 s after outage start); runbook restart was not verified: its restart step failed (restart failed) (interrupted: false)
         outage: leaky-0 ProbeFailed (outage: true)
-        at: fault 100, outage 1000, detected 1200, action 1300, recovered -
-        fault→outage 900, ttd 200 (before outage: false), tta 100, act→recovered -, mttr -
-        downtime 1500, requests 0 ok 0 failed (rate -), oom 0, actions 1, heals 0, escalations 1
+        at: fault 100, outage 998, detected 1200, action 1300, finished 1400, container start -, recovered -, confirmed -
+        fault→outage 898, ttd 202 (before outage: false), tta 100, platform 100, start→good -, container start→good -, confirm -, act→recovered -, mttr -
+        downtime 1502, requests 0 ok 0 failed (rate -), oom 0, actions 1, heals 0, unverified 1, escalations 1
         ",
     );
 }
@@ -135,9 +127,9 @@ fn downtime_sums_two_failing_spans() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 100, detected -, action -, recovered 300
-        fault→outage -, ttd - (before outage: false), tta -, act→recovered -, mttr 200
-        downtime 350, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, escalations 0
+        at: fault -, outage 98, detected -, action -, finished -, container start -, recovered 300, confirmed 300
+        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 202
+        downtime 354, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
         ",
     );
 }
@@ -160,16 +152,18 @@ fn probes_and_deaths_before_target_ready_are_ignored() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 400, detected -, action -, recovered 500
-        fault→outage -, ttd - (before outage: false), tta -, act→recovered -, mttr 100
-        downtime 100, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, escalations 0
+        at: fault -, outage 398, detected -, action -, finished -, container start -, recovered 500, confirmed 500
+        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 102
+        downtime 102, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
         ",
     );
 }
 
 #[test]
 fn recovery_needs_k_consecutive_ok_probes_and_starts_at_the_first() {
-    // bad, then good-bad-good-good-good: with K = 3 recovery is the 3rd-from-last probe (400).
+    // bad, then good-bad-good-good-good: with K = 3 recovery is when the 3rd-from-last probe
+    // answered (400, the earliest answer of the three), confirmed when the last one answered
+    // (600). Each failing span ends at the next good answer: 98 → 200 and 298 → 400.
     check(
         vec![
             (0.0, 1, ready(T)),
@@ -185,9 +179,9 @@ fn recovery_needs_k_consecutive_ok_probes_and_starts_at_the_first() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 100, detected -, action -, recovered 400
-        fault→outage -, ttd - (before outage: false), tta -, act→recovered -, mttr 300
-        downtime 200, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, escalations 0
+        at: fault -, outage 98, detected -, action -, finished -, container start -, recovered 400, confirmed 600
+        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 200, act→recovered -, mttr 302
+        downtime 204, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
         ",
     );
 }
@@ -209,9 +203,9 @@ fn ok_probes_of_another_target_do_not_end_the_outage() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 100, detected -, action -, recovered 300
-        fault→outage -, ttd - (before outage: false), tta -, act→recovered -, mttr 200
-        downtime 200, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, escalations 0
+        at: fault -, outage 98, detected -, action -, finished -, container start -, recovered 300, confirmed 300
+        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 202
+        downtime 202, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
         ",
     );
 }
@@ -232,9 +226,9 @@ fn die_before_first_failed_probe_starts_the_outage() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ContainerDied (outage: true)
-        at: fault 100, outage 200, detected -, action -, recovered 700
-        fault→outage 100, ttd - (before outage: false), tta -, act→recovered -, mttr 500
-        downtime 250, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, escalations 0
+        at: fault 100, outage 200, detected -, action -, finished -, container start -, recovered 700, confirmed 700
+        fault→outage 100, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 500
+        downtime 252, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
         ",
     );
 }
@@ -255,9 +249,9 @@ fn detection_before_the_fault_is_not_counted() {
         "
         trial 1: success (interrupted: false)
         outage: leaky-0 ProbeFailed (outage: true)
-        at: fault 100, outage 200, detected 300, action -, recovered 400
-        fault→outage 100, ttd 100 (before outage: false), tta -, act→recovered -, mttr 200
-        downtime 200, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, escalations 0
+        at: fault 100, outage 198, detected 300, action -, finished -, container start -, recovered 400, confirmed 400
+        fault→outage 98, ttd 102 (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 202
+        downtime 202, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
         ",
     );
 }
@@ -275,15 +269,15 @@ fn interrupted_and_cut_off_trials_fail() {
         "
         trial 1: FAILED: trial interrupted (interrupted: true)
         outage: leaky-0 ContainerDied (outage: true)
-        at: fault 1000, outage 2050, detected 2150, action 2200, recovered 2600
-        fault→outage 1050, ttd 100 (before outage: false), tta 50, act→recovered 400, mttr 550
-        downtime 500, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, escalations 0
+        at: fault 1000, outage 2050, detected 2150, action 2200, finished 2550, container start 2560, recovered 2600, confirmed 3600
+        fault→outage 1050, ttd 100 (before outage: false), tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
+        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, unverified 0, escalations 0
 
         trial 2: FAILED: trial has no trial_ended record (the run was cut off) (interrupted: true)
         outage: leaky-0 ContainerDied (outage: true)
-        at: fault 11000, outage 12050, detected 12150, action 12200, recovered 12600
-        fault→outage 1050, ttd 100 (before outage: false), tta 50, act→recovered 400, mttr 550
-        downtime 500, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, escalations 0
+        at: fault 11000, outage 12050, detected 12150, action 12200, finished 12550, container start 12560, recovered 12600, confirmed 13600
+        fault→outage 1050, ttd 100 (before outage: false), tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
+        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, unverified 0, escalations 0
         ",
     );
 }
@@ -320,5 +314,6 @@ fn alert_pipeline_stages_are_split_from_the_alerts_firing_time() {
     assert_eq!(t.fault_to_firing_ms, Some(1000.0));
     assert_eq!(t.firing_to_webhook_ms, Some(1000.0));
     assert_eq!(t.webhook_to_action_ms, Some(2.0));
-    assert_eq!(t.mttr_ms, Some(2000.0));
+    // The failed probe was sent at 1498 (its record − PROBE_MS); the good one answered at 3500.
+    assert_eq!(t.mttr_ms, Some(2000.0 + PROBE_MS));
 }

@@ -18,8 +18,8 @@ fn expectations() -> Expectations {
     }
 }
 
-/// Trial 1: the OOM trial (MTTR 550 ms); trial 2: the healer restarts before users see the outage
-/// (TTD -100 ms, MTTR 400 ms).
+/// Trial 1: the OOM trial (MTTR 550 ms, from the death to the first good answer); trial 2: the
+/// healer restarts before users see the outage (TTD -100 ms, MTTR 400 ms).
 fn two_trials() -> Vec<(f64, u32, Event)> {
     let mut entries = vec![(0.0, 0, run_started())];
     entries.extend(oom_trial(1, 0.0));
@@ -32,6 +32,7 @@ fn two_trials() -> Vec<(f64, u32, Event)> {
         (10_400.0, 2, docker(T, "die")),
         (10_500.0, 2, probe(T, false)),
         (10_700.0, 2, action_finished(T, true)),
+        (10_750.0, 2, verified(T, true)),
         (10_800.0, 2, probe(T, true)),
         (10_900.0, 2, probe(T, true)),
         (11_000.0, 2, probe(T, true)),
@@ -47,16 +48,18 @@ fn render_table_shows_each_trial_the_aggregates_and_the_verdicts() {
     let summary = summarize(&journal(two_trials()), 3, &expectations());
     let table = summary.render_table();
     let expected = "\
-trial  outage  fault→outage      TTD     TTA  act→recovered    MTTR  downtime  errors  OOM  heals  result
-    1  yes           1.050s   0.100s  0.050s         0.400s  0.550s    0.500s      1%    1      1  ok
-    2  yes           0.300s  -0.100s  0.050s         0.450s  0.400s    0.300s      0%    0      1  ok
+trial  outage   detect     act  platform  start→good    MTTR  confirm  downtime  errors  OOM  heals  result
+    1  yes      0.100s  0.050s    0.350s      0.050s  0.550s   1.000s    0.502s      1%    1      1  ok
+    2  yes     -0.100s  0.050s    0.350s      0.100s  0.400s   0.200s    0.302s      0%    0      1  ok
+  detect + act + platform + start→good = MTTR: outage start → first good answer (of K in a row)
+  confirm: first good answer → the K-th good probe answered
 
 MTTR          p50 0.400s  p95 0.550s  max 0.550s  (2 outage(s), 2 recovered, K = 3)
-TTD p50       -0.100s  (healer detected before users saw it)
-TTA p50       0.050s
+MTTR phases   p50 detect -0.100s (healer first), act 0.050s, platform 0.350s, start→good 0.050s
+              p50 confirm 0.200s, container start→good 0.040s
 success rate  100%  (2 of 2 trials)
 error rate    0.5%  (10 failed of 2000 requests)
-OOM kills 1, heals 2 of 2 actions, escalations 0, downtime 0.800s
+OOM kills 1, verified heals 2, actions 2, unverified 0, escalations 0, downtime 0.804s
 
 PASS  recovered_within 1s: max MTTR 0.550s over 2 outage(s) <= 1s
 PASS  max_error_rate 2%: error rate 0.5% (10 failed of 2000 requests) <= 2%
@@ -93,7 +96,7 @@ fn render_table_gives_failure_reasons() {
 }
 
 #[test]
-fn result_json_round_trips_with_schema_version_1() {
+fn result_json_round_trips_with_schema_version_2() {
     let summary = summarize(&journal(two_trials()), 3, &expectations());
     let run = RunInfo {
         run_id: "run-1".into(),
@@ -108,10 +111,12 @@ fn result_json_round_trips_with_schema_version_1() {
     let text = std::fs::read_to_string(&path).unwrap();
 
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(value["schema_version"], 1);
+    assert_eq!(value["schema_version"], 2);
     assert_eq!(value["run"]["run_id"], "run-1");
     assert_eq!(value["summary"]["passed"], true);
     assert_eq!(value["summary"]["mttr_max_ms"], 550.0);
+    assert_eq!(value["trials"][0]["platform_call_ms"], 350.0);
+    assert_eq!(value["trials"][0]["confirmed_at_ms"], 3600.0);
     assert_eq!(value["trials"][1]["ttd_ms"], -100.0);
     assert_eq!(value["trials"][1]["detected_before_outage"], true);
     assert_eq!(value["trials"][0]["outage_cause"], "container_died");
@@ -160,8 +165,16 @@ fn write_result_json_reports_an_unwritable_path() {
 #[test]
 fn a_journal_file_gives_the_same_summary_as_its_records() {
     // The journal stamps records with its own clock, so the in-memory records take their times
-    // from the file; what this checks is that every event and trial tag survives the file.
-    let entries = two_trials();
+    // from the file; what this checks is that every event and trial tag survives the file. The
+    // records are stamped microseconds apart: the probes here took no time, so that none was
+    // sent before the records written ahead of it.
+    let entries: Vec<(f64, u32, Event)> = two_trials()
+        .into_iter()
+        .map(|(t, trial, event)| match event {
+            Event::Probe { target, ok, .. } => (t, trial, probe_took(&target, ok, 0.0)),
+            event => (t, trial, event),
+        })
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
     let journal_file = Journal::create(&path).unwrap();

@@ -35,12 +35,18 @@ fn result_json_validates_against_the_committed_schema() {
                 .unwrap();
         assert_eq!(errors(&validator, &written), Vec::<String>::new(), "{run}");
         assert_eq!(written["schema_version"], reports::SCHEMA_VERSION);
-        // The file the live run wrote (before `expect` existed) is valid too.
+        // The file the live run wrote is schema 1: the schema of version 2 says so first.
         let live: Value = serde_json::from_str(
             &std::fs::read_to_string(support::fixtures().join(run).join("result.json")).unwrap(),
         )
         .unwrap();
-        assert_eq!(errors(&validator, &live), Vec::<String>::new(), "{run}");
+        assert_eq!(live["schema_version"], 1);
+        let old = errors(&validator, &live);
+        assert_eq!(
+            old.first().map(String::as_str),
+            Some("2 was expected at /schema_version"),
+            "{run}: {old:?}"
+        );
     }
 }
 
@@ -61,13 +67,17 @@ fn schema_rejects_missing_renamed_and_mistyped_fields() {
     trial.insert("mttr".into(), mttr);
     let mut mistyped = good.clone();
     mistyped["summary"]["success_rate"] = Value::from("100%");
-    let mut version = good;
-    version["schema_version"] = Value::from(2);
+    let mut version = good.clone();
+    version["schema_version"] = Value::from(1);
+    let mut unverified = good;
+    let trial = unverified["trials"][0].as_object_mut().unwrap();
+    trial.remove("unverified").unwrap();
     for (name, bad) in [
         ("missing", missing),
         ("renamed", renamed),
         ("mistyped", mistyped),
         ("version", version),
+        ("missing new field", unverified),
     ] {
         assert!(!errors(&validator, &bad).is_empty(), "{name} was accepted");
     }

@@ -197,13 +197,15 @@ fn run_error_rate_sums_every_trials_load() {
 
 #[test]
 fn aggregates_use_nearest_rank_over_recovered_outages() {
-    // MTTRs 550 (trial 1), 200 and 900 (trials 2, 3); trial 4 never recovers, trial 5 has no outage.
+    // MTTRs 550 (trial 1: from a death to a good answer), 200 and 900 (trials 2, 3: from a
+    // failed probe's send, `PROBE_MS` before its record, to a good answer); trial 4 never
+    // recovers, trial 5 has no outage.
     let mut entries = oom_trial(1, 0.0);
     for (trial, offset, mttr) in [(2, 10_000.0, 200.0), (3, 20_000.0, 900.0)] {
         entries.extend([
             (offset, trial, ready(T)),
             (offset + 100.0, trial, probe(T, false)),
-            (offset + 100.0 + mttr, trial, probe(T, true)),
+            (offset + 100.0 - PROBE_MS + mttr, trial, probe(T, true)),
             (offset + 200.0 + mttr, trial, probe(T, true)),
             (offset + 300.0 + mttr, trial, probe(T, true)),
             (offset + 2000.0, trial, trial_ended(false)),
@@ -226,10 +228,16 @@ fn aggregates_use_nearest_rank_over_recovered_outages() {
     assert_eq!(a.ttd_p50_ms, Some(100.0));
     assert_eq!(a.tta_p50_ms, Some(50.0));
     assert_eq!(
-        (a.oom_kills, a.actions, a.heals, a.escalations),
-        (1, 1, 1, 0)
+        (a.oom_kills, a.actions, a.heals, a.unverified, a.escalations),
+        (1, 1, 1, 0, 0)
     );
-    assert_eq!(a.downtime_ms, 500.0 + 200.0 + 900.0 + 1000.0);
+    // Only trial 1 was healed: the phase p50s are its own.
+    assert_eq!(
+        (a.platform_call_p50_ms, a.finished_to_recovered_p50_ms),
+        (Some(350.0), Some(50.0))
+    );
+    // Trial 1's span runs from the failed probe's send (2098) to the next good answer (2600).
+    assert_eq!(a.downtime_ms, (500.0 + PROBE_MS) + 200.0 + 900.0 + 1000.0);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! served in-process on loopback (no Docker), at the load settings scenarios use. A
 //! `harness = false` bench that prints medians: `cargo bench -p sim --bench harness`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use journal::Event;
@@ -66,7 +67,7 @@ fn main() {
                     timeout: Duration::from_secs(2),
                     max_rps,
                 };
-                match load::run(spec).await {
+                match load::run(spec, Arc::new(journal::MemorySink::default())).await {
                     Ok(Event::Load {
                         rps: r,
                         p50_ms,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
-use journal::{Event, Journal, Sink};
+use journal::{Event, Journal, RunSetup, Sink};
 use reports::{RunInfo, RunSummary};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -200,6 +200,7 @@ pub async fn run(
         sim_version: env!("CARGO_PKG_VERSION").to_owned(),
         strategy: Some(options.strategy.name().to_owned()),
         seed: randomised.then_some(seed),
+        setup: Some(run_setup(&plan, options.strategy)?),
     });
     if randomised {
         progress.phase(format!(
@@ -304,6 +305,25 @@ pub async fn run(
         interrupted,
         paths,
         index: index.ok(),
+    })
+}
+
+/// What the run's figures depend on, for `run_started`: K, the prober's settings, the
+/// expectations, the strategy's settings and the scenario file's text.
+fn run_setup(plan: &Plan, strategy: Strategy) -> Result<RunSetup, RunError> {
+    let scenario_text =
+        std::fs::read_to_string(&plan.source).map_err(|source| RunError::Output {
+            path: plan.source.clone(),
+            source,
+        })?;
+    let health = &plan.target.health;
+    Ok(RunSetup {
+        healthy_after: health.healthy_after,
+        probe_interval_ms: health.interval.as_secs_f64() * 1000.0,
+        probe_timeout_ms: health.timeout.as_secs_f64() * 1000.0,
+        expect: serde_json::to_value(&plan.expect).unwrap_or_default(),
+        strategy_settings: strategy.settings(),
+        scenario_text,
     })
 }
 
@@ -544,6 +564,13 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             trial_cancel.clone(),
         ));
     }
+    tasks.spawn(docker::sample_resources(
+        context.resources.docker().clone(),
+        context.resources.run_id().to_owned(),
+        trial,
+        sink.clone(),
+        trial_cancel.clone(),
+    ));
     let healer_task = spawn_healer(context, trial, &trial_cancel);
 
     let load_started = Instant::now();
@@ -560,14 +587,17 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             .collect(),
         trial_cancel.clone(),
     ));
-    let mut load_task = tokio::spawn(load::run(LoadSpec {
-        host: format!("http://127.0.0.1:{load_port}"),
-        path: plan.load.path.clone(),
-        users: plan.load.users,
-        duration: plan.load.duration,
-        timeout: plan.load.timeout,
-        max_rps: plan.load.max_rps,
-    }));
+    let mut load_task = tokio::spawn(load::run(
+        LoadSpec {
+            host: format!("http://127.0.0.1:{load_port}"),
+            path: plan.load.path.clone(),
+            users: plan.load.users,
+            duration: plan.load.duration,
+            timeout: plan.load.timeout,
+            max_rps: plan.load.max_rps,
+        },
+        sink.clone(),
+    ));
     context.progress.phase(format!(
         "sim: trial {trial}: load running for {:.0?}, {} fault(s) scheduled",
         plan.load.duration,

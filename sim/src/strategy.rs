@@ -3,6 +3,7 @@
 //! healer. Same scenario, same load, same faults:
 //! only who heals changes, so `sim compare` can put them side by side.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -98,6 +99,35 @@ impl Strategy {
     }
 }
 
+impl Strategy {
+    /// The strategy's settings, as the journal records them (`run_started.setup`).
+    pub fn settings(&self) -> BTreeMap<String, String> {
+        let secs = |d: &Duration| format!("{}s", d.as_secs_f64());
+        let pairs: Vec<(&str, String)> = match self {
+            Strategy::None | Strategy::DockerRestart | Strategy::Embedded => Vec::new(),
+            Strategy::Autoheal {
+                interval,
+                retries,
+                poll,
+            } => vec![
+                ("interval", secs(interval)),
+                ("retries", retries.to_string()),
+                ("poll", secs(poll)),
+            ],
+            Strategy::Alertmanager {
+                scrape,
+                rule_for,
+                group_wait,
+            } => vec![
+                ("scrape", secs(scrape)),
+                ("for", secs(rule_for)),
+                ("group_wait", secs(group_wait)),
+            ],
+        };
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+}
+
 impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -136,5 +166,15 @@ mod tests {
             Strategy::parse("alertmanager", &[fast]),
             Ok(ALERTMANAGER_DEFAULTS)
         );
+    }
+
+    #[test]
+    fn settings_name_every_knob() {
+        let settings = AUTOHEAL_DEFAULTS.settings();
+        assert_eq!(settings["interval"], "30s");
+        assert_eq!(settings["retries"], "3");
+        assert_eq!(settings["poll"], "5s");
+        assert_eq!(ALERTMANAGER_DEFAULTS.settings()["for"], "60s");
+        assert!(Strategy::Embedded.settings().is_empty());
     }
 }

@@ -14,7 +14,7 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
     assert!(stdout.contains("result: PASS"), "{stdout}");
 
     let result = result(&dir);
-    assert_eq!(result["schema_version"], 1);
+    assert_eq!(result["schema_version"], 2);
     assert_eq!(result["summary"]["passed"], true);
     let trials = result["trials"].as_array().unwrap();
     assert_eq!(trials.len(), 3);
@@ -29,6 +29,21 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
         assert!(mttr > 0.0, "{trial}");
         assert!(trial["ttd_ms"].as_f64().is_some(), "{trial}");
         assert!(trial["tta_ms"].as_f64().unwrap() >= 0.0, "{trial}");
+        // The instrument cannot see a recovery before the container started again.
+        let outage_start = trial["outage_start_ms"].as_f64().unwrap();
+        let started = journal(&dir).into_iter().find(|r| {
+            r["trial"] == trial["trial"]
+                && r["event"] == "docker"
+                && r["action"] == "start"
+                && r["t_ms"].as_f64().unwrap() > outage_start
+        });
+        let started = started.expect("the container started again")["t_ms"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            trial["recovered_at_ms"].as_f64().unwrap() >= started,
+            "{trial}"
+        );
         oom_kills += trial["oom_kills"].as_u64().unwrap();
     }
     assert!(oom_kills >= 1, "no OOM kill in the whole run");
@@ -50,6 +65,36 @@ async fn oom_recovery_heals_every_oom_kill_and_leaves_nothing_behind() {
         stdout.contains("report:  "),
         "sim run says where the report is"
     );
+
+    // The journal is the whole record: `sim report` on a directory holding only the journal
+    // gives the run's figures back exactly.
+    let alone = tempfile::tempdir().unwrap();
+    let copy = alone
+        .path()
+        .join("oom-recovery")
+        .join(dir.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(dir.join("journal.jsonl"), copy.join("journal.jsonl")).unwrap();
+    let output = common::run(
+        common::sim()
+            .arg("report")
+            .arg(&copy)
+            .arg("--out")
+            .arg(alone.path()),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
+    let rebuilt = common::result(&copy);
+    for part in ["summary", "trials", "verdicts", "expect"] {
+        assert_eq!(
+            rebuilt[part], result[part],
+            "{part} differs when rebuilt from the journal"
+        );
+    }
 
     assert_nothing_left(&dir).await;
 }

@@ -88,6 +88,7 @@ async fn meets_its_expectations(scenario: &str, args: &[&str]) -> (tempfile::Tem
     );
     let dir = common::run_dir(out.path(), scenario).expect("a run directory");
     assert!(stdout.contains("result: PASS"), "{stdout}");
+    common::assert_observed_over_time(&dir);
 
     let result = common::result(&dir);
     let expect = &result["expect"];

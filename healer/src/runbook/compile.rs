@@ -11,23 +11,13 @@ use std::time::Duration;
 
 use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
-use super::spec::{RunbookSpec, StepSpec, TriggerSpec, VerifySpec};
-use super::{Action, NotifyFormat, Runbook, Step, Trigger, Verify};
-use crate::platform::{Limits, Scale, Scope};
+use super::spec::{RunbookSpec, TriggerSpec, VerifySpec};
+use super::{Runbook, Trigger, Verify};
+use crate::platform::Scope;
 use crate::template::Template;
 
-const ACTIONS: &[&str] = &[
-    "restart",
-    "recreate",
-    "stop",
-    "scale",
-    "rollback",
-    "update_limits",
-    "wait",
-    "http",
-    "notify",
-    "signal",
-];
+mod step;
+
 const KINDS: &[&str] = &[
     "docker_event",
     "health",
@@ -39,7 +29,6 @@ const KINDS: &[&str] = &[
 ];
 const DEFAULT_TREND_SAMPLES: usize = 5;
 const DEFAULT_ANOMALY_WARMUP: u32 = 20;
-const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) fn compile(spec: RunbookSpec, map: SourceMap, file: &Path) -> Result<Runbook, Problems> {
     let mut c = Compiler {
@@ -389,209 +378,9 @@ impl Compiler {
         None
     }
 
-    fn step(&mut self, path: &str, spec: &StepSpec) -> Option<Step> {
-        self.p.unknown_fields(path, &spec.unknown, StepSpec::FIELDS);
-        let retries = match &spec.retries {
-            None => Some(0),
-            Some(v) => self.parse_num::<u32>(&format!("{path}.retries"), v, "a whole number"),
-        };
-        let field = format!("{path}.action");
-        let Some(action) = spec.action.as_ref() else {
-            self.missing(&field);
-            return None;
-        };
-        let given = [
-            ("duration", spec.duration.is_some()),
-            ("method", spec.method.is_some()),
-            ("path", spec.path.is_some()),
-            ("port", spec.port.is_some()),
-            ("url", spec.url.is_some()),
-            ("format", spec.format.is_some()),
-            ("text", spec.text.is_some()),
-            ("routing_key", spec.routing_key.is_some()),
-            ("signal", spec.signal.is_some()),
-            ("replicas", spec.replicas.is_some()),
-            ("by", spec.by.is_some()),
-            ("memory", spec.memory.is_some()),
-            ("cpus", spec.cpus.is_some()),
-        ];
-        let sub = |key: &str| format!("{path}.{key}");
-        let kind = action.as_str();
-        let action = match kind {
-            "restart" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Restart)
-            }
-            "stop" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Stop)
-            }
-            "recreate" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Recreate)
-            }
-            "rollback" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Rollback)
-            }
-            "scale" => {
-                self.only(path, kind, &["replicas", "by"], &given);
-                match (&spec.replicas, &spec.by) {
-                    (Some(n), None) => self
-                        .parse_num::<u32>(&sub("replicas"), n, "a whole number of replicas")
-                        .map(|n| Action::Scale(Scale::To(n))),
-                    (None, Some(by)) => self
-                        .parse_num::<i32>(&sub("by"), by, "a whole number such as +1 or -1")
-                        .map(|by| Action::Scale(Scale::By(by))),
-                    _ => {
-                        self.p.push(
-                            path,
-                            "`scale` takes exactly one of `replicas` (how many) and `by` (+N or -N)",
-                            None,
-                        );
-                        None
-                    }
-                }
-            }
-            "update_limits" => {
-                self.only(path, kind, &["memory", "cpus"], &given);
-                let memory = match &spec.memory {
-                    None => Some(None),
-                    Some(v) => self.p.size(&sub("memory"), v.as_str()).map(Some),
-                };
-                let cpus = match &spec.cpus {
-                    None => Some(None),
-                    Some(v) => self.number(&sub("cpus"), v, 0.01..=1024.0).map(Some),
-                };
-                if spec.memory.is_none() && spec.cpus.is_none() {
-                    self.p
-                        .push(path, "`update_limits` needs `memory`, `cpus` or both", None);
-                }
-                Some(Action::UpdateLimits(Limits {
-                    memory_bytes: memory?,
-                    cpus: cpus?,
-                }))
-            }
-            "wait" => {
-                self.only(path, kind, &["duration"], &given);
-                self.required_duration(&sub("duration"), spec.duration.as_ref())
-                    .map(Action::Wait)
-            }
-            "http" => {
-                self.only(path, kind, &["method", "path", "port"], &given);
-                let method = match &spec.method {
-                    None => Some(reqwest::Method::POST),
-                    Some(m) => match m.as_str() {
-                        "GET" | "POST" | "PUT" | "DELETE" => {
-                            reqwest::Method::from_str(m.as_str()).ok()
-                        }
-                        other => self.bad_choice(
-                            &sub("method"),
-                            other,
-                            &["GET", "POST", "PUT", "DELETE"],
-                        ),
-                    },
-                };
-                let http_path = self.required(&sub("path"), spec.path.as_ref(), |c, f, v| {
-                    if !v.as_str().starts_with('/') {
-                        c.p.push(f, format!("must start with `/`, got `{v}`"), None);
-                        return None;
-                    }
-                    c.template(f, v)
-                });
-                let port = match &spec.port {
-                    None => Some(None),
-                    Some(v) => self
-                        .parse_num::<u16>(&sub("port"), v, "a port number")
-                        .map(Some),
-                };
-                Some(Action::Http {
-                    method: method?,
-                    path: http_path?,
-                    port: port?,
-                })
-            }
-            "notify" => {
-                self.only(
-                    path,
-                    kind,
-                    &["url", "format", "text", "routing_key"],
-                    &given,
-                );
-                let url = self.required(&sub("url"), spec.url.as_ref(), |c, f, v| c.template(f, v));
-                let text = match &spec.text {
-                    None => Template::parse("{{class}} incident {{incident}} on {{target}}").ok(),
-                    Some(v) => self.template(&sub("text"), v),
-                };
-                let format = match spec.format.as_ref().map(Scalar::as_str) {
-                    None | Some("slack") => {
-                        if spec.routing_key.is_some() {
-                            self.p.push(
-                                &sub("routing_key"),
-                                "`routing_key` goes only with `format: pagerduty`",
-                                None,
-                            );
-                        }
-                        Some(NotifyFormat::Slack)
-                    }
-                    Some("pagerduty") => self
-                        .required_text(&sub("routing_key"), spec.routing_key.as_ref())
-                        .map(|routing_key| NotifyFormat::PagerDuty { routing_key }),
-                    Some(other) => self.bad_choice(&sub("format"), other, &["slack", "pagerduty"]),
-                };
-                Some(Action::Notify {
-                    url: url?,
-                    format: format?,
-                    text: text?,
-                })
-            }
-            "signal" => {
-                self.only(path, kind, &["signal"], &given);
-                self.required(&sub("signal"), spec.signal.as_ref(), |c, f, v| {
-                    let name = v.as_str();
-                    if name.starts_with("SIG")
-                        && name.len() > 3
-                        && name
-                            .chars()
-                            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
-                    {
-                        Some(Action::Signal(name.to_owned()))
-                    } else {
-                        c.p.push(
-                            f,
-                            format!("expected a signal name such as SIGHUP, got `{name}`"),
-                            None,
-                        );
-                        None
-                    }
-                })
-            }
-            other => self.bad_choice(&field, other, ACTIONS),
-        };
-        let default_timeout = match kind {
-            "wait" => None,
-            "http" | "notify" => Some(DEFAULT_HTTP_TIMEOUT),
-            _ => None,
-        };
-        let timeout = match (&spec.timeout, default_timeout, &action) {
-            (Some(v), _, _) => self.p.duration(&sub("timeout"), v.as_str()),
-            (None, Some(default), _) => Some(default),
-            (None, None, Some(Action::Wait(duration))) => Some(*duration + Duration::from_secs(1)),
-            (None, None, _) => {
-                self.missing(&sub("timeout"));
-                None
-            }
-        };
-        Some(Step {
-            action: action?,
-            timeout: timeout?,
-            retries: retries?,
-        })
-    }
-
     fn verify(&mut self, spec: Option<&VerifySpec>) -> Verify {
         let placeholder = Verify {
-            http_path: "/".to_owned(),
+            http_path: None,
             port: None,
             within: Duration::ZERO,
             consecutive: NonZeroU32::MIN,
@@ -602,29 +391,44 @@ impl Compiler {
         };
         self.p
             .unknown_fields("verify", &spec.unknown, VerifySpec::FIELDS);
-        let http_path = self.required("verify.http_path", spec.http_path.as_ref(), |c, f, v| {
+        // Optional: without it, verification asks the target's own health path.
+        let http_path = spec.http_path.as_ref().and_then(|v| {
             if v.as_str().starts_with('/') {
-                Some(v.as_str().to_owned())
-            } else {
-                c.p.push(
-                    f,
-                    format!("`http_path` must start with `/`, got `{v}`"),
-                    None,
-                );
-                None
+                return Some(v.as_str().to_owned());
             }
+            self.p.push(
+                "verify.http_path",
+                format!("`http_path` must start with `/`, got `{v}`"),
+                Some(
+                    "write e.g. `/health`, or leave `http_path` out to ask the target's health \
+                     path (its label `healer.health`, else /health)"
+                        .to_owned(),
+                ),
+            );
+            None
         });
         let port = match &spec.port {
             None => None,
             Some(v) => self.parse_num::<u16>("verify.port", v, "a port number"),
         };
-        let within = self.required_duration("verify.within", spec.within.as_ref());
+        let within = self.required("verify.within", spec.within.as_ref(), |c, f, v| {
+            let within = c.p.duration(f, v.as_str())?;
+            if within.is_zero() {
+                c.p.push(
+                    f,
+                    "must be longer than 0s: no probe can answer in no time",
+                    Some("write e.g. `within: 15s`".to_owned()),
+                );
+                return None;
+            }
+            Some(within)
+        });
         let consecutive = match &spec.consecutive {
             None => Some(NonZeroU32::MIN),
             Some(v) => self.nonzero("verify.consecutive", v),
         };
         Verify {
-            http_path: http_path.unwrap_or(placeholder.http_path),
+            http_path,
             port,
             within: within.unwrap_or_default(),
             consecutive: consecutive.unwrap_or(NonZeroU32::MIN),

@@ -124,14 +124,19 @@ pub(crate) enum NotifyFormat {
     PagerDuty { routing_key: String },
 }
 
-/// How to check the target works again after the steps.
+/// How to check the target works again after the steps (see [`crate::verify`] for the
+/// schedule of probes).
 #[derive(Debug, Clone)]
 pub(crate) struct Verify {
-    pub(crate) http_path: String,
+    /// The path asked; default: the target's own health path, its `healer.health` label, else
+    /// the healer's probe path (`/health`). Name one only when verification must ask something
+    /// other than the target's health endpoint.
+    pub(crate) http_path: Option<String>,
     /// Container port; default: the target's `healer.port` label, else 8080.
     pub(crate) port: Option<u16>,
+    /// Time from the first probe until verification gives up; more than zero.
     pub(crate) within: Duration,
-    /// Healthy answers in a row needed.
+    /// Probes sent one after the other that must all answer 2xx.
     pub(crate) consecutive: NonZeroU32,
 }
 

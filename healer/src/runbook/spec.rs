@@ -147,11 +147,14 @@ impl StepSpec {
     ];
 }
 
-/// `verify:`
+/// `verify:` probes every 50 ms until `consecutive` (default 1) probes in a row answer 2xx,
+/// at most for `within`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(expecting = "a map, e.g. { http_path: /health, within: 15s }")]
+#[serde(expecting = "a map, e.g. { within: 15s } or { http_path: /ready, within: 15s }")]
 pub(super) struct VerifySpec {
+    /// Optional: without it, the target's label `healer.health`, else `/health`.
     pub(super) http_path: Option<Scalar>,
+    /// Optional: without it, the target's label `healer.port`, else 8080.
     pub(super) port: Option<Scalar>,
     pub(super) within: Option<Scalar>,
     pub(super) consecutive: Option<Scalar>,

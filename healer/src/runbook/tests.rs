@@ -51,7 +51,10 @@ fn shipped_runbook_loads_with_its_values() {
     assert!(matches!(runbook.steps[0].action, Action::Restart));
     assert_eq!(runbook.steps[0].timeout, Duration::from_secs(10));
     assert_eq!(runbook.steps[0].retries, 1);
-    assert_eq!(runbook.verify.http_path, "/health");
+    assert_eq!(
+        runbook.verify.http_path, None,
+        "the target's own health path"
+    );
     assert_eq!(runbook.verify.port, Some(8080));
     assert_eq!(runbook.verify.within, Duration::from_secs(15));
     assert_eq!(runbook.verify.consecutive.get(), 1);
@@ -59,6 +62,21 @@ fn shipped_runbook_loads_with_its_values() {
     assert_eq!(runbook.max_actions.get(), 5);
     assert_eq!(runbook.window, Duration::from_secs(600));
     assert!((runbook.confidence - 1.0).abs() < f64::EPSILON);
+}
+
+#[test]
+fn verify_names_a_path_only_when_it_must_and_needs_time() {
+    let named = shipped_with("  within: 15s", "  http_path: /ready\n  within: 15s");
+    assert_eq!(
+        parse(&named).unwrap().verify.http_path.as_deref(),
+        Some("/ready")
+    );
+    let found = problems(&shipped_with("  within: 15s", "  within: 0s"));
+    assert_eq!(
+        found,
+        ["rb.yaml:13:3: verify.within: must be longer than 0s: no probe can answer in no time\n  \
+          fix: write e.g. `within: 15s`"]
+    );
 }
 
 #[test]

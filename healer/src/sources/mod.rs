@@ -23,7 +23,9 @@ pub(crate) use sample::STATS_METRICS;
 
 /// The metric the prober emits next to each `Probe` signal: the probe's latency in ms.
 pub(crate) const PROBE_LATENCY_METRIC: &str = "probe_latency_ms";
-/// Target label naming the path the prober asks (default [`SourceSettings::probe_path`]).
+/// Target label naming its health path: the path the prober asks (default
+/// [`SourceSettings::probe_path`]), and the one verification asks when the runbook's `verify`
+/// names no `http_path`.
 pub const HEALTH_LABEL: &str = "healer.health";
 /// Target label naming the path the scraper asks (default [`SourceSettings::metrics_path`]).
 pub const METRICS_LABEL: &str = "healer.metrics";
@@ -37,7 +39,7 @@ pub struct SourceSettings {
     pub probe_interval: Duration,
     /// A probe without a 2xx answer within this time failed (default 500 ms).
     pub probe_timeout: Duration,
-    /// Default probe path (`/health`).
+    /// Default probe path (`/health`), for the prober and for verification.
     pub probe_path: String,
     /// Time between two stats samples (default 1 s).
     pub stats_interval: Duration,
@@ -198,14 +200,6 @@ impl Context {
         };
         self.tx.send(signal).await.is_ok()
     }
-
-    fn path(&self, label: &str, default: &str) -> String {
-        self.target
-            .labels
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| default.to_owned())
-    }
 }
 
 fn ticker(every: Duration) -> tokio::time::Interval {
@@ -217,7 +211,7 @@ fn ticker(every: Duration) -> tokio::time::Interval {
 /// Probes the target's health path every interval: a `Probe` signal and its latency metric.
 async fn probe_loop(cx: Context) {
     let port = verify::label_port(&cx.target);
-    let path = cx.path(HEALTH_LABEL, &cx.settings.probe_path);
+    let path = verify::label_path(&cx.target, HEALTH_LABEL, &cx.settings.probe_path);
     let mut ticks = ticker(cx.settings.probe_interval);
     loop {
         ticks.tick().await;
@@ -276,7 +270,7 @@ async fn stats_loop(cx: Context) {
 /// Scrapes the target's metrics path every interval; sends the metrics runbooks need.
 async fn scrape_loop(cx: Context) {
     let port = verify::label_port(&cx.target);
-    let path = cx.path(METRICS_LABEL, &cx.settings.metrics_path);
+    let path = verify::label_path(&cx.target, METRICS_LABEL, &cx.settings.metrics_path);
     let mut ticks = ticker(cx.settings.scrape_interval);
     let mut deriver = scrape::Deriver::default();
     loop {

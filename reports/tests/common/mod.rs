@@ -2,7 +2,7 @@
 #![allow(dead_code)] // Each test file uses a different subset of the builders.
 
 use journal::{Event, Record};
-use reports::TrialOutcome;
+use reports::{trial_outcomes, TrialOutcome};
 
 /// Records from `(t_ms, trial, event)` entries; trial 0 means "no trial".
 pub fn journal(entries: Vec<(f64, u32, Event)>) -> Vec<Record> {
@@ -17,6 +17,19 @@ pub fn journal(entries: Vec<(f64, u32, Event)>) -> Vec<Record> {
         .collect()
 }
 
+/// Builds a journal from `(t_ms, trial, event)` entries, computes every trial's outcome with
+/// K = `healthy_after`, and compares its full description with `expected` (one block per trial).
+pub fn check(entries: Vec<(f64, u32, Event)>, healthy_after: u32, expected: &str) {
+    let outcomes = trial_outcomes(&journal(entries), healthy_after);
+    let actual: Vec<String> = outcomes.iter().map(describe).collect();
+    let expected: Vec<String> = expected
+        .trim()
+        .split("\n\n")
+        .map(|block| block.lines().map(str::trim).collect::<Vec<_>>().join("\n"))
+        .collect();
+    assert_eq!(actual, expected, "\nactual:\n{}\n", actual.join("\n\n"));
+}
+
 /// One trial's outcome as a few lines of text, every figure included (`-` for none).
 pub fn describe(t: &TrialOutcome) -> String {
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
@@ -28,12 +41,17 @@ pub fn describe(t: &TrialOutcome) -> String {
         (Some(target), Some(cause)) => format!("{target} {cause:?}"),
         _ => "none".to_owned(),
     };
+    let notes = if t.notes.is_empty() {
+        String::new()
+    } else {
+        format!("\nnotes: {}", t.notes.join(" | "))
+    };
     format!(
         "trial {}: {status} (interrupted: {})\n\
          outage: {outage} (outage: {})\n\
-         at: fault {}, outage {}, detected {}, action {}, recovered {}\n\
-         fault→outage {}, ttd {} (before outage: {}), tta {}, act→recovered {}, mttr {}\n\
-         downtime {}, requests {} ok {} failed (rate {}), oom {}, actions {}, heals {}, escalations {}",
+         at: fault {}, outage {}, detected {}, action {}, finished {}, container start {}, recovered {}, confirmed {}\n\
+         fault→outage {}, ttd {} (before outage: {}), tta {}, platform {}, start→good {}, container start→good {}, confirm {}, act→recovered {}, mttr {}\n\
+         downtime {}, requests {} ok {} failed (rate {}), oom {}, actions {}, heals {}, unverified {}, escalations {}{notes}",
         t.trial,
         t.interrupted,
         t.outage,
@@ -41,11 +59,18 @@ pub fn describe(t: &TrialOutcome) -> String {
         ms(t.outage_start_ms),
         ms(t.detected_at_ms),
         ms(t.action_started_at_ms),
+        ms(t.action_finished_at_ms),
+        ms(t.container_started_at_ms),
         ms(t.recovered_at_ms),
+        ms(t.confirmed_at_ms),
         ms(t.fault_to_outage_ms),
         ms(t.ttd_ms),
         t.detected_before_outage,
         ms(t.tta_ms),
+        ms(t.platform_call_ms),
+        ms(t.finished_to_recovered_ms),
+        ms(t.container_start_to_recovered_ms),
+        ms(t.confirmation_ms),
         ms(t.action_to_recovered_ms),
         ms(t.mttr_ms),
         t.downtime_ms,
@@ -55,6 +80,7 @@ pub fn describe(t: &TrialOutcome) -> String {
         t.oom_kills,
         t.actions,
         t.heals,
+        t.unverified,
         t.escalations,
     )
 }
@@ -69,6 +95,7 @@ pub fn run_started() -> Event {
         sim_version: "0.1.0".into(),
         strategy: None,
         seed: None,
+        setup: None,
     }
 }
 
@@ -98,13 +125,28 @@ pub fn fault(target: &str) -> Event {
     }
 }
 
+/// How long after it was sent a [`probe`] answered: its record's time is its answer, its send
+/// time is [`PROBE_MS`] earlier.
+pub const PROBE_MS: f64 = 2.0;
+
+/// A probe that answered [`PROBE_MS`] after it was sent.
 pub fn probe(target: &str, ok: bool) -> Event {
+    probe_took(target, ok, PROBE_MS)
+}
+
+/// A probe recorded `latency_ms` after it was sent: a failed one with more than 400 ms timed out.
+pub fn probe_took(target: &str, ok: bool, latency_ms: f64) -> Event {
+    let error = if latency_ms > 400.0 {
+        "timeout"
+    } else {
+        "connection refused"
+    };
     Event::Probe {
         target: target.into(),
         ok,
         status: ok.then_some(200),
-        latency_ms: 2.0,
-        error: (!ok).then(|| "connection refused".into()),
+        latency_ms,
+        error: (!ok).then(|| error.into()),
     }
 }
 
@@ -148,6 +190,19 @@ pub fn action_finished(target: &str, ok: bool) -> Event {
     }
 }
 
+/// The healer's verification of the `restart` runbook of incident `inc-1`: 2 attempts in 0.5 s,
+/// or 31 attempts in 15 s when it failed.
+pub fn verified(target: &str, ok: bool) -> Event {
+    Event::Verified {
+        target: target.into(),
+        incident: "inc-1".into(),
+        runbook: "restart".into(),
+        ok,
+        attempts: if ok { 2 } else { 31 },
+        duration_ms: if ok { 500.0 } else { 15_000.0 },
+    }
+}
+
 pub fn escalated(target: &str) -> Event {
     Event::Escalated {
         target: target.into(),
@@ -169,7 +224,8 @@ pub fn load(requests_ok: u64, requests_failed: u64) -> Event {
 }
 
 /// A complete one-trial run: OOM at 2000, die at 2050, probe fails at 2100, detected at 2150,
-/// restart at 2200, ok probes from 2600 (K = 3), 990 ok / 10 failed requests.
+/// restart from 2200 to 2550 (container start at 2560), ok probes answered at 2600, 3100 and 3600
+/// (K = 3; each sent [`PROBE_MS`] earlier), verified at 3650, 990 ok / 10 failed requests.
 pub fn oom_trial(trial: u32, offset: f64) -> Vec<(f64, u32, Event)> {
     let at = |t: f64| offset + t;
     vec![
@@ -188,6 +244,7 @@ pub fn oom_trial(trial: u32, offset: f64) -> Vec<(f64, u32, Event)> {
         (at(2600.0), trial, probe(T, true)),
         (at(3100.0), trial, probe(T, true)),
         (at(3600.0), trial, probe(T, true)),
+        (at(3650.0), trial, verified(T, true)),
         (at(4500.0), trial, load(990, 10)),
         (at(5000.0), trial, trial_ended(false)),
     ]

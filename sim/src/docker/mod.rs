@@ -11,6 +11,7 @@ mod gc;
 mod image;
 mod resolve;
 mod resources;
+mod sampler;
 
 pub use autoheal::autoheal;
 pub use engine::{connect, EnvError};
@@ -24,6 +25,7 @@ pub use resolve::{resolve_image, ImageChoice, ImageOrigin, ResolvedImage};
 pub use resources::{
     HealthCheck, RunResources, ServiceSpec, TargetContainer, TargetRestart, TargetSpec,
 };
+pub use sampler::{sample_resources, SAMPLE_INTERVAL};
 
 /// Label on everything sim creates.
 pub const LABEL_MANAGED: &str = "sim.managed";

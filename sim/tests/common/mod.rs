@@ -52,7 +52,76 @@ pub fn run_scenario(out: &Path, scenario: &str, trials: u32) -> (String, PathBuf
         text(&output.stderr)
     );
     let dir = run_dir(out, scenario).expect("a run directory");
+    assert_observed_over_time(&dir);
     (stdout, dir)
+}
+
+/// Every trial of the run in `dir` journalled resources over time (at least 4 samples a second
+/// per target) and load over time (at least one window a second), while it ran.
+pub fn assert_observed_over_time(dir: &Path) {
+    let journal = journal(dir);
+    let trials: std::collections::BTreeSet<u64> =
+        journal.iter().filter_map(|r| r["trial"].as_u64()).collect();
+    assert!(!trials.is_empty(), "no trial in {}", dir.display());
+    for trial in trials {
+        let own: Vec<&serde_json::Value> = journal.iter().filter(|r| r["trial"] == trial).collect();
+        let time = |event: &str| {
+            own.iter()
+                .find(|r| r["event"] == event)
+                .and_then(|r| r["t_ms"].as_f64())
+        };
+        let (Some(ready), Some(end)) = (time("target_ready"), time("trial_ended")) else {
+            panic!("trial {trial} has no target_ready or trial_ended");
+        };
+        let seconds = (end - ready) / 1000.0;
+        let mut samples: HashMap<&str, usize> = HashMap::new();
+        for r in own.iter().filter(|r| r["event"] == "resource_sample") {
+            *samples.entry(r["target"].as_str().unwrap()).or_default() += 1;
+        }
+        let ready_targets: std::collections::BTreeSet<&str> = own
+            .iter()
+            .filter(|r| r["event"] == "target_ready")
+            .filter_map(|r| r["target"].as_str())
+            .collect();
+        for target in ready_targets {
+            let n = samples.get(target).copied().unwrap_or(0);
+            assert!(
+                n as f64 >= 4.0 * seconds,
+                "trial {trial}: {n} resource samples of {target} in {seconds:.1}s"
+            );
+        }
+        // Windows of at most a second, journalled while the load ran, covering all of it.
+        let windows: Vec<(f64, f64)> = own
+            .iter()
+            .filter(|r| r["event"] == "load_window")
+            .map(|r| {
+                (
+                    r["t_ms"].as_f64().unwrap(),
+                    r["window_ms"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        let load_end = time("load").expect("a load record");
+        let covered: f64 = windows.iter().map(|(_, w)| w).sum();
+        assert!(
+            windows.iter().all(|(_, w)| *w <= 1000.0),
+            "trial {trial}: a load window longer than 1s"
+        );
+        assert!(
+            windows
+                .iter()
+                .filter(|(t, _)| *t < load_end - 500.0)
+                .count() as f64
+                >= (load_end - ready) / 1000.0 - 2.0,
+            "trial {trial}: load windows were not journalled while the load ran"
+        );
+        let first_start = windows.first().map_or(load_end, |(t, w)| t - w);
+        assert!(
+            covered >= 0.99 * (load_end - first_start),
+            "trial {trial}: load windows cover {covered} ms of {} ms of load",
+            load_end - first_start
+        );
+    }
 }
 
 /// `result.json` of a run directory.

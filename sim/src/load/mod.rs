@@ -1,13 +1,20 @@
 //! HTTP load with goose, embedded: one attack per trial, its controllers off, its logging and
-//! Ctrl-C handling subordinate to sim's (see `interrupt`), its figures turned into a journal event.
+//! Ctrl-C handling subordinate to sim's (see `interrupt`). goose runs the users and sends the
+//! requests; sim paces each user on its own schedule and counts every request itself
+//! (`windows`), so load is journalled over time, with latency from the intended send time.
+
+mod windows;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use goose::config::GooseConfiguration;
-use goose::metrics::GooseMetrics;
 use goose::prelude::{GooseAttack, GooseUser, Scenario, Transaction, TransactionResult};
-use journal::Event;
+use journal::{Event, Sink};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub use windows::{LoadRecorder, WINDOW};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -26,28 +33,50 @@ pub struct LoadSpec {
 #[error("the load generator failed: {0}")]
 pub struct LoadError(String);
 
-/// Runs the attack to its end (or until `goose::trigger_killswitch`) and returns its figures as
-/// an `Event::Load`.
-pub async fn run(spec: LoadSpec) -> Result<Event, LoadError> {
+/// Runs the attack to its end (or until `goose::trigger_killswitch`), journalling a
+/// `LoadWindow` every [`WINDOW`] into `sink` meanwhile, and returns the trial's totals as an
+/// `Event::Load`.
+pub async fn run(spec: LoadSpec, sink: Arc<dyn Sink>) -> Result<Event, LoadError> {
     let attack = GooseAttack::initialize_with_config(configuration(&spec))
         .map_err(|e| LoadError(e.to_string()))?;
+    let recorder = LoadRecorder::new(spec.users, spec.max_rps);
     let path: Arc<str> = spec.path.into();
+    let user_recorder = recorder.clone();
     let transaction = Transaction::new(Arc::new(move |user: &mut GooseUser| {
         let path = path.clone();
-        Box::pin(async move { get(user, &path).await })
+        let recorder = user_recorder.clone();
+        Box::pin(async move { paced_get(user, &path, &recorder).await })
     }))
     .set_name("request");
-    let metrics = attack
+    let done = CancellationToken::new();
+    let windows = tokio::spawn(windows::journal_windows(
+        recorder.clone(),
+        sink,
+        done.clone(),
+    ));
+    let started = Instant::now();
+    let result = attack
         .register_scenario(Scenario::new("load").register_transaction(transaction))
         .execute()
-        .await
-        .map_err(|e| LoadError(e.to_string()))?;
-    Ok(load_event(&metrics))
+        .await;
+    let elapsed = started.elapsed();
+    done.cancel();
+    let _ = windows.await;
+    result.map_err(|e| LoadError(e.to_string()))?;
+    Ok(recorder.load_event(elapsed))
 }
 
-async fn get(user: &mut GooseUser, path: &str) -> TransactionResult {
-    // A failed request is a result, recorded in the metrics; it must not end the user.
-    let _ = user.get(path).await;
+/// One request of `user`, sent at its intended time and recorded against it.
+async fn paced_get(user: &mut GooseUser, path: &str, recorder: &LoadRecorder) -> TransactionResult {
+    let index = user.weighted_users_index;
+    let intended = recorder.intended_send(index);
+    tokio::time::sleep_until(intended).await;
+    // A failed request is a result, recorded here; it must not end the user.
+    let ok = match user.get(path).await {
+        Ok(response) => response.request.success,
+        Err(_) => false,
+    };
+    recorder.record(index, intended, Instant::now(), ok);
     Ok(())
 }
 
@@ -60,7 +89,8 @@ fn configuration(spec: &LoadSpec) -> GooseConfiguration {
     config.increase_rate = Some(spec.users.max(1).to_string());
     config.run_time = Some(format!("{seconds}s"));
     config.timeout = Some(format!("{}", spec.timeout.as_secs_f64()));
-    config.throttle_requests = spec.max_rps;
+    // sim paces each user itself (`LoadRecorder`): goose's throttle would delay requests in
+    // a way the latency figures could not see.
     config.quiet = 1;
     // With metrics not printed, goose prints nothing on stdout. It resets its metrics once every
     // user runs (within a second of the start, well before any fault), so the counts describe
@@ -74,61 +104,9 @@ fn configuration(spec: &LoadSpec) -> GooseConfiguration {
     config
 }
 
-/// Turns goose's figures into the journal's `Load` event.
-fn load_event(metrics: &GooseMetrics) -> Event {
-    let mut ok = 0u64;
-    let mut failed = 0u64;
-    let mut times: Vec<(u64, usize)> = Vec::new();
-    let mut max_us = 0u64;
-    for aggregate in metrics.requests.values() {
-        ok += aggregate.success_count as u64;
-        failed += aggregate.fail_count as u64;
-        times.extend(aggregate.raw_data.times_us.iter().map(|(t, n)| (*t, *n)));
-        max_us = max_us.max(aggregate.raw_data.maximum_time_us);
-    }
-    times.sort_unstable();
-    let seconds = (metrics.duration as f64).max(1.0);
-    Event::Load {
-        requests_ok: ok,
-        requests_failed: failed,
-        rps: (ok + failed) as f64 / seconds,
-        p50_ms: percentile_ms(&times, 0.50),
-        p95_ms: percentile_ms(&times, 0.95),
-        p99_ms: percentile_ms(&times, 0.99),
-        max_ms: max_us as f64 / 1000.0,
-    }
-}
-
-/// Nearest-rank percentile over (microseconds, count) buckets sorted by time.
-fn percentile_ms(buckets: &[(u64, usize)], quantile: f64) -> f64 {
-    let total: usize = buckets.iter().map(|(_, n)| n).sum();
-    if total == 0 {
-        return 0.0;
-    }
-    let rank = ((quantile * total as f64).ceil() as usize).clamp(1, total);
-    let mut seen = 0;
-    for (us, count) in buckets {
-        seen += count;
-        if seen >= rank {
-            return *us as f64 / 1000.0;
-        }
-    }
-    buckets.last().map_or(0.0, |(us, _)| *us as f64 / 1000.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_use_nearest_rank_over_buckets() {
-        let buckets = [(1_000, 50), (2_000, 45), (10_000, 4), (100_000, 1)];
-        assert_eq!(percentile_ms(&buckets, 0.50), 1.0);
-        assert_eq!(percentile_ms(&buckets, 0.95), 2.0);
-        assert_eq!(percentile_ms(&buckets, 0.99), 10.0);
-        assert_eq!(percentile_ms(&buckets, 1.0), 100.0);
-        assert_eq!(percentile_ms(&[], 0.5), 0.0);
-    }
 
     #[test]
     fn the_configuration_turns_off_every_controller_and_report() {
@@ -143,7 +121,7 @@ mod tests {
         assert!(config.no_telnet && config.no_websocket && config.no_print_metrics);
         assert_eq!(config.run_time.as_deref(), Some("12s"));
         assert_eq!(config.timeout.as_deref(), Some("1.5"));
-        assert_eq!(config.throttle_requests, Some(100));
+        assert_eq!(config.throttle_requests, None);
     }
 
     /// A real (short) attack against a real listener on loopback: counts and percentiles
@@ -154,20 +132,25 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let config = leaky::Config::from_lookup(|_| None).unwrap();
         tokio::spawn(leaky::serve(config, listener));
-        let event = run(LoadSpec {
-            host: format!("http://127.0.0.1:{port}"),
-            path: "/".into(),
-            users: 2,
-            duration: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
-            max_rps: None,
-        })
+        let sink = Arc::new(journal::MemorySink::default());
+        let event = run(
+            LoadSpec {
+                host: format!("http://127.0.0.1:{port}"),
+                path: "/".into(),
+                users: 2,
+                duration: Duration::from_secs(1),
+                timeout: Duration::from_secs(2),
+                max_rps: Some(100),
+            },
+            sink.clone(),
+        )
         .await
         .unwrap();
         let Event::Load {
             requests_ok,
             requests_failed,
             p50_ms,
+            rps,
             ..
         } = event
         else {
@@ -176,5 +159,17 @@ mod tests {
         assert!(requests_ok > 10, "only {requests_ok} requests succeeded");
         assert_eq!(requests_failed, 0);
         assert!(p50_ms > 0.0);
+        // Paced at 100 rps over about a second, and journalled in windows that add up.
+        assert!(rps <= 110.0, "{rps} requests/s exceed the pace of 100");
+        let windows: Vec<u64> = sink
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::LoadWindow { ok, .. } => Some(ok),
+                _ => None,
+            })
+            .collect();
+        assert!(windows.len() >= 4, "{windows:?}");
+        assert_eq!(windows.iter().sum::<u64>(), requests_ok);
     }
 }
