@@ -57,6 +57,7 @@ impl Platform for FakePlatform {
     fn restart(
         &self,
         _target: &TargetRef,
+        _grace: Duration,
         _timeout: Duration,
     ) -> BoxFuture<'_, Result<(), PlatformError>> {
         future::ready(Ok(())).boxed()

@@ -314,6 +314,7 @@ impl Triage<'_> {
             match kind {
                 SignalKind::Removed => sources.forget(&target.id),
                 SignalKind::Died { .. } => {}
+                SignalKind::Started => sources.started(&target),
                 _ => sources.watch(&target),
             }
         }

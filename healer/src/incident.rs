@@ -211,9 +211,9 @@ impl Incident {
         let target = self.live();
         let attempt = async {
             match &step.action {
-                Action::Restart => self
+                Action::Restart { grace } => self
                     .platform
-                    .restart(&target, step.timeout)
+                    .restart(&target, *grace, step.timeout)
                     .await
                     .map_err(|e| e.to_string()),
                 Action::Recreate => self
@@ -241,9 +241,9 @@ impl Incident {
                     .update_limits(&target, *limits, step.timeout)
                     .await
                     .map_err(|e| e.to_string()),
-                Action::Stop => self
+                Action::Stop { grace } => self
                     .platform
-                    .stop(&target, step.timeout)
+                    .stop(&target, *grace, step.timeout)
                     .await
                     .map_err(|e| e.to_string()),
                 Action::Signal(signal) => self

@@ -275,7 +275,11 @@ fn sim_binary() -> PathBuf {
         .args(["build", "-p", "sim", "--quiet"])
         .current_dir(&root)
         .status();
-    let program = root.join("target/debug/sim");
+    // Where cargo puts it: `CARGO_TARGET_DIR` when set, else the workspace's `target/`.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let program = target_dir.join("debug/sim");
     assert!(
         built.is_ok_and(|status| status.success()) || program.exists(),
         "cannot build the sim binary that serves leaky"

@@ -1,11 +1,13 @@
 //! `DockerPlatform` against the real Docker engine: deaths with exit codes, restarts, published
-//! ports, and scoping by label.
+//! ports, and scoping by label; restart and stop of exited, running and paused containers.
 //!
-//! Nothing can be pulled here, so the test builds its own image: `FROM scratch` with the host's
-//! `tail` and the libraries `ldd` lists, running `tail -f /dev/null`. It does not OOM (the `sim`
-//! crate owns the leaky image); it checks the signals the OOM path relies on: `die` with its
-//! exit code, then `start` after `restart`. Containers and the image carry
-//! `sim.test=healer-<unique>` and are removed at the end, also when an assertion fails.
+//! Nothing can be pulled here, so the tests build their own image: `FROM scratch` with the
+//! host's `tail` and the libraries `ldd` lists, running `tail -f /dev/null`. It does not OOM (the
+//! `sim` crate owns the leaky image); it checks the signals the OOM path relies on: `die` with
+//! its exit code, then `start` after `restart`. As PID 1 without a handler, `tail` ignores
+//! SIGTERM, as a hung process would: a restart with a grace waits it out. Containers and the
+//! image carry `sim.test=healer-<unique>` and are removed at the end, also when an assertion
+//! fails.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -18,17 +20,129 @@ use bollard::models::{
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    RestartContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::{FutureExt, StreamExt};
 use healer::{DockerPlatform, Platform, PlatformError, Scope, Signal, SignalKind, TargetRef};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 const TEST_LABEL: &str = "sim.test";
 const SCOPE_LABEL: &str = "healer.scope";
+/// The runbooks' default restart grace.
+const GRACE: Duration = Duration::from_secs(1);
 
 #[tokio::test]
 async fn docker_platform_reports_deaths_and_restarts_of_scoped_containers_only() {
+    with_test_image(scenario).await;
+}
+
+/// `restart` only starts an exited container and kills a running or paused one (grace 0)
+/// before starting it; `stop` ends one and succeeds on a stopped one. Prints each platform
+/// call's duration next to Docker's own `restart` with a 1 s grace, which the healer called
+/// before (`--no-capture` shows them); timings are not asserted.
+#[tokio::test]
+async fn restart_starts_what_does_not_run_and_kills_what_does_first() {
+    with_test_image(|docker, run, image| async move {
+        let platform = DockerPlatform::new(docker.clone());
+        let id = create(&docker, &run, &image, "lifecycle", true).await;
+        let target = TargetRef {
+            id: id.clone(),
+            name: format!("{run}-lifecycle"),
+            labels: BTreeMap::new(),
+        };
+        let timeout = Duration::from_secs(30);
+        let docker_restart = RestartContainerOptionsBuilder::new().t(1).build();
+        // (state, grace the runbooks use there): OOM-killed or crashed; hung; paused.
+        let cases = [
+            ("exited", GRACE),
+            ("running", Duration::ZERO),
+            ("paused", Duration::ZERO),
+        ];
+        let mut before: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+        let mut after: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+        for _ in 0..3 {
+            for (state, grace) in cases {
+                put_in(&docker, &id, state).await;
+                let started = Instant::now();
+                docker
+                    .restart_container(&id, Some(docker_restart.clone()))
+                    .await
+                    .unwrap();
+                before.entry(state).or_default().push(started.elapsed());
+                assert_eq!(
+                    running_unpaused(&docker, &id).await,
+                    (true, true),
+                    "{state}"
+                );
+
+                put_in(&docker, &id, state).await;
+                let started = Instant::now();
+                platform.restart(&target, grace, timeout).await.unwrap();
+                after.entry(state).or_default().push(started.elapsed());
+                assert_eq!(
+                    running_unpaused(&docker, &id).await,
+                    (true, true),
+                    "{state}"
+                );
+            }
+        }
+        for (state, grace) in cases {
+            println!(
+                "restart of a {state} container: Docker's restart (t=1) {:?}, \
+                 Platform::restart (grace {grace:?}) {:?}",
+                before[state], after[state]
+            );
+        }
+
+        // A running container that ignores SIGTERM, stopped without a grace, then again.
+        let started = Instant::now();
+        platform
+            .stop(&target, Duration::ZERO, timeout)
+            .await
+            .unwrap();
+        println!(
+            "stop (grace 0s) of a running container: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(running_unpaused(&docker, &id).await, (false, true));
+        platform
+            .stop(&target, Duration::ZERO, timeout)
+            .await
+            .unwrap();
+        platform.stop(&target, GRACE, timeout).await.unwrap();
+        assert_eq!(running_unpaused(&docker, &id).await, (false, true));
+    })
+    .await;
+}
+
+/// Leaves the running container `id` exited (SIGKILLed), running, or paused.
+async fn put_in(docker: &Docker, id: &str, state: &str) {
+    match state {
+        "exited" => kill(docker, id).await,
+        "paused" => docker.pause_container(id).await.unwrap(),
+        _ => {}
+    }
+}
+
+/// Whether the container runs, and whether it is not paused.
+async fn running_unpaused(docker: &Docker, id: &str) -> (bool, bool) {
+    let state = docker
+        .inspect_container(id, None)
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    (state.running.unwrap(), !state.paused.unwrap())
+}
+
+/// Runs `body` with a unique run id and the test image built for it, then removes everything
+/// labelled with the run, also when `body` panics.
+async fn with_test_image<F>(body: impl FnOnce(Docker, String, String) -> F)
+where
+    F: std::future::Future<Output = ()>,
+{
     let docker = Docker::connect_with_local_defaults()
         .unwrap()
         .negotiate_version()
@@ -43,17 +157,20 @@ async fn docker_platform_reports_deaths_and_restarts_of_scoped_containers_only()
             .subsec_nanos()
     );
     let image = format!("healer-test-tail:{run}");
-    let body = AssertUnwindSafe(scenario(&docker, &run, &image))
-        .catch_unwind()
-        .await;
+    let outcome = AssertUnwindSafe(async {
+        build_image(&docker, &run, &image).await;
+        body(docker.clone(), run.clone(), image.clone()).await;
+    })
+    .catch_unwind()
+    .await;
     cleanup(&docker, &run, &image).await;
-    if let Err(panic) = body {
+    if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
 }
 
-async fn scenario(docker: &Docker, run: &str, image: &str) {
-    build_image(docker, run, image).await;
+async fn scenario(docker: Docker, run: String, image: String) {
+    let (docker, run, image) = (&docker, run.as_str(), image.as_str());
     let platform = DockerPlatform::connect().await.unwrap();
     let scope = Scope {
         labels: BTreeMap::from([
@@ -83,7 +200,7 @@ async fn scenario(docker: &Docker, run: &str, image: &str) {
     let mut seen = Vec::new();
     for _ in 0..10 {
         platform
-            .restart(&target, Duration::from_secs(10))
+            .restart(&target, GRACE, Duration::from_secs(10))
             .await
             .unwrap();
         if let Ok(Some(signal)) = tokio::time::timeout(Duration::from_secs(3), signals.recv()).await
@@ -125,7 +242,7 @@ async fn scenario(docker: &Docker, run: &str, image: &str) {
 
     // `restart` revives an exited container.
     platform
-        .restart(&target, Duration::from_secs(10))
+        .restart(&target, GRACE, Duration::from_secs(10))
         .await
         .unwrap();
     let started = next(&mut signals).await;

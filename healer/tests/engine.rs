@@ -57,6 +57,7 @@ impl Platform for FakePlatform {
     fn restart(
         &self,
         target: &TargetRef,
+        _grace: Duration,
         _timeout: Duration,
     ) -> BoxFuture<'_, Result<(), PlatformError>> {
         self.restarts.fetch_add(1, Ordering::SeqCst);

@@ -36,7 +36,12 @@ impl Platform for Fake {
         stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|s| (s, rx)) }).boxed()
     }
 
-    fn restart(&self, target: &TargetRef, _: Duration) -> BoxFuture<'_, Result<(), PlatformError>> {
+    fn restart(
+        &self,
+        target: &TargetRef,
+        _: Duration,
+        _: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
         self.restarted.lock().unwrap().push(target.id.clone());
         async move {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;

@@ -62,6 +62,7 @@ impl Platform for FakePlatform {
     fn restart(
         &self,
         target: &TargetRef,
+        _grace: Duration,
         _timeout: Duration,
     ) -> BoxFuture<'_, Result<(), PlatformError>> {
         self.restarted.lock().unwrap().push(target.name.clone());

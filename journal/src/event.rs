@@ -42,6 +42,11 @@ pub struct RunSetup {
     /// The strategy's settings (e.g. autoheal's `interval`), as text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub strategy_settings: BTreeMap<String, String>,
+    /// How long each trial could go on observing past its load's planned end, the load still
+    /// running, until every outage had recovered (`--observe-up-to`); absent when trials ended
+    /// with their load, as in older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe_up_to_ms: Option<f64>,
     /// The scenario file as it was run.
     pub scenario_text: String,
 }

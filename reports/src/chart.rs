@@ -1,36 +1,44 @@
-//! The report's charts, drawn with plotters into inline `<svg>` strings. Each chart draws only
-//! figures and samples recorded in the journal.
+//! The charts' canvas, palette and legend, and the charts across trials (MTTR per trial, its
+//! phases) and across runs (trends), drawn with plotters into inline `<svg>` strings. Each chart
+//! draws only figures recorded in the journal; a trial's charts over time are `over_time_chart`.
 
 use std::error::Error;
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::timeline::{MarkerKind, TrialTimeline};
+use crate::timeline::MarkerKind;
 use crate::TrialOutcome;
 
-type Drawn = Result<String, Box<dyn Error>>;
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+/// A chart's `<svg>` element, or why it could not be drawn.
+pub(crate) type Drawn = Result<String, Box<dyn Error>>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
-const FONT: &str = "sans-serif";
-const WIDTH: u32 = 1000;
-const DOWN: RGBColor = RGBColor(220, 40, 40);
+// The canvas, font and palette of every chart of the report, so that they read as one set.
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const WIDTH: u32 = 1000;
+pub(crate) const DOWN: RGBColor = RGBColor(220, 40, 40);
 const OK: RGBColor = RGBColor(0, 140, 70);
 const DETECT: RGBColor = RGBColor(140, 60, 180);
 const ACT: RGBColor = RGBColor(30, 100, 220);
 const ACT_END: RGBColor = RGBColor(0, 170, 200);
 const FAULT: RGBColor = RGBColor(230, 120, 0);
-const GREY: RGBColor = RGBColor(120, 120, 120);
-/// Line colours of the probe series, one per target.
-const SERIES: [RGBColor; 4] = [
+pub(crate) const GREY: RGBColor = RGBColor(120, 120, 120);
+/// Line colours of the series, one per target.
+pub(crate) const SERIES: [RGBColor; 4] = [
     RGBColor(40, 90, 160),
     RGBColor(0, 150, 150),
     RGBColor(160, 110, 0),
     RGBColor(100, 100, 100),
 ];
 
-/// Draws on a white `width × height` SVG canvas and returns the `<svg>` element.
-fn draw(height: u32, paint: impl FnOnce(&Area<'_>) -> Result<(), Box<dyn Error>>) -> Drawn {
+/// Draws on a white `WIDTH × height` SVG canvas and returns the `<svg>` element.
+pub(crate) fn draw(
+    height: u32,
+    paint: impl FnOnce(&Area<'_>) -> Result<(), Box<dyn Error>>,
+) -> Drawn {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -56,7 +64,7 @@ fn draw_legend<'a, CT: CoordTranslate>(
     Ok(())
 }
 
-fn marker_color(kind: MarkerKind) -> RGBColor {
+pub(crate) fn marker_color(kind: MarkerKind) -> RGBColor {
     match kind {
         MarkerKind::Fault => FAULT,
         MarkerKind::Detection => DETECT,
@@ -66,88 +74,54 @@ fn marker_color(kind: MarkerKind) -> RGBColor {
     }
 }
 
-/// Probe latency over the trial (log scale), failed probes as red crosses, failing spans shaded,
-/// and a vertical line for each fault, detection, action start/end and the recovery.
-pub(crate) fn timeline(tl: &TrialTimeline) -> Drawn {
-    let latencies = tl.probes.values().flatten().map(|p| p.latency_ms);
-    let (lo, hi) = latencies.fold((f64::MAX, f64::MIN), |(lo, hi), l| (lo.min(l), hi.max(l)));
-    let (lo, hi) = if lo > hi {
-        (0.1, 10.0)
-    } else {
-        ((lo.max(0.01) / 2.0), (hi.max(0.02) * 2.0))
-    };
-    let len = tl.length_s.max(1.0);
-    draw(360, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("Trial {}: probes and events", tl.trial), (FONT, 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..len, (lo..hi).log_scale())?;
+/// Room right of a plot for its legend, so that a legend covers no data.
+pub(crate) const LEGEND_W: u32 = 240;
+/// A legend's distance from the top of its chart: below the chart's caption.
+pub(crate) const KEY_TOP: u32 = 34;
+
+/// How a legend entry shows its series.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Swatch {
+    Line(ShapeStyle),
+    Dashed(ShapeStyle),
+    Fill(RGBAColor),
+    Cross(RGBColor),
+}
+
+/// A chart's legend entries, in drawing order.
+pub(crate) type Key = Vec<(String, Swatch)>;
+
+/// The legend of a chart whose plot leaves [`LEGEND_W`] free on its right, boxed there in the
+/// charts' style (a legend inside the plot would cover data). Plotters clips a chart's legend to
+/// its plot, so it is drawn as the legend of an empty chart there. Nothing is drawn without
+/// entries.
+pub(crate) fn legend(area: &Area<'_>, key: Key) -> Result<(), Box<dyn Error>> {
+    if key.is_empty() {
+        return Ok(());
+    }
+    let (_, right) = area.split_horizontally(WIDTH - LEGEND_W + 8);
+    let mut chart = ChartBuilder::on(&right)
+        .margin_top(KEY_TOP)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+    for (label, swatch) in key {
         chart
-            .configure_mesh()
-            .x_desc("seconds since the trial's first record")
-            .y_desc("probe latency (ms, log)")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
-        if !tl.down_spans.is_empty() {
-            chart
-                .draw_series(tl.down_spans.iter().map(|&(from, to)| {
-                    Rectangle::new([(from, lo), (to, hi)], DOWN.mix(0.15).filled())
-                }))?
-                .label("downtime (probes failing)")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], DOWN.mix(0.3).filled())
-                });
-        }
-        for (i, (target, points)) in tl.probes.iter().enumerate() {
-            let color = SERIES[i % SERIES.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|p| (p.at_s, p.latency_ms.max(lo))),
-                    color.stroke_width(1),
-                ))?
-                .label(format!("probe latency {target}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
-        }
-        let failed: Vec<(f64, f64)> = tl
-            .probes
-            .values()
-            .flatten()
-            .filter(|p| !p.ok)
-            .map(|p| (p.at_s, p.latency_ms.max(lo)))
-            .collect();
-        if !failed.is_empty() {
-            chart
-                .draw_series(
-                    failed
-                        .iter()
-                        .map(|&at| Cross::new(at, 3, DOWN.stroke_width(1))),
-                )?
-                .label("failed probe")
-                .legend(|(x, y)| Cross::new((x + 8, y), 3, DOWN.stroke_width(1)));
-        }
-        let mut labelled = Vec::new();
-        for &(kind, at) in &tl.markers {
-            let color = marker_color(kind);
-            // The healer acts within a millisecond of detecting: the detection line is drawn
-            // wider so it still shows beside the action line drawn over it.
-            let width = if kind == MarkerKind::Detection { 6 } else { 2 };
-            let line = vec![(at, lo), (at, hi)];
-            let series = if kind == MarkerKind::ActionEnd {
-                chart.draw_series(DashedLineSeries::new(line, 6, 4, color.stroke_width(width)))?
-            } else {
-                chart.draw_series(LineSeries::new(line, color.stroke_width(width)))?
-            };
-            if !labelled.contains(&kind) {
-                labelled.push(kind);
-                series.label(kind.label()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(width))
-                });
-            }
-        }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
-    })
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label(label)
+            .legend(move |(x, y)| {
+                let path = vec![(x, y), (x + 16, y)];
+                match swatch {
+                    Swatch::Line(style) => PathElement::new(path, style).into_dyn(),
+                    Swatch::Dashed(style) => DashedPathElement::new(path, 4, 3, style).into_dyn(),
+                    Swatch::Fill(color) => {
+                        Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled()).into_dyn()
+                    }
+                    Swatch::Cross(color) => {
+                        Cross::new((x + 8, y), 4, color.stroke_width(2)).into_dyn()
+                    }
+                }
+            });
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// An x axis for items 1..=n: from 0.5 to n + 0.5, and how many labels to ask for (at most 20).
@@ -164,7 +138,11 @@ fn trial_label(x: &f64) -> String {
     }
 }
 
-/// MTTR per trial as bars, with the median as a dashed line; unrecovered outages as red crosses.
+/// Bars narrower than this many trials' width get no value label: it would not fit.
+const LABELLED_TRIALS: usize = 20;
+
+/// MTTR per trial as bars, each labelled with its value, with the median as a dashed line behind
+/// them; unrecovered outages as red crosses. The legend is beside the plot.
 pub(crate) fn mttr_distribution(trials: &[TrialOutcome], p50_ms: Option<f64>) -> Drawn {
     let secs: Vec<Option<f64>> = trials
         .iter()
@@ -175,12 +153,14 @@ pub(crate) fn mttr_distribution(trials: &[TrialOutcome], p50_ms: Option<f64>) ->
         .flatten()
         .fold(0.0_f64, |a, &b| a.max(b))
         .max(0.1)
-        * 1.2;
+        * 1.15;
     let (x_range, labels) = trial_axis(trials.len());
     draw(320, |root| {
+        let mut key = Key::new();
         let mut chart = ChartBuilder::on(root)
             .caption("MTTR per trial", (FONT, 18))
             .margin(12)
+            .margin_right(LEGEND_W)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(x_range, 0.0..top)?;
@@ -193,20 +173,44 @@ pub(crate) fn mttr_distribution(trials: &[TrialOutcome], p50_ms: Option<f64>) ->
             .x_label_formatter(&trial_label)
             .disable_x_mesh()
             .draw()?;
+        // The median first, so that the bars hide it and it crosses none of their labels.
+        if let Some(p50) = p50_ms {
+            let p50 = p50 / 1000.0;
+            let (x0, x1) = (0.5, trials.len() as f64 + 0.5);
+            let style = GREY.stroke_width(2);
+            chart.draw_series(DashedLineSeries::new(
+                vec![(x0, p50), (x1, p50)],
+                8,
+                5,
+                style,
+            ))?;
+            key.push((format!("median (p50) {p50:.3}s"), Swatch::Dashed(style)));
+        }
         let bars: Vec<(f64, f64)> = secs
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.map(|s| ((i + 1) as f64, s)))
             .collect();
-        chart
-            .draw_series(bars.iter().map(|&(x, s)| {
+        if !bars.is_empty() {
+            chart.draw_series(bars.iter().map(|&(x, s)| {
                 Rectangle::new([(x - 0.3, 0.0), (x + 0.3, s)], OK.mix(0.8).filled())
-            }))?
-            .label("MTTR (recovered outage)")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], OK.filled()));
-        chart.draw_series(bars.iter().map(|&(x, s)| {
-            Text::new(format!("{s:.2}s"), (x - 0.25, s + top * 0.06), (FONT, 12))
-        }))?;
+            }))?;
+            key.push(("MTTR (recovered outage)".into(), Swatch::Fill(OK.mix(0.8))));
+        }
+        if trials.len() <= LABELLED_TRIALS {
+            // Inside the top of a bar tall enough to hold it, in white; else above the bar.
+            let font = (FONT, 12).into_font();
+            chart.draw_series(bars.iter().map(|&(x, s)| {
+                let (y, style) = if s > top * 0.15 {
+                    let pos = Pos::new(HPos::Center, VPos::Top);
+                    (s - top * 0.02, font.clone().color(&WHITE).pos(pos))
+                } else {
+                    let pos = Pos::new(HPos::Center, VPos::Bottom);
+                    (s + top * 0.02, font.clone().color(&BLACK).pos(pos))
+                };
+                Text::new(format!("{s:.2}s"), (x, y), style)
+            }))?;
+        }
         let unrecovered: Vec<f64> = trials
             .iter()
             .enumerate()
@@ -214,29 +218,14 @@ pub(crate) fn mttr_distribution(trials: &[TrialOutcome], p50_ms: Option<f64>) ->
             .map(|(i, _)| (i + 1) as f64)
             .collect();
         if !unrecovered.is_empty() {
-            chart
-                .draw_series(
-                    unrecovered
-                        .iter()
-                        .map(|&x| Cross::new((x, top * 0.05), 6, DOWN.stroke_width(2))),
-                )?
-                .label("outage never recovered")
-                .legend(|(x, y)| Cross::new((x + 8, y), 5, DOWN.stroke_width(2)));
+            chart.draw_series(
+                unrecovered
+                    .iter()
+                    .map(|&x| Cross::new((x, top * 0.05), 6, DOWN.stroke_width(2))),
+            )?;
+            key.push(("outage never recovered".into(), Swatch::Cross(DOWN)));
         }
-        if let Some(p50) = p50_ms {
-            let p50 = p50 / 1000.0;
-            let (x0, x1) = (0.5, trials.len() as f64 + 0.5);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x0, p50), (x1, p50)],
-                    8,
-                    5,
-                    GREY.stroke_width(2),
-                ))?
-                .label(format!("p50 {p50:.3}s"))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREY.stroke_width(2)));
-        }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+        legend(root, key)
     })
 }
 
@@ -300,17 +289,13 @@ pub(crate) fn breakdown(trials: &[TrialOutcome]) -> Drawn {
         .flat_map(|&(a, b)| [a, b]);
     let (lo, hi) = all.fold((0.0_f64, 0.1_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = (hi - lo) * 0.1;
-    // Room above the bars for the legend.
-    let hi = hi + (hi - lo) * 0.7;
     let (x_range, labels) = trial_axis(trials.len());
     draw(340, |root| {
+        let mut key = Key::new();
         let mut chart = ChartBuilder::on(root)
-            .caption(
-                "MTTR by phase per trial: detect → act → platform call → first good answer \
-                 (0 = outage start)",
-                (FONT, 18),
-            )
+            .caption("MTTR by phase per trial (0 = outage start)", (FONT, 18))
             .margin(12)
+            .margin_right(LEGEND_W)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(x_range, (lo - pad)..(hi + pad))?;
@@ -335,19 +320,16 @@ pub(crate) fn breakdown(trials: &[TrialOutcome]) -> Drawn {
             if bars.is_empty() {
                 continue;
             }
-            chart.draw_series(bars)?.label(label).legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
-            });
+            chart.draw_series(bars)?;
+            key.push((label.into(), Swatch::Fill(color.mix(0.85))));
         }
         let (x0, x1) = (0.5, trials.len() as f64 + 0.5);
-        chart
-            .draw_series(LineSeries::new(
-                vec![(x0, 0.0), (x1, 0.0)],
-                BLACK.stroke_width(1),
-            ))?
-            .label("outage start")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
-        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        chart.draw_series(LineSeries::new(
+            vec![(x0, 0.0), (x1, 0.0)],
+            BLACK.stroke_width(1),
+        ))?;
+        key.push(("outage start".into(), Swatch::Line(BLACK.stroke_width(1))));
+        legend(root, key)
     })
 }
 
@@ -392,12 +374,7 @@ pub(crate) fn trend(
                     .draw_series([Circle::new(last, 8, DOWN.filled())])?
                     .label("regression")
                     .legend(|(x, y)| Circle::new((x + 8, y), 5, DOWN.filled()));
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(GREY)
-                    .draw()?;
+                draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             }
         }
         Ok(())

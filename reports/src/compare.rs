@@ -1,14 +1,16 @@
 //! `sim compare`: the same scenario under several healing strategies, side by side. Per
 //! strategy: MTTR p50/p95/max, the p50 of each MTTR phase (detect, act, platform call, start →
 //! first good answer), recoveries, downtime, failed requests and OOM kills, as a terminal table
-//! and a self-contained HTML page with a chart. Computed from each trial's outcome, which
-//! comes from the recorded journals like every other figure.
+//! and a self-contained HTML page with a chart. When the `floor` strategy (a bare Docker
+//! `start` on every `die`) is among them, each strategy's MTTR p50 is also shown as a multiple
+//! of the floor's. Computed from each trial's outcome, which comes from the recorded journals
+//! like every other figure.
 
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use journal::Record;
+use journal::{Event, Record};
 use plotters::prelude::*;
 
 use crate::fmt::{percent, secs};
@@ -19,6 +21,9 @@ use crate::TrialOutcome;
 /// The file `Comparison::write` creates.
 pub const COMPARE_HTML: &str = "compare.html";
 
+/// The strategy the others are measured against: the physical floor of a restart-based heal.
+pub const FLOOR: &str = "floor";
+
 /// Every trial one strategy ran.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrategyTrials {
@@ -27,6 +32,9 @@ pub struct StrategyTrials {
     pub trials: Vec<TrialOutcome>,
     /// The length of each trial (first to last record), milliseconds.
     pub trial_lengths_ms: Vec<f64>,
+    /// How long its trials could observe past the load's planned end (`--observe-up-to`), as
+    /// `run_started` recorded it; `None`: they ended with their load.
+    pub observe_up_to_ms: Option<f64>,
 }
 
 /// A time to recover as the comparison shows it.
@@ -45,8 +53,39 @@ impl Mttr {
         match self {
             Mttr::NoOutage => "no outage".to_owned(),
             Mttr::Ms(ms) => secs(ms),
-            Mttr::Never { within_ms } => format!("never (within {:.0}s)", within_ms / 1000.0),
+            Mttr::Never { within_ms } => format!("never (within {})", span(within_ms)),
         }
+    }
+
+    /// This MTTR as a multiple of `floor`'s: `3.40×`; `never` for an outage that never ended;
+    /// `-` when either has no time.
+    fn to_floor(self, floor: Mttr) -> String {
+        match (self, floor) {
+            (Mttr::Ms(ms), Mttr::Ms(floor)) if floor > 0.0 => times(ms / floor),
+            (Mttr::Never { .. }, Mttr::Ms(_)) => "never".to_owned(),
+            _ => "-".to_owned(),
+        }
+    }
+}
+
+/// A trial's length, rounded to the second: `16s`, `3m05s`.
+fn span(ms: f64) -> String {
+    let secs = (ms / 1000.0).round() as u64;
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// A ratio with three significant figures or so: `1.15×`, `34.0×`, `257×`.
+fn times(ratio: f64) -> String {
+    if ratio < 10.0 {
+        format!("{ratio:.2}×")
+    } else if ratio < 100.0 {
+        format!("{ratio:.1}×")
+    } else {
+        format!("{ratio:.0}×")
     }
 }
 
@@ -80,12 +119,21 @@ pub struct StrategyRow {
 pub struct Comparison {
     pub scenario: String,
     pub rows: Vec<StrategyRow>,
+    /// The `floor` strategy's MTTR p50, when it is among the strategies: the column
+    /// [`TO_FLOOR_HEADER`] shows every strategy's p50 as a multiple of it.
+    pub floor_p50: Option<Mttr>,
+    /// The longest any trial could observe past its load's planned end (`--observe-up-to`).
+    pub observe_up_to_ms: Option<f64>,
 }
 
 /// The phases' column: their p50s, `-` for one no trial has.
 const PHASES_HEADER: &str = "p50 detect/act/platform/start→good";
 
-/// The columns of the comparison, in the terminal table and in the HTML page.
+/// The column of the MTTR p50 as a multiple of the floor's, when `floor` is compared.
+pub const TO_FLOOR_HEADER: &str = "MTTR p50 / floor";
+
+/// The columns of the comparison, in the terminal table and in the HTML page, without the
+/// floor's column (which follows "MTTR p50" when `floor` is compared).
 const COLUMNS: [&str; 11] = [
     "strategy",
     "outages",
@@ -102,17 +150,55 @@ const COLUMNS: [&str; 11] = [
 
 impl Comparison {
     pub fn new(scenario: &str, strategies: &[StrategyTrials]) -> Comparison {
+        let rows: Vec<StrategyRow> = strategies.iter().map(row).collect();
         Comparison {
             scenario: scenario.to_owned(),
-            rows: strategies.iter().map(row).collect(),
+            floor_p50: rows
+                .iter()
+                .find(|r| r.strategy == FLOOR)
+                .map(|r| r.mttr_p50),
+            rows,
+            observe_up_to_ms: strategies
+                .iter()
+                .filter_map(|s| s.observe_up_to_ms)
+                .reduce(f64::max),
         }
+    }
+
+    /// The column headings, with the floor's column when `floor` was compared.
+    fn columns(&self) -> Vec<&'static str> {
+        let mut columns = COLUMNS.to_vec();
+        if self.floor_p50.is_some() {
+            columns.insert(TO_FLOOR_AT, TO_FLOOR_HEADER);
+        }
+        columns
+    }
+
+    /// A row's cells, under [`Comparison::columns`].
+    fn cells(&self, row: &StrategyRow) -> Vec<String> {
+        let mut cells = cells(row).to_vec();
+        if let Some(floor) = self.floor_p50 {
+            cells.insert(TO_FLOOR_AT, row.mttr_p50.to_floor(floor));
+        }
+        cells
+    }
+
+    /// How long trials went on past their load, when they could: one sentence.
+    fn observation(&self) -> Option<String> {
+        self.observe_up_to_ms.map(|ms| {
+            format!(
+                "Each trial kept its load running and went on observing up to {} past the \
+                 load's planned end, until every outage had recovered.",
+                span(ms)
+            )
+        })
     }
 
     /// The terminal table: one line per strategy.
     pub fn render_table(&self) -> String {
-        let header = COLUMNS;
-        let rows: Vec<[String; 11]> = self.rows.iter().map(cells).collect();
-        let mut widths = header.map(|h| h.chars().count());
+        let header = self.columns();
+        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| self.cells(r)).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
@@ -121,16 +207,20 @@ impl Comparison {
         let line = |cells: Vec<&str>| {
             let padded: Vec<String> = cells
                 .iter()
-                .zip(widths)
+                .zip(&widths)
                 .map(|(cell, width)| format!("{cell:<width$}"))
                 .collect();
             padded.join("  ").trim_end().to_owned()
         };
         let mut out = format!("sim compare: {}\n", self.scenario);
-        out.push_str(&line(header.to_vec()));
+        out.push_str(&line(header.clone()));
         for row in &rows {
             out.push('\n');
             out.push_str(&line(row.iter().map(String::as_str).collect()));
+        }
+        if let Some(observation) = self.observation() {
+            out.push('\n');
+            out.push_str(&observation);
         }
         out
     }
@@ -154,16 +244,29 @@ impl Comparison {
              none). MTTR: outage start to the first of K good probes in a row (by send time); \
              \"never (within D)\": the outage had not ended when the trial, D long, did. The \
              phases (detect, act, platform call, start → first good answer) add up to a trial's \
-             MTTR; their p50s are each over the trials that have the phase.</p>\n<table>\n<tr>",
+             MTTR; their p50s are each over the trials that have the phase.{floor}</p>\n{observation}\
+             <table>\n<tr>",
             scenario = esc(&self.scenario),
+            floor = if self.floor_p50.is_some() {
+                " MTTR p50 / floor: the strategy's MTTR p50 as a multiple of the floor's, the \
+                 Docker API <code>start</code> called on a target the moment its <code>die</code> \
+                 event arrives (no runbook, no verification): the fastest a restart can heal on \
+                 this machine, measured in the same run."
+            } else {
+                ""
+            },
+            observation = self
+                .observation()
+                .map(|o| format!("<p>{}</p>\n", esc(&o)))
+                .unwrap_or_default(),
         );
-        for head in COLUMNS {
+        for head in self.columns() {
             let _ = write!(html, "<th>{head}</th>");
         }
         html.push_str("</tr>\n");
         for row in &self.rows {
             html.push_str("<tr>");
-            for cell in cells(row) {
+            for cell in self.cells(row) {
                 let class = if cell.starts_with("never") {
                     " class=\"never\""
                 } else {
@@ -185,6 +288,17 @@ impl Comparison {
         std::fs::write(&path, self.render_html())?;
         Ok(path)
     }
+}
+
+/// How long the run's trials could observe past their load's planned end, as its
+/// `run_started` recorded it (`--observe-up-to`).
+pub fn observe_up_to_ms(records: &[Record]) -> Option<f64> {
+    records.iter().find_map(|record| match &record.event {
+        Event::RunStarted {
+            setup: Some(setup), ..
+        } => setup.observe_up_to_ms,
+        _ => None,
+    })
 }
 
 /// The length of each trial in `records`, first record to last, in trial order.
@@ -240,6 +354,9 @@ fn row(runs: &StrategyTrials) -> StrategyRow {
         actions: trials.iter().map(|t| t.actions).sum(),
     }
 }
+
+/// Where the floor's column goes: right after "MTTR p50".
+const TO_FLOOR_AT: usize = 4;
 
 /// `0.003/0.000/0.411/0.750s`: the phases' p50s in seconds; `-` when no trial has any.
 fn phases_cell(phases: &[Option<f64>; 4]) -> String {
@@ -353,153 +470,4 @@ fn mttr_chart(rows: &[StrategyRow]) -> Result<String, Box<dyn Error>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use journal::Event;
-
-    /// A trial; one that recovered was healed in phases of 50 + 1 + 300 ms, then the rest.
-    fn trial(n: u32, outage: bool, mttr_ms: Option<f64>) -> TrialOutcome {
-        let healed = |ms: f64| mttr_ms.map(|_| ms);
-        TrialOutcome {
-            trial: n,
-            success: !outage || mttr_ms.is_some(),
-            outage,
-            outage_target: outage.then(|| "leaky-0".to_owned()),
-            fault_at_ms: Some(3000.0),
-            outage_start_ms: outage.then_some(5000.0),
-            recovered_at_ms: mttr_ms.map(|m| 5000.0 + m),
-            ttd_ms: healed(50.0),
-            tta_ms: healed(1.0),
-            platform_call_ms: healed(300.0),
-            finished_to_recovered_ms: mttr_ms.map(|m| m - 351.0),
-            mttr_ms,
-            downtime_ms: mttr_ms.unwrap_or(10_000.0),
-            requests_ok: 900,
-            requests_failed: 100,
-            error_rate: Some(0.1),
-            oom_kills: u32::from(outage),
-            actions: u32::from(mttr_ms.is_some()),
-            ..TrialOutcome::default()
-        }
-    }
-
-    fn comparison() -> Comparison {
-        Comparison::new(
-            "oom-recovery",
-            &[
-                StrategyTrials {
-                    strategy: "none".into(),
-                    trials: vec![trial(1, true, None), trial(2, true, None)],
-                    trial_lengths_ms: vec![15_200.0, 15_900.0],
-                },
-                StrategyTrials {
-                    strategy: "embedded".into(),
-                    trials: vec![
-                        trial(1, true, Some(400.0)),
-                        trial(2, true, Some(600.0)),
-                        trial(3, false, None),
-                    ],
-                    trial_lengths_ms: vec![15_000.0; 3],
-                },
-                StrategyTrials {
-                    strategy: "half".into(),
-                    trials: vec![trial(1, true, Some(1_000.0)), trial(2, true, None)],
-                    trial_lengths_ms: vec![20_000.0; 2],
-                },
-            ],
-        )
-    }
-
-    #[test]
-    fn rows_count_recoveries_and_rank_never_above_any_recovery() {
-        let c = comparison();
-        let none = &c.rows[0];
-        assert_eq!((none.recovered, none.trials, none.outages), (0, 2, 2));
-        assert_eq!(
-            none.mttr_p50,
-            Mttr::Never {
-                within_ms: 15_900.0
-            }
-        );
-        assert_eq!(none.oom_kills, 2);
-        assert_eq!(none.requests_failed, 200);
-        let embedded = &c.rows[1];
-        assert_eq!((embedded.recovered, embedded.outages), (3, 2));
-        assert_eq!(embedded.mttr_p50, Mttr::Ms(400.0));
-        assert_eq!(embedded.mttr_max, Mttr::Ms(600.0));
-        let half = &c.rows[2];
-        assert_eq!(half.mttr_p50, Mttr::Ms(1_000.0));
-        assert_eq!(
-            half.mttr_p95,
-            Mttr::Never {
-                within_ms: 20_000.0
-            }
-        );
-    }
-
-    #[test]
-    fn the_table_says_never_with_the_trial_length_not_a_number() {
-        let table = comparison().render_table();
-        let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines[0], "sim compare: oom-recovery");
-        assert!(lines[1].starts_with("strategy"), "{table}");
-        assert!(lines[2].starts_with("none"), "{table}");
-        let columns = |line: &str| {
-            line.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        assert_eq!(columns(lines[2]), "none 2/2 0/2", "{table}");
-        assert!(lines[2].contains("never (within 16s)"), "{table}");
-        assert!(lines[3].starts_with("embedded"), "{table}");
-        assert!(lines[3].contains("0.400s"), "{table}");
-        assert_eq!(columns(lines[3]), "embedded 2/3 3/3", "{table}");
-        assert!(lines[3].contains("300 (10%)"), "{table}");
-        assert!(lines[4].contains("1.000s") && lines[4].contains("never (within 20s)"));
-        // The phases' p50s: over the trials that have each phase; none for a strategy that
-        // never acted.
-        assert!(
-            lines[1].contains("p50 detect/act/platform/start→good"),
-            "{table}"
-        );
-        assert!(lines[2].contains(")  -  "), "{table}");
-        assert!(lines[3].contains("0.050/0.001/0.300/0.049s"), "{table}");
-        assert!(lines[4].contains("0.050/0.001/0.300/0.649s"), "{table}");
-    }
-
-    #[test]
-    fn the_html_has_the_table_and_an_svg_chart() {
-        let html = comparison().render_html();
-        assert!(html.starts_with("<!doctype html>"));
-        assert!(
-            html.contains("<td class=\"never\">never (within 16s)</td>"),
-            "{html}"
-        );
-        assert!(html.contains("<td>embedded</td>"));
-        assert!(html.contains("<svg"), "chart missing");
-        assert!(html.contains(">embedded</text>") || html.contains("embedded\n</text>"));
-        let dir = tempfile::tempdir().unwrap();
-        let path = comparison().write(dir.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(path).unwrap(), html);
-    }
-
-    #[test]
-    fn trial_lengths_come_from_each_trials_records() {
-        let record = |t_ms: f64, trial: Option<u32>, event: Event| Record {
-            t_ms,
-            unix_ms: 0,
-            trial,
-            event,
-        };
-        let records = vec![
-            record(0.0, None, Event::TrialStarted),
-            record(100.0, Some(1), Event::TrialStarted),
-            record(5_100.0, Some(1), Event::TrialEnded { interrupted: false }),
-            record(6_000.0, Some(2), Event::TrialStarted),
-            record(8_500.0, Some(2), Event::TrialEnded { interrupted: false }),
-            record(9_000.0, None, Event::RunEnded { interrupted: false }),
-        ];
-        assert_eq!(trial_lengths_ms(&records), vec![5_000.0, 2_500.0]);
-    }
-}
+mod tests;

@@ -6,9 +6,11 @@ use std::fmt::Write;
 use journal::Record;
 
 use crate::chart;
+use crate::columns::{PHASES, TRIAL_COLUMNS};
 use crate::fmt::{opt_secs, percent, secs};
 use crate::markup::{esc, utc};
 use crate::over_time;
+use crate::over_time_chart;
 use crate::timeline::{audit, timeline, LoadTotals};
 use crate::{RunInfo, RunSummary, TrialOutcome};
 
@@ -17,7 +19,7 @@ body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1060px;color:#2
 h1{margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:8px 0;font-size:14px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .pass{color:#067a3a;font-weight:bold}.fail{color:#c62828;font-weight:bold}
 tr.regression td{background:#ffe3e3}
 figure.chart{margin:12px 0}figure.chart svg{max-width:100%;height:auto}
@@ -62,9 +64,11 @@ pub fn render_html(records: &[Record], summary: &RunSummary, info: &RunInfo) -> 
         &mut out,
         "mttr-breakdown",
         chart::breakdown(&summary.trials),
-        "Each trial's outage split into detect (TTD), act (TTA) and recover (action → recovered), \
-         on a time axis whose zero is the outage start. Detection before zero: the healer saw the \
-         fault before users did.",
+        "Each trial's MTTR in its phases, on a time axis whose zero is the outage start: detect \
+         (to the healer's detection; below zero: the healer saw the fault before users did), act \
+         (to its first action), platform call (until that call returned), start → first good \
+         answer (to the first good probe answer), then confirm (until the K-th good probe \
+         answered). Grey: recovered without a healer action.",
     );
     trial_table(&mut out, summary);
     for t in &summary.trials {
@@ -138,8 +142,18 @@ fn figures(out: &mut String, summary: &RunSummary) {
                 opt_secs(a.mttr_max_ms)
             ),
         ),
-        ("TTD p50 (negative: healer first)", opt_secs(a.ttd_p50_ms)),
-        ("TTA p50", opt_secs(a.tta_p50_ms)),
+        (
+            "detect p50 (negative: healer first)",
+            opt_secs(a.ttd_p50_ms),
+        ),
+        ("act p50", opt_secs(a.tta_p50_ms)),
+        ("platform call p50", opt_secs(a.platform_call_p50_ms)),
+        ("start→good p50", opt_secs(a.finished_to_recovered_p50_ms)),
+        ("confirm p50", opt_secs(a.confirmation_p50_ms)),
+        (
+            "container start→good p50",
+            opt_secs(a.container_start_to_recovered_p50_ms),
+        ),
         (
             "outages / recovered",
             format!(
@@ -167,10 +181,10 @@ fn figures(out: &mut String, summary: &RunSummary) {
         ),
         ("downtime", secs(a.downtime_ms)),
         (
-            "OOM kills / heals / actions / escalations",
+            "OOM kills / verified heals / actions / unverified / escalations",
             format!(
-                "{} / {} / {} / {}",
-                a.oom_kills, a.heals, a.actions, a.escalations
+                "{} / {} / {} / {} / {}",
+                a.oom_kills, a.heals, a.actions, a.unverified, a.escalations
             ),
         ),
     ];
@@ -186,40 +200,49 @@ fn figures(out: &mut String, summary: &RunSummary) {
     out.push_str("</table>\n");
 }
 
+/// One row per trial with the terminal table's columns and its result, then, when any trial has
+/// one, why it failed or what its figures do not say (its notes); what the phase columns mean
+/// beneath.
 fn trial_table(out: &mut String, summary: &RunSummary) {
-    out.push_str(
-        "<h2>Trials</h2>\n<table id=\"trials\"><tr><th>trial</th><th>outage</th><th>fault→outage</th>\
-         <th>TTD</th><th>TTA</th><th>act→recovered</th><th>MTTR</th><th>downtime</th>\
-         <th>errors</th><th>OOM</th><th>heals</th><th>result</th></tr>\n",
-    );
-    for t in &summary.trials {
-        let outage = match (&t.outage_target, t.outage) {
-            (Some(target), true) => format!("yes ({target})"),
-            _ => "no".to_owned(),
-        };
-        let result = match &t.failure_reason {
-            None => pass_fail(t.success).to_owned(),
-            Some(reason) => format!("{} {}", pass_fail(false), esc(reason)),
-        };
-        let _ = writeln!(
+    let said: Vec<Vec<String>> = summary
+        .trials
+        .iter()
+        .map(|t| {
+            let reason = t.failure_reason.iter().map(|reason| esc(reason));
+            let notes = t.notes.iter().map(|note| format!("note: {}", esc(note)));
+            reason.chain(notes).collect()
+        })
+        .collect();
+    let any_said = said.iter().any(|s| !s.is_empty());
+    out.push_str("<h2>Trials</h2>\n<table id=\"trials\"><tr><th>trial</th>");
+    for c in &TRIAL_COLUMNS {
+        let _ = write!(out, "<th>{}</th>", esc(c.name));
+    }
+    out.push_str("<th>result</th>");
+    if any_said {
+        out.push_str("<th>reason and notes</th>");
+    }
+    out.push_str("</tr>\n");
+    for (t, said) in summary.trials.iter().zip(&said) {
+        let _ = write!(
             out,
-            "<tr><td class=\"n\"><a href=\"#trial-{n}\">{n}</a></td><td>{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{result}</td></tr>",
-            esc(&outage),
-            opt_secs(t.fault_to_outage_ms),
-            opt_secs(t.ttd_ms),
-            opt_secs(t.tta_ms),
-            opt_secs(t.action_to_recovered_ms),
-            opt_secs(t.mttr_ms),
-            secs(t.downtime_ms),
-            t.error_rate.map_or_else(|| "-".to_owned(), percent),
-            t.oom_kills,
-            t.heals,
-            n = t.trial,
+            "<tr><td class=\"n\"><a href=\"#trial-{0}\">{0}</a></td>",
+            t.trial
         );
+        for c in &TRIAL_COLUMNS {
+            let class = if c.numeric { " class=\"n\"" } else { "" };
+            let _ = write!(out, "<td{class}>{}</td>", esc(&(c.value)(t)));
+        }
+        let _ = write!(out, "<td>{}</td>", pass_fail(t.success));
+        if any_said {
+            let _ = write!(out, "<td>{}</td>", said.join("<br>"));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
+    if summary.trials.iter().any(|t| t.outage) {
+        let _ = writeln!(out, "<p class=\"note\">{}.</p>", esc(&PHASES.join("; ")));
+    }
 }
 
 fn trial_section(out: &mut String, records: &[Record], t: &TrialOutcome) {
@@ -228,10 +251,12 @@ fn trial_section(out: &mut String, records: &[Record], t: &TrialOutcome) {
     figure(
         out,
         &format!("timeline-trial-{}", t.trial),
-        chart::timeline(&tl),
-        "Latency of the independent prober's requests (log scale; red crosses: failed probes, \
-         shaded: downtime), with vertical lines where the fault was injected, the healer detected \
-         it, each remediation step started and finished, and the target recovered.",
+        over_time_chart::probes(&tl),
+        "Latency of the independent prober's requests, each drawn at the time it was sent (log \
+         scale; red crosses: failed probes; shaded: downtime, from a failed probe's send to the \
+         first good answer after it), with vertical lines where the fault was injected, the \
+         healer detected it, each remediation step started and finished, and the target \
+         recovered (its first good answer).",
     );
     over_time::section(out, records, &tl);
     load_table(out, &tl.load);

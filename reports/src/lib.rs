@@ -1,12 +1,14 @@
-//! Reports computed from recorded journals: per-trial MTTR with its detect → act → recovered
-//! breakdown, run summaries, expectation verdicts, `result.json`, and the files people and CI
-//! read: a self-contained HTML report with charts, JUnit XML, a Markdown summary, and an index
-//! of every run's MTTR and success rate over time.
+//! Reports computed from recorded journals: per-trial MTTR with its breakdown detect → act →
+//! platform call → start → first good answer (then the confirmation), run summaries,
+//! expectation verdicts, `result.json`, and the files people and CI read: a self-contained HTML
+//! report with charts, JUnit XML, a Markdown summary, and an index of every run's MTTR and
+//! success rate over time.
 //!
 //! Every figure is computed by replaying `journal::Record`s, never from live state: the journal
 //! is the single source of truth, and a report can be recomputed from it at any time.
 
 mod chart;
+mod columns;
 pub mod compare;
 pub mod expect;
 mod fmt;

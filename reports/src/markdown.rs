@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::columns::{PHASES, TRIAL_COLUMNS};
 use crate::fmt::{opt_secs, percent, secs};
 use crate::markup::esc;
 use crate::{RunInfo, RunSummary};
@@ -74,42 +75,29 @@ pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
         opt_secs(a.confirmation_p50_ms),
         opt_secs(a.container_start_to_recovered_p50_ms),
     );
-    out.push_str(
-        "detect + act + platform call + start→good = MTTR (outage start → first of K good probes, \
-         by send time); confirm: until the K-th good probe answered.\n\n\
-         | trial | outage | detect | act | platform call | start→good | container start→good \
-         | MTTR | confirm | downtime | errors | heals | result |\n\
-         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-    );
+    let _ = writeln!(out, "{}.\n", PHASES.join("; "));
+    out.push_str("| trial |");
+    for c in &TRIAL_COLUMNS {
+        let _ = write!(out, " {} |", c.name);
+    }
+    out.push_str(" result |\n|---:|");
+    for c in &TRIAL_COLUMNS {
+        out.push_str(if c.numeric { "---:|" } else { "---|" });
+    }
+    out.push_str("---|\n");
     for t in &summary.trials {
+        let _ = write!(out, "| {} |", t.trial);
+        for c in &TRIAL_COLUMNS {
+            let _ = write!(out, " {} |", cell(&(c.value)(t)));
+        }
         let mut result = match &t.failure_reason {
             None => "ok".to_owned(),
             Some(reason) => format!("**FAIL**: {}", cell(reason)),
         };
         for note in &t.notes {
-            result.push_str(&format!(" (note: {})", cell(note)));
+            let _ = write!(result, " (note: {})", cell(note));
         }
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {result} |",
-            t.trial,
-            cell(
-                t.outage_target
-                    .as_deref()
-                    .filter(|_| t.outage)
-                    .unwrap_or("no")
-            ),
-            opt_secs(t.ttd_ms),
-            opt_secs(t.tta_ms),
-            opt_secs(t.platform_call_ms),
-            opt_secs(t.finished_to_recovered_ms),
-            opt_secs(t.container_start_to_recovered_ms),
-            opt_secs(t.mttr_ms),
-            opt_secs(t.confirmation_ms),
-            secs(t.downtime_ms),
-            t.error_rate.map_or_else(|| "-".to_owned(), percent),
-            t.heals,
-        );
+        let _ = writeln!(out, " {result} |");
     }
     out
 }

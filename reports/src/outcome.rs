@@ -47,6 +47,8 @@
 mod probes;
 mod remediation;
 
+pub(crate) use remediation::verification_outcome;
+
 use std::collections::HashMap;
 
 use journal::{Event, Record};
@@ -179,20 +181,33 @@ pub fn trial_outcomes(records: &[Record], healthy_after: u32) -> Vec<TrialOutcom
     trials
         .into_iter()
         .map(|trial| {
-            let mut own: Vec<&Record> = records.iter().filter(|r| r.trial == Some(trial)).collect();
-            // Stable: records with the same time keep their journal order.
-            own.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-            // The trial ends at its `TrialEnded`: what follows (its containers being removed,
-            // with their `die` events) is teardown, not an outage.
-            if let Some(end) = own
-                .iter()
-                .position(|r| matches!(r.event, Event::TrialEnded { .. }))
-            {
-                own.truncate(end + 1);
-            }
-            outcome(trial, &own, healthy_after.max(1))
+            let own = trial_records(records, trial);
+            outcome(trial, until_ended(&own), healthy_after.max(1))
         })
         .collect()
+}
+
+/// The records of `trial` in time order; records with the same time keep their journal order.
+pub(crate) fn trial_records(records: &[Record], trial: u32) -> Vec<&Record> {
+    let mut own: Vec<&Record> = records.iter().filter(|r| r.trial == Some(trial)).collect();
+    own.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+    own
+}
+
+/// The trial's records (in time order) up to its `TrialEnded`: what follows (its containers
+/// being removed, with their `die` events) is teardown, not an outage.
+fn until_ended<'r, 'a>(own: &'r [&'a Record]) -> &'r [&'a Record] {
+    own.iter()
+        .position(|r| matches!(r.event, Event::TrialEnded { .. }))
+        .map_or(own, |end| &own[..=end])
+}
+
+/// The failing probe spans of a trial's records (in time order), in journal milliseconds, as its
+/// downtime counts them: per live target, from a failed probe's send to the first good answer
+/// after it. Spans of different targets may overlap.
+pub(crate) fn down_spans(own: &[&Record]) -> Vec<(f64, f64)> {
+    let own = until_ended(own);
+    probes::down_spans(&probes::live_probes(own, &ready_ms(&ready_at(own))))
 }
 
 /// A moment of the trial: the record's index in the sorted trial and its time.
@@ -204,10 +219,7 @@ struct At {
 
 fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome {
     let ready = ready_at(records);
-    let probes = probes::live_probes(
-        records,
-        &ready.iter().map(|(&t, at)| (t, at.t_ms)).collect(),
-    );
+    let probes = probes::live_probes(records, &ready_ms(&ready));
     let outage = outage_start(records, &ready, &probes);
     let recovery = outage
         .as_ref()
@@ -302,7 +314,7 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         confirmation_ms: recovery.map(|r| r.confirmed_ms - r.recovered_ms),
         action_to_recovered_ms: diff(recovered_at, action.map(|a| a.t_ms)),
         mttr_ms: diff(recovered_at, outage_start),
-        downtime_ms: probes::downtime_ms(&probes),
+        downtime_ms: probes::merged_length(probes::down_spans(&probes)),
         requests_ok: counts.requests_ok,
         requests_failed: counts.requests_failed,
         error_rate: rate(counts.requests_failed, counts.requests_ok),
@@ -327,6 +339,11 @@ fn ready_at<'a>(records: &[&'a Record]) -> HashMap<&'a str, At> {
         }
     }
     ready
+}
+
+/// Each target's first `TargetReady` time.
+fn ready_ms<'a>(ready: &HashMap<&'a str, At>) -> HashMap<&'a str, f64> {
+    ready.iter().map(|(&t, at)| (t, at.t_ms)).collect()
 }
 
 /// The outage's start, target and cause: the earliest failed probe (by send time) or death of a

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use journal::{Event, Record};
 
 use crate::html::figure;
+use crate::outcome::trial_records;
 use crate::over_time_chart;
-use crate::timeline::{trial_records, TrialTimeline};
+use crate::timeline::TrialTimeline;
 
 /// Connected points: (seconds since the trial's first record, value).
 pub(crate) type Line = Vec<(f64, f64)>;

@@ -1,82 +1,31 @@
-//! A trial's resource and load charts over time, drawn with plotters into inline `<svg>` strings
-//! on the trial timeline's axis (seconds since the trial's first record), with its downtime
-//! shaded and its event markers. Each chart draws only samples recorded in the journal.
+//! A trial's charts over time, drawn with plotters into inline `<svg>` strings: its probes and
+//! events, its resources and its load. All share one time axis (seconds since the trial's first
+//! record) at the same place on the page, with the legend beside the plot, the downtime shaded and
+//! the event markers, so that one instant sits at the same x in every chart. Each chart draws
+//! only samples recorded in the journal.
 
 use std::error::Error;
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
-use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use crate::chart::{
+    draw, legend, marker_color, Area, Drawn, Key, Swatch, DOWN, FONT, GREY, KEY_TOP, LEGEND_W,
+    SERIES,
+};
 use crate::over_time::{shared_limit_mib, Line, LoadSeries, Resources};
 use crate::timeline::{MarkerKind, TrialTimeline};
 
-type Drawn = Result<String, Box<dyn Error>>;
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Panel<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 type Done = Result<(), Box<dyn Error>>;
 
-// The canvas, font and palette of `chart.rs` (private there), so that these charts read as one
-// set with the trial timeline; a test checks that the marker colours still agree.
-const FONT: &str = "sans-serif";
-const WIDTH: u32 = 1000;
-const DOWN: RGBColor = RGBColor(220, 40, 40);
-const OK: RGBColor = RGBColor(0, 140, 70);
-const DETECT: RGBColor = RGBColor(140, 60, 180);
-const ACT: RGBColor = RGBColor(30, 100, 220);
-const ACT_END: RGBColor = RGBColor(0, 170, 200);
-const FAULT: RGBColor = RGBColor(230, 120, 0);
-const GREY: RGBColor = RGBColor(120, 120, 120);
+/// The p99 latency line.
 const DARK: RGBColor = RGBColor(30, 30, 30);
-/// Line colours, one per target.
-const SERIES: [RGBColor; 4] = [
-    RGBColor(40, 90, 160),
-    RGBColor(0, 150, 150),
-    RGBColor(160, 110, 0),
-    RGBColor(100, 100, 100),
-];
-/// Room right of the plots for their legends, so a legend covers no samples.
-const LEGEND_W: u32 = 240;
-/// A legend's distance from the top of its panel: below the panel's caption.
-const KEY_TOP: u32 = 34;
-
-/// Draws on a white canvas of `WIDTH × height` and returns the `<svg>` element.
-fn draw(height: u32, paint: impl FnOnce(&Area<'_>) -> Done) -> Drawn {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        paint(&root)?;
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-fn marker_color(kind: MarkerKind) -> RGBColor {
-    match kind {
-        MarkerKind::Fault => FAULT,
-        MarkerKind::Detection => DETECT,
-        MarkerKind::ActionStart => ACT,
-        MarkerKind::ActionEnd => ACT_END,
-        MarkerKind::Recovered => OK,
-    }
-}
-
-/// How a legend entry shows its series.
-#[derive(Debug, Clone, Copy)]
-enum Swatch {
-    Line(ShapeStyle),
-    Dashed(ShapeStyle),
-    Fill(RGBAColor),
-}
-
-/// A panel's legend entries, in drawing order.
-type Key = Vec<(String, Swatch)>;
-
 /// A panel over the trial's `len` seconds and the y range `y`, with [`LEGEND_W`] left free on
-/// its right for its legend. Only the bottom panel of a chart names the time axis.
+/// its right for its legend and about six y labels (a short panel stays legible). Only the
+/// bottom panel of a chart names the time axis.
 fn panel<'a, 'b: 'a, Y>(
     area: &'a Area<'b>,
     caption: &str,
@@ -97,48 +46,14 @@ where
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..len, y)?;
     let mut mesh = chart.configure_mesh();
-    mesh.y_desc(y_desc).light_line_style(WHITE.mix(0.0));
+    mesh.y_desc(y_desc)
+        .y_labels(6)
+        .light_line_style(WHITE.mix(0.0));
     if bottom {
         mesh.x_desc("seconds since the trial's first record");
     }
     mesh.draw()?;
     Ok(chart)
-}
-
-/// The panel's legend, boxed in the charts' style in the [`LEGEND_W`] right of its plot (a
-/// legend inside the plot would cover samples). Plotters clips a chart's legend to its plot, so
-/// it is drawn as the legend of an empty chart there. Nothing is drawn without entries.
-fn legend(area: &Area<'_>, key: Key) -> Done {
-    if key.is_empty() {
-        return Ok(());
-    }
-    let (_, right) = area.split_horizontally(WIDTH - LEGEND_W + 8);
-    let mut chart = ChartBuilder::on(&right)
-        .margin_top(KEY_TOP)
-        .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
-    for (label, swatch) in key {
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-            .label(label)
-            .legend(move |(x, y)| {
-                let path = vec![(x, y), (x + 16, y)];
-                match swatch {
-                    Swatch::Line(style) => PathElement::new(path, style).into_dyn(),
-                    Swatch::Dashed(style) => DashedPathElement::new(path, 4, 3, style).into_dyn(),
-                    Swatch::Fill(color) => {
-                        Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled()).into_dyn()
-                    }
-                }
-            });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GREY)
-        .label_font((FONT, 13))
-        .draw()?;
-    Ok(())
 }
 
 /// The downtime (failing probe spans) shaded from `lo` to `hi`; in `key` when given.
@@ -233,6 +148,54 @@ fn values(lines: &[Line]) -> impl Iterator<Item = f64> + '_ {
     lines.iter().flatten().map(|&(_, v)| v)
 }
 
+/// A log-scale range holding `values` with room on both sides; 0.1 to 10 without any.
+fn log_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .into_iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi {
+        (0.1, 10.0)
+    } else {
+        (lo.max(0.01) / 2.0, hi.max(0.02) * 2.0)
+    }
+}
+
+/// The independent prober's latency (log scale), each probe at its send time, failed probes as
+/// red crosses, with the trial's downtime shaded and its event markers.
+pub(crate) fn probes(tl: &TrialTimeline) -> Drawn {
+    let len = tl.length_s.max(1.0);
+    let (lo, hi) = log_range(tl.probes.values().flatten().map(|p| p.latency_ms));
+    // The downtime, a line per target, the failed probes and five markers.
+    let entries = 2 + tl.probes.len() + 5;
+    draw(fit(360, entries), |root| {
+        let mut key = Key::new();
+        let title = format!("Trial {}: probes and events", tl.trial);
+        let y = (lo..hi).log_scale();
+        let mut chart = panel(root, &title, len, y, "probe latency (ms, log)", true)?;
+        shade(&mut chart, tl, (lo, hi), Some(&mut key))?;
+        for (i, (target, points)) in tl.probes.iter().enumerate() {
+            let style = SERIES[i % SERIES.len()].stroke_width(1);
+            let line = points.iter().map(|p| (p.at_s, p.latency_ms.max(lo)));
+            chart.draw_series(LineSeries::new(line, style))?;
+            key.push((format!("probe latency {target}"), Swatch::Line(style)));
+        }
+        let failed: Vec<(f64, f64)> = tl
+            .probes
+            .values()
+            .flatten()
+            .filter(|p| !p.ok)
+            .map(|p| (p.at_s, p.latency_ms.max(lo)))
+            .collect();
+        if !failed.is_empty() {
+            let style = DOWN.stroke_width(1);
+            chart.draw_series(failed.iter().map(|&at| Cross::new(at, 3, style)))?;
+            key.push(("failed probe".into(), Swatch::Cross(DOWN)));
+        }
+        markers(&mut chart, tl, (lo, hi), Some(&mut key))?;
+        legend(root, key)
+    })
+}
+
 /// Memory per target against its limit (MiB) above CPU per target with its throttling (%).
 pub(crate) fn resources(tl: &TrialTimeline, res: &Resources) -> Drawn {
     let len = tl.length_s.max(1.0);
@@ -320,13 +283,7 @@ pub(crate) fn load(tl: &TrialTimeline, load: &LoadSeries) -> Drawn {
             values(&load.ok_per_s).chain(values(&load.failed_per_s)),
             1.0,
         );
-    let latencies = values(&load.p50_ms).chain(values(&load.p99_ms));
-    let (lo, hi) = latencies.fold((f64::MAX, f64::MIN), |(lo, hi), l| (lo.min(l), hi.max(l)));
-    let (lat_lo, lat_hi) = if lo > hi {
-        (0.1, 10.0)
-    } else {
-        (lo.max(0.01) / 2.0, hi.max(0.02) * 2.0)
-    };
+    let (lat_lo, lat_hi) = log_range(values(&load.p50_ms).chain(values(&load.p99_ms)));
     draw(480, |root| {
         let (upper, lower) = root.split_vertically(240);
         let mut key = Key::new();
@@ -359,43 +316,4 @@ pub(crate) fn load(tl: &TrialTimeline, load: &LoadSeries) -> Drawn {
         markers(&mut lat, tl, (lat_lo, lat_hi), None)?;
         legend(&lower, key)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chart;
-
-    /// A colour as plotters writes it into SVG.
-    fn hex(c: RGBColor) -> String {
-        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
-    }
-
-    #[test]
-    fn markers_have_the_trial_timelines_colours() {
-        let kinds = [
-            MarkerKind::Fault,
-            MarkerKind::Detection,
-            MarkerKind::ActionStart,
-            MarkerKind::ActionEnd,
-            MarkerKind::Recovered,
-        ];
-        for kind in kinds {
-            let tl = TrialTimeline {
-                trial: 1,
-                start_ms: 0.0,
-                length_s: 5.0,
-                probes: Default::default(),
-                down_spans: vec![],
-                markers: vec![(kind, 2.0)],
-                load: vec![],
-            };
-            let timeline = chart::timeline(&tl).unwrap();
-            let color = format!("stroke=\"{}\"", hex(marker_color(kind)));
-            assert!(
-                timeline.contains(&color),
-                "{kind:?}: {color} not on the timeline"
-            );
-        }
-    }
 }

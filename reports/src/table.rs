@@ -2,53 +2,37 @@
 
 use std::fmt::Write;
 
+use crate::columns::{PHASES, TRIAL_COLUMNS};
 use crate::fmt::{opt_secs, percent, secs};
 use crate::summary::{percentile, RunSummary};
 use crate::TrialOutcome;
-
-/// Columns: detect + act + platform + start→good = MTTR; confirm follows the recovery.
-const HEADERS: [&str; COLUMNS] = [
-    "trial",
-    "outage",
-    "detect",
-    "act",
-    "platform",
-    "start→good",
-    "MTTR",
-    "confirm",
-    "downtime",
-    "errors",
-    "OOM",
-    "heals",
-    "result",
-];
-const COLUMNS: usize = 13;
-
-/// Under the trials: what the phase columns are.
-const LEGEND: &str = concat!(
-    "  detect + act + platform + start→good = MTTR: outage start → first good answer (of K in a row)\n",
-    "  confirm: first good answer → the K-th good probe answered\n",
-);
 
 impl RunSummary {
     /// A plain-text table for the terminal: one row per trial with its MTTR broken into phases,
     /// failure reasons and notes, the run-wide figures, then each verdict with PASS or FAIL.
     /// Columns are aligned; text columns to the left, numbers right.
     pub fn render_table(&self) -> String {
-        let rows: Vec<[String; COLUMNS]> = self.trials.iter().map(row).collect();
-        let mut widths = HEADERS.map(|h| h.chars().count());
+        let header: Vec<String> = std::iter::once("trial")
+            .chain(TRIAL_COLUMNS.iter().map(|c| c.name))
+            .chain(["result"])
+            .map(str::to_owned)
+            .collect();
+        let rows: Vec<Vec<String>> = self.trials.iter().map(row).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
         }
         let mut out = String::new();
-        line(&mut out, &HEADERS.map(str::to_owned), &widths);
+        line(&mut out, &header, &widths);
         for row in &rows {
             line(&mut out, row, &widths);
         }
         if self.trials.iter().any(|t| t.outage) {
-            out.push_str(LEGEND);
+            for line in PHASES {
+                let _ = writeln!(out, "  {line}");
+            }
         }
         for t in &self.trials {
             if let Some(reason) = &t.failure_reason {
@@ -153,38 +137,23 @@ impl RunSummary {
     }
 }
 
-fn row(t: &TrialOutcome) -> [String; COLUMNS] {
-    let heals = if t.unverified > 0 {
-        format!("{} ({} unverified)", t.heals, t.unverified)
-    } else {
-        t.heals.to_string()
-    };
-    [
-        t.trial.to_string(),
-        if t.outage { "yes" } else { "no" }.to_owned(),
-        opt_secs(t.ttd_ms),
-        opt_secs(t.tta_ms),
-        opt_secs(t.platform_call_ms),
-        opt_secs(t.finished_to_recovered_ms),
-        opt_secs(t.mttr_ms),
-        opt_secs(t.confirmation_ms),
-        secs(t.downtime_ms),
-        t.error_rate.map_or_else(|| "-".to_owned(), percent),
-        t.oom_kills.to_string(),
-        heals,
-        if t.success { "ok" } else { "FAIL" }.to_owned(),
-    ]
+/// The trial, its columns, and ok or FAIL (the reasons follow the table).
+fn row(t: &TrialOutcome) -> Vec<String> {
+    let mut cells = vec![t.trial.to_string()];
+    cells.extend(TRIAL_COLUMNS.iter().map(|c| (c.value)(t)));
+    cells.push(if t.success { "ok" } else { "FAIL" }.to_owned());
+    cells
 }
 
-/// One line: the outage and result columns left-aligned, the figures right-aligned.
-fn line(out: &mut String, cells: &[String; COLUMNS], widths: &[usize; COLUMNS]) {
+/// One line: text columns (and the result) left-aligned, the figures right-aligned.
+fn line(out: &mut String, cells: &[String], widths: &[usize]) {
     let mut text = String::new();
     for (i, (cell, &width)) in cells.iter().zip(widths).enumerate() {
         if i > 0 {
             text.push_str("  ");
         }
         let pad = width.saturating_sub(cell.chars().count());
-        let left = i == 1 || i == cells.len() - 1;
+        let left = i == cells.len() - 1 || i > 0 && !TRIAL_COLUMNS[i - 1].numeric;
         if left {
             text.push_str(cell);
             text.extend(std::iter::repeat_n(' ', pad));

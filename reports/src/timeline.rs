@@ -5,9 +5,13 @@ use std::collections::BTreeMap;
 
 use journal::{Event, Record};
 
-/// One probe of the independent prober, seconds since the trial's first record.
+use crate::outcome::{down_spans, trial_records, verification_outcome};
+
+/// One probe of the independent prober.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct ProbePoint {
+    /// When it was sent, seconds since the trial's first record: failures and downtime are dated
+    /// by send time, so the probes are drawn there too.
     pub at_s: f64,
     pub latency_ms: f64,
     pub ok: bool,
@@ -35,7 +39,8 @@ impl MarkerKind {
     }
 }
 
-/// The load generator's totals for the trial (the journal has no per-second series).
+/// The load generator's totals over the whole trial, from its final `Load` report (its series
+/// over time are the `LoadWindow`s drawn by `over_time`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LoadTotals {
     pub requests_ok: u64,
@@ -55,19 +60,13 @@ pub(crate) struct TrialTimeline {
     pub start_ms: f64,
     /// Seconds from the first to the last record of the trial.
     pub length_s: f64,
-    /// Probes per target, in time order.
+    /// Probes per target, in send order.
     pub probes: BTreeMap<String, Vec<ProbePoint>>,
-    /// Failing probe spans (first failed probe to the next ok probe, or the target's last probe).
+    /// The downtime's failing probe spans, seconds since the trial's first record: from a failed
+    /// probe's send to the first good answer after it (see `outcome::down_spans`).
     pub down_spans: Vec<(f64, f64)>,
     pub markers: Vec<(MarkerKind, f64)>,
     pub load: Vec<LoadTotals>,
-}
-
-/// The trial's records in time order (journal order for equal times).
-pub(crate) fn trial_records(records: &[Record], trial: u32) -> Vec<&Record> {
-    let mut own: Vec<&Record> = records.iter().filter(|r| r.trial == Some(trial)).collect();
-    own.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-    own
 }
 
 /// The timeline of `trial`; `recovered_at_ms` comes from the trial's outcome (the K-probes rule).
@@ -83,7 +82,8 @@ pub(crate) fn timeline(
     let mut markers = Vec::new();
     let mut load = Vec::new();
     for r in &own {
-        let at_s = rel(r.t_ms);
+        // A probe at its send time, every other event at its record's.
+        let at_s = rel(r.probe_sent_ms().unwrap_or(r.t_ms));
         match &r.event {
             Event::Probe {
                 target,
@@ -122,7 +122,14 @@ pub(crate) fn timeline(
     if let Some(t) = recovered_at_ms {
         markers.push((MarkerKind::Recovered, rel(t)));
     }
-    let down_spans = probes.values().flat_map(|s| failing_spans(s)).collect();
+    for series in probes.values_mut() {
+        // Stable: probes sent at the same instant keep their journal order.
+        series.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    }
+    let down_spans = down_spans(&own)
+        .into_iter()
+        .map(|(from, to)| (rel(from), rel(to)))
+        .collect();
     TrialTimeline {
         trial,
         start_ms,
@@ -132,25 +139,6 @@ pub(crate) fn timeline(
         markers,
         load,
     }
-}
-
-fn failing_spans(series: &[ProbePoint]) -> Vec<(f64, f64)> {
-    let mut spans = Vec::new();
-    let mut open: Option<f64> = None;
-    for p in series {
-        match (open, p.ok) {
-            (None, false) => open = Some(p.at_s),
-            (Some(from), true) => {
-                spans.push((from, p.at_s));
-                open = None;
-            }
-            _ => {}
-        }
-    }
-    if let (Some(from), Some(last)) = (open, series.last()) {
-        spans.push((from, last.at_s.max(from)));
-    }
-    spans
 }
 
 /// One line of the healer's audit: what it decided or did, and why.
@@ -239,16 +227,10 @@ pub(crate) fn audit(records: &[Record]) -> Vec<AuditEntry> {
                     target,
                     incident,
                     runbook,
-                    ok,
-                    attempts,
-                    duration_ms,
+                    ..
                 } => (
                     target,
-                    format!(
-                        "verification {} after {attempts} attempt(s), {:.3}s",
-                        if *ok { "passed" } else { "failed" },
-                        duration_ms / 1000.0
-                    ),
+                    verification_outcome(&r.event)?,
                     format!("runbook {runbook}, incident {incident}"),
                 ),
                 Event::Escalated {
@@ -277,24 +259,55 @@ pub(crate) fn audit(records: &[Record]) -> Vec<AuditEntry> {
 mod tests {
     use super::*;
 
-    fn p(at_s: f64, ok: bool) -> ProbePoint {
-        ProbePoint {
-            at_s,
-            latency_ms: 1.0,
-            ok,
+    fn record(t_ms: f64, event: Event) -> Record {
+        Record {
+            t_ms,
+            unix_ms: 0,
+            trial: Some(1),
+            event,
         }
     }
 
+    fn probe(t_ms: f64, latency_ms: f64, ok: bool) -> Record {
+        record(
+            t_ms,
+            Event::Probe {
+                target: "t".into(),
+                ok,
+                status: ok.then_some(200),
+                latency_ms,
+                error: None,
+            },
+        )
+    }
+
     #[test]
-    fn spans_run_to_the_next_ok_probe_or_the_last_probe() {
-        let series = [
-            p(0.0, true),
-            p(1.0, false),
-            p(2.0, false),
-            p(3.0, true),
-            p(4.0, false),
-            p(5.0, false),
+    fn probes_are_drawn_at_their_send_time_and_shaded_to_the_first_good_answer() {
+        // A probe sent at 1000 times out (recorded at 1500), one sent at 1050 is refused at
+        // once; the one sent at 1100 is held until the target serves at 1300.
+        let records = [
+            record(0.0, Event::TrialStarted),
+            record(500.0, Event::TargetReady { target: "t".into() }),
+            probe(900.0, 1.0, true),
+            probe(1051.0, 1.0, false),
+            probe(1300.0, 200.0, true),
+            probe(1500.0, 500.0, false),
+            probe(1351.0, 1.0, true),
+            record(2000.0, Event::TrialEnded { interrupted: false }),
         ];
-        assert_eq!(failing_spans(&series), vec![(1.0, 3.0), (4.0, 5.0)]);
+        let tl = timeline(&records, 1, Some(1300.0));
+        let drawn: Vec<(f64, bool)> = tl.probes["t"].iter().map(|p| (p.at_s, p.ok)).collect();
+        assert_eq!(
+            drawn,
+            [
+                (0.899, true),
+                (1.0, false),
+                (1.05, false),
+                (1.1, true),
+                (1.35, true)
+            ]
+        );
+        assert_eq!(tl.down_spans, [(1.0, 1.3)]);
+        assert_eq!(tl.markers, [(MarkerKind::Recovered, 1.3)]);
     }
 }

@@ -81,98 +81,66 @@ fn run_chromium(page: &Path, profile: &Path, args: &[String]) -> Run {
     }
 }
 
-#[test]
-fn report_renders_in_headless_chromium_with_its_charts_and_no_errors() {
-    let (_scratch, _records, run) = support::regenerated(support::OOM);
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let page = out_dir.join("oom-recovery-report.html");
-    std::fs::copy(&run.paths.report_html, &page).unwrap();
-    let profile = tempfile::tempdir().unwrap();
+/// Where the screenshots are kept.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
-    let shot = out_dir.join("oom-recovery-report.png");
+/// Screenshots `page` into [`screenshots`]`/{shot}` at `window` (`1200,3000`), then returns its
+/// DOM: both runs succeed, the screenshot is a PNG larger than `min_png` bytes (a blank page
+/// compresses to a few KB; charts and tables make it far larger), and the page logs no errors.
+fn render(page: &Path, shot: &str, window: &str, min_png: usize) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let shot = screenshots().join(shot);
     let _ = std::fs::remove_file(&shot);
-    let out = run_chromium(
-        &page,
-        profile.path(),
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1200,3000".to_owned(),
-            "--hide-scrollbars".to_owned(),
-        ],
-    );
+    let args = [
+        format!("--screenshot={}", shot.display()),
+        format!("--window-size={window}"),
+        "--hide-scrollbars".to_owned(),
+    ];
+    let out = run_chromium(page, profile.path(), &args);
     assert!(out.success, "chromium --screenshot failed: {}", out.stderr);
     let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-    // A blank 1200×3000 page compresses to a few KB; charts and tables make it far larger.
-    assert!(png.len() > 60_000, "screenshot is only {} bytes", png.len());
-
-    let out = run_chromium(
-        &page,
-        profile.path(),
-        &[
-            "--dump-dom".to_owned(),
-            "--enable-logging=stderr".to_owned(),
-            "--v=0".to_owned(),
-        ],
+    assert!(
+        png.len() > min_png,
+        "screenshot is only {} bytes",
+        png.len()
     );
+
+    let args = ["--dump-dom", "--enable-logging=stderr", "--v=0"].map(str::to_owned);
+    let out = run_chromium(page, profile.path(), &args);
     assert!(out.success, "chromium --dump-dom failed: {}", out.stderr);
-    let dom = &out.stdout;
-    let ids = support::chart_ids(dom);
-    let mut expected = vec!["mttr-distribution".to_owned(), "mttr-breakdown".to_owned()];
-    expected.extend((1..=10).map(|t| format!("timeline-trial-{t}")));
-    assert_eq!(ids, expected);
-    assert_eq!(dom.matches("<svg").count(), expected.len());
     let errors: Vec<&str> = out
         .stderr
         .lines()
         .filter(|l| l.contains("Uncaught") || l.contains("CONSOLE"))
         .collect();
     assert!(errors.is_empty(), "the page logged: {errors:#?}");
+    out.stdout
+}
+
+#[test]
+fn report_renders_in_headless_chromium_with_its_charts_and_no_errors() {
+    let (_scratch, _records, run) = support::regenerated(support::OOM);
+    let page = screenshots().join("oom-recovery-report.html");
+    std::fs::copy(&run.paths.report_html, &page).unwrap();
+    let dom = render(&page, "oom-recovery-report.png", "1200,3000", 60_000);
+    let mut expected = vec!["mttr-distribution".to_owned(), "mttr-breakdown".to_owned()];
+    expected.extend((1..=10).map(|t| format!("timeline-trial-{t}")));
+    assert_eq!(support::chart_ids(&dom), expected);
+    assert_eq!(dom.matches("<svg").count(), expected.len());
 }
 
 #[test]
 fn over_time_charts_render_in_headless_chromium() {
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let page = out_dir.join("over-time-report.html");
+    let page = screenshots().join("over-time-report.html");
     std::fs::write(&page, samples::html(&samples::oom_run())).unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let shot = out_dir.join("over-time-report.png");
-    let _ = std::fs::remove_file(&shot);
-    let out = run_chromium(
-        &page,
-        profile.path(),
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1200,3000".to_owned(),
-            "--hide-scrollbars".to_owned(),
-        ],
-    );
-    assert!(out.success, "chromium --screenshot failed: {}", out.stderr);
-    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
-    assert!(png.len() > 60_000, "screenshot is only {} bytes", png.len());
-    let out = run_chromium(
-        &page,
-        profile.path(),
-        &[
-            "--dump-dom".to_owned(),
-            "--enable-logging=stderr".to_owned(),
-            "--v=0".to_owned(),
-        ],
-    );
-    assert!(out.success, "chromium --dump-dom failed: {}", out.stderr);
-    let dom = &out.stdout;
-    let expected = [
-        "mttr-distribution",
-        "mttr-breakdown",
-        "timeline-trial-1",
-        "resources-trial-1",
-        "load-trial-1",
-        "timeline-trial-2",
-    ];
-    assert_eq!(support::chart_ids(dom), expected);
-    assert_eq!(dom.matches("<svg").count(), expected.len());
+    let dom = render(&page, "over-time-report.png", "1200,3000", 60_000);
+    assert_eq!(support::chart_ids(&dom), samples::CHART_IDS);
+    assert_eq!(dom.matches("<svg").count(), samples::CHART_IDS.len());
     for text in [
         "Trial 1: memory against its limit",
         "Trial 1: CPU and throttling",
@@ -183,7 +151,6 @@ fn over_time_charts_render_in_headless_chromium() {
     ] {
         assert!(dom.contains(text), "{text} missing from the DOM");
     }
-    assert!(!out.stderr.contains("Uncaught") && !out.stderr.contains("CONSOLE"));
 }
 
 #[test]
@@ -195,33 +162,9 @@ fn history_index_renders_in_headless_chromium_with_its_trends() {
     }
     let history = reports::History::load(root.path()).unwrap();
     let index = history.write_index().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let shot = out_dir.join("history-index.png");
-    let _ = std::fs::remove_file(&shot);
-    let out = run_chromium(
-        &index,
-        profile.path(),
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1200,1800".to_owned(),
-        ],
-    );
-    assert!(out.success, "chromium --screenshot failed: {}", out.stderr);
-    assert!(std::fs::read(&shot).unwrap().len() > 20_000);
-    let out = run_chromium(
-        &index,
-        profile.path(),
-        &[
-            "--dump-dom".to_owned(),
-            "--enable-logging=stderr".to_owned(),
-            "--v=0".to_owned(),
-        ],
-    );
-    assert!(out.success, "chromium --dump-dom failed: {}", out.stderr);
+    let dom = render(&index, "history-index.png", "1200,1800", 20_000);
     assert_eq!(
-        support::chart_ids(&out.stdout),
+        support::chart_ids(&dom),
         [
             "mttr-trend-crash-recovery",
             "success-trend-crash-recovery",
@@ -232,8 +175,7 @@ fn history_index_renders_in_headless_chromium_with_its_trends() {
     // The links point at reports that exist, relative to the index.
     for run in support::RUNS {
         let link = format!("{run}/report.html");
-        assert!(out.stdout.contains(&format!("href=\"{link}\"")), "{link}");
+        assert!(dom.contains(&format!("href=\"{link}\"")), "{link}");
         assert!(root.path().join(&link).is_file());
     }
-    assert!(!out.stderr.contains("Uncaught") && !out.stderr.contains("CONSOLE"));
 }

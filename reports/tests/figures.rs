@@ -18,11 +18,11 @@ fn oom_detect_restart_recover() {
         entries,
         3,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ContainerDied (outage: true)
+        trial 1: success
+        outage: leaky-0 ContainerDied
         at: fault 1000, outage 2050, detected 2150, action 2200, finished 2550, container start 2560, recovered 2600, confirmed 3600
-        fault→outage 1050, ttd 100 (before outage: false), tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
-        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, unverified 0, escalations 0
+        fault→outage 1050, ttd 100, tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
+        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1
         ",
     );
 }
@@ -45,11 +45,11 @@ fn healer_detects_before_outage() {
         ],
         1,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ContainerDied (outage: true)
-        at: fault 100, outage 400, detected 300, action 350, finished 700, container start -, recovered 800, confirmed 800
-        fault→outage 300, ttd -100 (before outage: true), tta 50, platform 350, start→good 100, container start→good -, confirm 0, act→recovered 450, mttr 400
-        downtime 302, requests 0 ok 0 failed (rate -), oom 0, actions 1, heals 1, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ContainerDied
+        at: fault 100, outage 400, detected 300, action 350, finished 700, recovered 800, confirmed 800
+        fault→outage 300, ttd -100 (healer first), tta 50, platform 350, start→good 100, confirm 0, act→recovered 450, mttr 400
+        downtime 302, actions 1, heals 1
         ",
     );
 }
@@ -74,11 +74,11 @@ fn healer_acts_without_outage_is_success_without_mttr() {
         ],
         2,
         "
-        trial 1: success (interrupted: false)
-        outage: none (outage: false)
-        at: fault 100, outage -, detected 300, action 350, finished 360, container start -, recovered -, confirmed -
-        fault→outage -, ttd - (before outage: false), tta 50, platform 10, start→good -, container start→good -, confirm -, act→recovered -, mttr -
-        downtime 0, requests 100 ok 0 failed (rate 0), oom 0, actions 1, heals 1, unverified 0, escalations 0
+        trial 1: success
+        outage: none
+        at: fault 100, detected 300, action 350, finished 360
+        tta 50, platform 10
+        downtime 0, requests 100 ok 0 failed (rate 0), actions 1, heals 1
         ",
     );
 }
@@ -101,11 +101,11 @@ fn outage_that_never_recovers_fails_with_reason() {
         ],
         2,
         "
-        trial 1: FAILED: never recovered within the trial (12.4 s after outage start); runbook restart was not verified: its restart step failed (restart failed) (interrupted: false)
-        outage: leaky-0 ProbeFailed (outage: true)
-        at: fault 100, outage 998, detected 1200, action 1300, finished 1400, container start -, recovered -, confirmed -
-        fault→outage 898, ttd 202 (before outage: false), tta 100, platform 100, start→good -, container start→good -, confirm -, act→recovered -, mttr -
-        downtime 1502, requests 0 ok 0 failed (rate -), oom 0, actions 1, heals 0, unverified 1, escalations 1
+        trial 1: FAILED: never recovered within the trial (12.4 s after outage start); runbook restart was not verified: its restart step failed (restart failed)
+        outage: leaky-0 ProbeFailed
+        at: fault 100, outage 998, detected 1200, action 1300, finished 1400
+        fault→outage 898, ttd 202, tta 100, platform 100
+        downtime 1502, actions 1, unverified 1, escalations 1
         ",
     );
 }
@@ -125,11 +125,11 @@ fn downtime_sums_two_failing_spans() {
         ],
         1,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 98, detected -, action -, finished -, container start -, recovered 300, confirmed 300
-        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 202
-        downtime 354, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ProbeFailed
+        at: outage 98, recovered 300, confirmed 300
+        confirm 0, mttr 202
+        downtime 354
         ",
     );
 }
@@ -150,11 +150,11 @@ fn probes_and_deaths_before_target_ready_are_ignored() {
         ],
         1,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 398, detected -, action -, finished -, container start -, recovered 500, confirmed 500
-        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 102
-        downtime 102, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ProbeFailed
+        at: outage 398, recovered 500, confirmed 500
+        confirm 0, mttr 102
+        downtime 102
         ",
     );
 }
@@ -177,11 +177,11 @@ fn recovery_needs_k_consecutive_ok_probes_and_starts_at_the_first() {
         ],
         3,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 98, detected -, action -, finished -, container start -, recovered 400, confirmed 600
-        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 200, act→recovered -, mttr 302
-        downtime 204, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ProbeFailed
+        at: outage 98, recovered 400, confirmed 600
+        confirm 200, mttr 302
+        downtime 204
         ",
     );
 }
@@ -201,11 +201,11 @@ fn ok_probes_of_another_target_do_not_end_the_outage() {
         ],
         1,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ProbeFailed (outage: true)
-        at: fault -, outage 98, detected -, action -, finished -, container start -, recovered 300, confirmed 300
-        fault→outage -, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 202
-        downtime 202, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ProbeFailed
+        at: outage 98, recovered 300, confirmed 300
+        confirm 0, mttr 202
+        downtime 202
         ",
     );
 }
@@ -224,11 +224,11 @@ fn die_before_first_failed_probe_starts_the_outage() {
         ],
         1,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ContainerDied (outage: true)
-        at: fault 100, outage 200, detected -, action -, finished -, container start -, recovered 700, confirmed 700
-        fault→outage 100, ttd - (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 500
-        downtime 252, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ContainerDied
+        at: fault 100, outage 200, recovered 700, confirmed 700
+        fault→outage 100, confirm 0, mttr 500
+        downtime 252
         ",
     );
 }
@@ -247,11 +247,11 @@ fn detection_before_the_fault_is_not_counted() {
         ],
         1,
         "
-        trial 1: success (interrupted: false)
-        outage: leaky-0 ProbeFailed (outage: true)
-        at: fault 100, outage 198, detected 300, action -, finished -, container start -, recovered 400, confirmed 400
-        fault→outage 98, ttd 102 (before outage: false), tta -, platform -, start→good -, container start→good -, confirm 0, act→recovered -, mttr 202
-        downtime 202, requests 0 ok 0 failed (rate -), oom 0, actions 0, heals 0, unverified 0, escalations 0
+        trial 1: success
+        outage: leaky-0 ProbeFailed
+        at: fault 100, outage 198, detected 300, recovered 400, confirmed 400
+        fault→outage 98, ttd 102, confirm 0, mttr 202
+        downtime 202
         ",
     );
 }
@@ -267,17 +267,17 @@ fn interrupted_and_cut_off_trials_fail() {
         entries,
         3,
         "
-        trial 1: FAILED: trial interrupted (interrupted: true)
-        outage: leaky-0 ContainerDied (outage: true)
+        trial 1: FAILED: trial interrupted (interrupted)
+        outage: leaky-0 ContainerDied
         at: fault 1000, outage 2050, detected 2150, action 2200, finished 2550, container start 2560, recovered 2600, confirmed 3600
-        fault→outage 1050, ttd 100 (before outage: false), tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
-        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, unverified 0, escalations 0
+        fault→outage 1050, ttd 100, tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
+        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1
 
-        trial 2: FAILED: trial has no trial_ended record (the run was cut off) (interrupted: true)
-        outage: leaky-0 ContainerDied (outage: true)
+        trial 2: FAILED: trial has no trial_ended record (the run was cut off) (interrupted)
+        outage: leaky-0 ContainerDied
         at: fault 11000, outage 12050, detected 12150, action 12200, finished 12550, container start 12560, recovered 12600, confirmed 13600
-        fault→outage 1050, ttd 100 (before outage: false), tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
-        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1, unverified 0, escalations 0
+        fault→outage 1050, ttd 100, tta 50, platform 350, start→good 50, container start→good 40, confirm 1000, act→recovered 400, mttr 550
+        downtime 502, requests 990 ok 10 failed (rate 0.01), oom 1, actions 1, heals 1
         ",
     );
 }

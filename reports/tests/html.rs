@@ -11,6 +11,20 @@ fn fixture_html(run: &str) -> (String, Vec<Record>) {
     (render_html(&records, &run.summary, &run.info), records)
 }
 
+/// The `<table id="{id}">` in `html`.
+fn table<'h>(html: &'h str, id: &str) -> &'h str {
+    support::element(html, &format!("<table id=\"{id}\""), "</table>")
+}
+
+/// The text of each `<th>` of `table`.
+fn headers(table: &str) -> Vec<&str> {
+    table
+        .split("<th>")
+        .skip(1)
+        .filter_map(|h| h.split_once("</th>").map(|(text, _)| text))
+        .collect()
+}
+
 #[test]
 fn fixture_reports_have_every_chart_and_table() {
     for (run, trials) in [(support::OOM, 10), (support::CRASH, 3)] {
@@ -21,19 +35,22 @@ fn fixture_reports_have_every_chart_and_table() {
         // Each figure holds an SVG drawn by plotters, not an error note.
         assert_eq!(html.matches("<svg").count(), expected.len(), "{run}");
         assert!(!html.contains("chart could not be drawn"));
-        for table in [
-            "id=\"expectations\"",
-            "id=\"figures\"",
-            "id=\"trials\"",
-            "id=\"audit\"",
+        let pass = "<span class=\"pass\">PASS</span>";
+        assert_eq!(table(&html, "expectations").matches(pass).count(), 3);
+        let trials_table = table(&html, "trials");
+        assert_eq!(trials_table.matches(pass).count(), trials);
+        // No trial has a reason or a note: no column for them.
+        assert!(!trials_table.contains("reason and notes"), "{run}");
+        let figures = table(&html, "figures");
+        for phase in [
+            "detect p50",
+            "act p50",
+            "platform call p50",
+            "start→good p50",
         ] {
-            assert!(html.contains(table), "{run}: {table} missing");
+            assert!(figures.contains(phase), "{run}: {phase} missing");
         }
-        assert_eq!(
-            html.matches("<span class=\"pass\">PASS</span></td><td>")
-                .count(),
-            3
-        );
+        assert!(html.contains("id=\"audit\""), "{run}: no audit");
         // Every healer decision is in the audit: one row per record of those kinds.
         let decisions = records
             .iter()
@@ -65,11 +82,92 @@ fn fixture_reports_have_every_chart_and_table() {
 }
 
 #[test]
+fn every_trials_table_has_the_terminal_tables_columns_and_the_notes() {
+    let (_scratch, records, run) = support::regenerated(support::CRASH);
+    let mut summary = run.summary;
+    let note = "runbook restart: verification failed after 31 attempt(s) in 15.000s";
+    summary.trials[1].notes = vec![note.into()];
+    let terminal = summary.render_table();
+    let columns: Vec<&str> = terminal
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "trial",
+            "outage",
+            "detect",
+            "act",
+            "platform",
+            "start→good",
+            "MTTR",
+            "confirm",
+            "downtime",
+            "errors",
+            "OOM",
+            "heals",
+            "result"
+        ]
+    );
+    assert!(
+        terminal.contains(&format!("  trial 2 (note): {note}\n")),
+        "{terminal}"
+    );
+
+    let html = render_html(&records, &summary, &run.info);
+    let trials = table(&html, "trials");
+    let mut with_notes = columns.clone();
+    with_notes.push("reason and notes");
+    assert_eq!(headers(trials), with_notes);
+    let row = |n: u32| {
+        trials
+            .lines()
+            .find(|l| l.contains(&format!("href=\"#trial-{n}\"")))
+            .unwrap()
+    };
+    assert!(
+        row(2).ends_with(&format!("<td>note: {note}</td></tr>")),
+        "{}",
+        row(2)
+    );
+    assert!(row(1).ends_with("<td></td></tr>"), "{}", row(1));
+    let caption = support::figure(&html, "mttr-breakdown");
+    let caption = caption.split("<figcaption>").nth(1).unwrap();
+    for phase in [
+        "detect",
+        "act",
+        "platform call",
+        "first good answer",
+        "confirm",
+    ] {
+        assert!(
+            caption.contains(phase),
+            "the breakdown's caption lacks {phase}"
+        );
+    }
+
+    let md = render_markdown(&summary, &run.info);
+    let header = md.lines().find(|l| l.starts_with("| trial |")).unwrap();
+    let md_columns: Vec<&str> = header
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(md_columns, columns);
+    let md_row = md.lines().find(|l| l.starts_with("| 2 |")).unwrap();
+    assert!(
+        md_row.ends_with(&format!(" ok (note: {note}) |")),
+        "{md_row}"
+    );
+}
+
+#[test]
 fn timeline_shows_every_marker_and_the_downtime() {
     let (html, _) = fixture_html(support::OOM);
-    let start = html.find("id=\"timeline-trial-1\"").unwrap();
-    let end = html[start..].find("</figure>").unwrap() + start;
-    let chart = &html[start..end];
+    let chart = support::figure(&html, "timeline-trial-1");
     for legend in [
         "fault injected",
         "detected",

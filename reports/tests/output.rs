@@ -48,9 +48,9 @@ fn render_table_shows_each_trial_the_aggregates_and_the_verdicts() {
     let summary = summarize(&journal(two_trials()), 3, &expectations());
     let table = summary.render_table();
     let expected = "\
-trial  outage   detect     act  platform  start→good    MTTR  confirm  downtime  errors  OOM  heals  result
-    1  yes      0.100s  0.050s    0.350s      0.050s  0.550s   1.000s    0.502s      1%    1      1  ok
-    2  yes     -0.100s  0.050s    0.350s      0.100s  0.400s   0.200s    0.302s      0%    0      1  ok
+trial  outage          detect     act  platform  start→good    MTTR  confirm  downtime  errors  OOM  heals  result
+    1  yes (leaky-0)   0.100s  0.050s    0.350s      0.050s  0.550s   1.000s    0.502s      1%    1      1  ok
+    2  yes (leaky-0)  -0.100s  0.050s    0.350s      0.100s  0.400s   0.200s    0.302s      0%    0      1  ok
   detect + act + platform + start→good = MTTR: outage start → first good answer (of K in a row)
   confirm: first good answer → the K-th good probe answered
 

@@ -478,6 +478,7 @@ fn run_with_setup(dir: &std::path::Path) -> (Vec<Record>, ResultFile) {
         probe_timeout_ms: 500.0,
         expect: serde_json::to_value(&expect).unwrap(),
         strategy_settings: Default::default(),
+        observe_up_to_ms: None,
         scenario_text: "name: crash-recovery\ntrials: 2\n".into(),
     };
     let mut entries = vec![(

@@ -11,6 +11,10 @@ use crate::runner::{self, RunOptions};
 use crate::scenario::{self, Context};
 use crate::strategy::Strategy;
 
+mod target;
+
+use target::{run_netproxy, run_target, NetproxyArgs};
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success; for `run`, every expectation held
@@ -64,9 +68,13 @@ enum Command {
         /// Print result.json on stdout instead of the summary table.
         #[arg(long)]
         json: bool,
-        /// Who heals: none, docker-restart, autoheal, alertmanager, embedded.
+        /// Who heals: none, docker-restart, autoheal, alertmanager, embedded, floor.
         #[arg(long, default_value = "embedded", value_name = "NAME")]
         strategy: String,
+        /// After the load's planned duration, keep the load running and each trial observing
+        /// until every outage has recovered, for at most this long (0s: end with the load).
+        #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = specfile::parse_duration)]
+        observe_up_to: std::time::Duration,
         /// Draw randomised fault times (`at: 2s..6s`) from this seed: the seed a run printed
         /// replays its fault times exactly. Default: a fresh seed, printed and journalled.
         #[arg(long, value_name = "N")]
@@ -81,7 +89,9 @@ enum Command {
     Compare {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
         scenario: String,
-        /// Comma-separated strategies: none, docker-restart, autoheal, alertmanager, embedded.
+        /// Comma-separated strategies: none, docker-restart, autoheal, alertmanager, embedded,
+        /// floor (a bare Docker `start` on every `die`: the floor the others are measured
+        /// against).
         #[arg(
             long,
             value_delimiter = ',',
@@ -91,6 +101,12 @@ enum Command {
         /// Trials per strategy (default: the scenario's).
         #[arg(long)]
         trials: Option<u32>,
+        /// After the load's planned duration, keep the load running and each trial observing
+        /// until every outage has recovered, for at most this long (0s: end with the load). The
+        /// default covers the alternatives at their defaults (the alert pipeline's ~1.5 min,
+        /// autoheal's ~1.5 min on a hang), so they show a time, not the trial's length.
+        #[arg(long, default_value = "3m", value_name = "DURATION", value_parser = specfile::parse_duration)]
+        observe_up_to: std::time::Duration,
         /// Where run directories are written.
         #[arg(long, default_value = "sim-runs", value_name = "DIR")]
         out: PathBuf,
@@ -149,20 +165,6 @@ enum Command {
         #[command(flatten)]
         netproxy: NetproxyArgs,
     },
-}
-
-/// The settings of `sim target netproxy`.
-#[derive(Debug, clap::Args)]
-struct NetproxyArgs {
-    /// The port to accept connections on.
-    #[arg(long)]
-    listen: Option<u16>,
-    /// Where to forward them, `host:port`.
-    #[arg(long)]
-    upstream: Option<String>,
-    /// The port of the control API.
-    #[arg(long)]
-    control: Option<u16>,
 }
 
 /// The settings of `--strategy autoheal` (Docker's and autoheal's defaults) and `--strategy
@@ -244,8 +246,18 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             trials,
             out,
             seed,
+            observe_up_to,
             ..
-        } => suite(trials, out, seed, &scenarios_dir, &context, cancel).await,
+        } => {
+            let options = RunOptions {
+                out,
+                progress: true,
+                strategy: Strategy::Embedded,
+                seed,
+                observe_up_to,
+            };
+            suite(trials, options, &scenarios_dir, &context, cancel).await
+        }
         Command::Run {
             scenario: Some(scenario),
             trials,
@@ -253,6 +265,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             json,
             strategy,
             seed,
+            observe_up_to,
             autoheal,
             ..
         } => {
@@ -268,6 +281,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
                 progress: !json,
                 strategy,
                 seed,
+                observe_up_to,
             };
             run(&scenario, trials, options, &scenarios_dir, &context, cancel).await
         }
@@ -276,6 +290,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             strategies,
             trials,
             out,
+            observe_up_to,
             autoheal,
         } => {
             let parsed: Result<Vec<Strategy>, _> = strategies
@@ -301,6 +316,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
                 trials: trials.unwrap_or(plan.trials).max(1),
                 strategies,
                 progress: true,
+                observe_up_to,
             };
             run_compare(plan, &options, cancel).await
         }
@@ -416,8 +432,7 @@ async fn run(
 /// 130 once interrupted (the remaining scenarios are not run).
 async fn suite(
     trials: Option<u32>,
-    out: PathBuf,
-    seed: Option<u64>,
+    options: RunOptions,
     scenarios_dir: &Path,
     context: &Context,
     cancel: tokio_util::sync::CancellationToken,
@@ -437,16 +452,10 @@ async fn suite(
             break;
         }
         eprintln!("sim: suite: {name}");
-        let options = RunOptions {
-            out: out.clone(),
-            progress: true,
-            strategy: Strategy::Embedded,
-            seed,
-        };
         let result = run(
             name,
             trials,
-            options,
+            options.clone(),
             scenarios_dir,
             context,
             cancel.clone(),
@@ -454,7 +463,9 @@ async fn suite(
         .await;
         let verdict = match result {
             exit::OK => "PASS".to_owned(),
-            exit::EXPECTATIONS_FAILED => format!("FAIL  {}", missed_expectations(&out, name)),
+            exit::EXPECTATIONS_FAILED => {
+                format!("FAIL  {}", missed_expectations(&options.out, name))
+            }
             exit::INTERRUPTED => "INTERRUPTED".to_owned(),
             other => format!("ERROR (exit {other}; see above)"),
         };
@@ -668,95 +679,11 @@ async fn gc(dry_run: bool, force: bool, images: bool, json: bool) -> i32 {
     }
 }
 
-/// Runs a built-in target in the foreground (inside its container), or probes one.
-fn run_target(name: &str, url: Option<&str>) -> i32 {
-    if name == "probe" {
-        let Some(url) = url else {
-            eprintln!("error: `sim target probe` needs a URL");
-            return exit::BAD_INPUT;
-        };
-        // Docker's HEALTHCHECK reads the exit code: 0 healthy, 1 unhealthy.
-        return match crate::healthcheck::probe(url, crate::healthcheck::PROBE_TIMEOUT) {
-            Ok(_) => 0,
-            Err(e) => {
-                eprintln!("unhealthy: {url}: {e}");
-                1
-            }
-        };
-    }
-    if name != "leaky" {
-        eprintln!(
-            "error: unknown target {name:?}; the built-in targets are `leaky`, `probe` and `netproxy`"
-        );
-        return exit::BAD_INPUT;
-    }
-    let config = match leaky::Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
-    };
-    let Some(runtime) = async_runtime() else {
-        return exit::ENVIRONMENT;
-    };
-    runtime.block_on(async {
-        let address = std::net::SocketAddr::from(([0, 0, 0, 0], config.port));
-        match tokio::net::TcpListener::bind(address).await {
-            Ok(listener) => match leaky::serve(config, listener).await {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::RUN_FAILED
-                }
-            },
-            Err(e) => {
-                eprintln!("error: cannot listen on {address}: {e}");
-                exit::ENVIRONMENT
-            }
-        }
-    })
-}
-
 /// The multi-threaded Tokio runtime, or `None` after saying why it could not start.
 fn async_runtime() -> Option<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new()
         .inspect_err(|e| eprintln!("error: cannot start the async runtime: {e}"))
         .ok()
-}
-
-/// Runs the network-fault proxy in the foreground (inside its container).
-fn run_netproxy(args: &NetproxyArgs) -> i32 {
-    let (Some(listen), Some(upstream), Some(control)) =
-        (args.listen, args.upstream.clone(), args.control)
-    else {
-        eprintln!(
-            "error: `sim target netproxy` needs --listen <port> --upstream <host:port> --control <port>"
-        );
-        return exit::BAD_INPUT;
-    };
-    let Some(runtime) = async_runtime() else {
-        return exit::ENVIRONMENT;
-    };
-    runtime.block_on(async {
-        let bind = |port: u16| {
-            tokio::net::TcpListener::bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))
-        };
-        let listeners = match (bind(listen).await, bind(control).await) {
-            (Ok(listen), Ok(control)) => (listen, control),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("error: cannot listen on port {listen} or {control}: {e}");
-                return exit::ENVIRONMENT;
-            }
-        };
-        match crate::netproxy::serve(listeners.0, upstream, listeners.1).await {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                eprintln!("error: {e}");
-                exit::RUN_FAILED
-            }
-        }
-    })
 }
 
 /// `./<relative>` when it exists, else the copy in the source tree sim was built from.

@@ -1,11 +1,12 @@
 //! `sim compare`: one scenario under several healing strategies, interleaved (A B A B …: one
-//! trial per strategy per round, so drift on the machine hits every strategy alike). Each trial
+//! trial per strategy per round, so drift on the machine hits every strategy alike), each
+//! trial observed up to the same bound past its load (`--observe-up-to`). Each trial
 //! is a run of its own under `<out>/<scenario>/compare-<stamp>/<strategy>/`; the comparison is
 //! computed from their journals.
 
 use std::path::PathBuf;
 
-use reports::compare::{trial_lengths_ms, Comparison, StrategyTrials};
+use reports::compare::{observe_up_to_ms, trial_lengths_ms, Comparison, StrategyTrials};
 use tokio_util::sync::CancellationToken;
 
 use crate::runner::{self, RunError, RunOptions};
@@ -22,6 +23,8 @@ pub struct CompareOptions {
     pub trials: u32,
     /// Show a live status line on a terminal.
     pub progress: bool,
+    /// How long each trial may observe past its load's planned end (`--observe-up-to`).
+    pub observe_up_to: std::time::Duration,
 }
 
 /// A finished (or interrupted) comparison.
@@ -56,6 +59,7 @@ pub async fn compare(
             strategy: s.name().to_owned(),
             trials: Vec::new(),
             trial_lengths_ms: Vec::new(),
+            observe_up_to_ms: None,
         })
         .collect();
     let mut single = plan.clone();
@@ -72,10 +76,12 @@ pub async fn compare(
                 progress: options.progress,
                 strategy: *strategy,
                 seed: Some(base_seed.wrapping_add(u64::from(round))),
+                observe_up_to: options.observe_up_to,
             };
             let outcome = runner::run(single.clone(), &run_options, cancel.clone()).await?;
             let records = journal::read_journal(&outcome.dir.join(reports::JOURNAL_FILE))?;
             result.trial_lengths_ms.extend(trial_lengths_ms(&records));
+            result.observe_up_to_ms = observe_up_to_ms(&records);
             result
                 .trials
                 .extend(outcome.summary.trials.into_iter().map(|mut trial| {

@@ -1,10 +1,13 @@
 //! `sim run`: carries out a compiled plan against Docker, trial by trial, recording everything in
 //! the journal, and computes the figures by replaying that journal.
 //!
+//! Who heals under each strategy is in `heal`; what a trial watches besides its faults (the
+//! status line, the observation past the load's planned end, the settle) is in `observe`.
+//!
 //! Cleanup is structural: the trials run in a task of their own, and whatever ends them (success,
 //! an error, a panic, Ctrl-C) the run's containers and network are then removed by label.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,19 +22,21 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::{self, AlertPipeline};
 use crate::balancer::{self, BalancerError};
 use crate::docker::{
-    self, HealthCheck, HostProgramImage, RunResources, TargetContainer, TargetRestart, TargetSpec,
+    self, HostProgramImage, RunResources, TargetContainer, TargetRestart, TargetSpec,
 };
 use crate::faults::{self, Injector};
 use crate::load::{self, LoadSpec};
 use crate::monitoring::MonitoringError;
-use crate::monitoring::Timing;
 use crate::netproxy::{self, NetProxies, NetProxyError};
 use crate::prober::{self, ProbeTarget};
 use crate::progress::{Narrator, Progress};
-use crate::scenario::{
-    Balancer, DependencyPlan, FaultKind, FaultPlan, MonitoringPlan, Plan, TargetImage,
-};
+use crate::scenario::{Balancer, DependencyPlan, FaultKind, FaultPlan, Plan, TargetImage};
 use crate::strategy::Strategy;
+
+mod heal;
+mod observe;
+
+use observe::{LoadClock, Observation};
 
 /// How `sim run` was asked to run.
 #[derive(Debug, Clone)]
@@ -44,6 +49,9 @@ pub struct RunOptions {
     pub strategy: Strategy,
     /// The seed for randomised fault times (`at: 2s..6s`); `None` draws a fresh one.
     pub seed: Option<u64>,
+    /// After the load's planned duration, keep the load running and the trial observing until
+    /// every replica has recovered, for at most this long (zero: stop with the load).
+    pub observe_up_to: Duration,
 }
 
 /// A finished (or interrupted) run.
@@ -131,6 +139,8 @@ struct RunContext {
     strategy: Strategy,
     /// What randomised fault times are drawn from.
     seed: u64,
+    /// How long a trial may observe past its load's planned end.
+    observe_up_to: Duration,
 }
 
 /// Runs `plan` and returns its figures. Cleans up whatever happens.
@@ -139,18 +149,7 @@ pub async fn run(
     options: &RunOptions,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
-    let runbooks = match options.strategy {
-        // Healing through the alerting pipeline alone: one runbook, fed only by its alerts.
-        Strategy::Alertmanager { .. } => vec![healer::Runbook::parse(
-            DOWN_ALERT_RUNBOOK,
-            Path::new("healer/runbooks/restart-on-down-alert.yaml"),
-        )?],
-        _ => plan
-            .runbooks
-            .iter()
-            .map(|path| healer::Runbook::load(path))
-            .collect::<Result<Vec<_>, _>>()?,
-    };
+    let runbooks = heal::runbooks(&plan, options.strategy)?;
     let docker = docker::connect().await?;
     let progress = Progress::new(options.progress);
     let image = target_image(&docker, &plan.target.image, &progress).await?;
@@ -167,30 +166,7 @@ pub async fn run(
         source,
     })?;
     let journal = Arc::new(Journal::create(&dir.join("journal.jsonl"))?);
-    let timing = match options.strategy {
-        Strategy::Alertmanager {
-            scrape,
-            rule_for,
-            group_wait,
-        } => {
-            let rules = dir.join("down.rules.yml");
-            std::fs::write(&rules, down_rule(rule_for)).map_err(|source| RunError::Output {
-                path: rules.clone(),
-                source,
-            })?;
-            plan.monitoring = Some(MonitoringPlan {
-                required: true,
-                rules: vec![rules],
-            });
-            Timing {
-                scrape_interval: scrape,
-                evaluation_interval: scrape,
-                group_wait,
-                ..Timing::default()
-            }
-        }
-        _ => Timing::default(),
-    };
+    let timing = heal::alerting_timing(&mut plan, options.strategy, &dir)?;
     let randomised = plan.faults.iter().any(|f| f.at_latest.is_some());
     let seed = options.seed.unwrap_or_else(fresh_seed);
     journal.record(Event::RunStarted {
@@ -200,7 +176,7 @@ pub async fn run(
         sim_version: env!("CARGO_PKG_VERSION").to_owned(),
         strategy: Some(options.strategy.name().to_owned()),
         seed: randomised.then_some(seed),
-        setup: Some(run_setup(&plan, options.strategy)?),
+        setup: Some(run_setup(&plan, options)?),
     });
     if randomised {
         progress.phase(format!(
@@ -255,6 +231,7 @@ pub async fn run(
         cancel: cancel.clone(),
         strategy: options.strategy,
         seed,
+        observe_up_to: options.observe_up_to,
     });
     let trials = tokio::spawn(run_trials(context.clone()));
     let trials_result = match trials.await {
@@ -309,8 +286,8 @@ pub async fn run(
 }
 
 /// What the run's figures depend on, for `run_started`: K, the prober's settings, the
-/// expectations, the strategy's settings and the scenario file's text.
-fn run_setup(plan: &Plan, strategy: Strategy) -> Result<RunSetup, RunError> {
+/// expectations, the strategy's settings, the observation bound and the scenario file's text.
+fn run_setup(plan: &Plan, options: &RunOptions) -> Result<RunSetup, RunError> {
     let scenario_text =
         std::fs::read_to_string(&plan.source).map_err(|source| RunError::Output {
             path: plan.source.clone(),
@@ -322,7 +299,9 @@ fn run_setup(plan: &Plan, strategy: Strategy) -> Result<RunSetup, RunError> {
         probe_interval_ms: health.interval.as_secs_f64() * 1000.0,
         probe_timeout_ms: health.timeout.as_secs_f64() * 1000.0,
         expect: serde_json::to_value(&plan.expect).unwrap_or_default(),
-        strategy_settings: strategy.settings(),
+        strategy_settings: options.strategy.settings(),
+        observe_up_to_ms: (!options.observe_up_to.is_zero())
+            .then_some(options.observe_up_to.as_secs_f64() * 1000.0),
         scenario_text,
     })
 }
@@ -421,7 +400,7 @@ async fn preflight(
 ) -> Result<(), RunError> {
     progress.phase("sim: preflight: starting one target to check it answers");
     start_dependency(resources, plan, image, 0).await?;
-    let spec = target_spec(plan, image, strategy, "preflight".to_owned(), 0);
+    let spec = heal::target_spec(plan, image, strategy, "preflight".to_owned(), 0);
     let container = resources.start_target(&spec).await?;
     let url = health_url(&container, &plan.target.health.path);
     let health = &plan.target.health;
@@ -436,55 +415,6 @@ async fn preflight(
         });
     }
     Ok(())
-}
-
-/// The container spec of replica `name` in `trial` (0: the preflight). Docker restarts it only
-/// under `docker-restart`, and judges its health only under `autoheal`.
-fn target_spec(
-    plan: &Plan,
-    image: &str,
-    strategy: Strategy,
-    name: String,
-    trial: u32,
-) -> TargetSpec {
-    let target = &plan.target;
-    let mut env: Vec<(String, String)> = target.env.clone().into_iter().collect();
-    env.push(("LEAKY_PORT".to_owned(), target.port.to_string()));
-    TargetSpec {
-        name,
-        image: image.to_owned(),
-        port: target.port,
-        health_path: target.health.path.clone(),
-        memory_bytes: target.memory_bytes,
-        nano_cpus: target.nano_cpus,
-        env,
-        trial,
-        restart: match strategy {
-            Strategy::DockerRestart => TargetRestart::OnFailure,
-            _ => TargetRestart::No,
-        },
-        healthcheck: match strategy {
-            Strategy::Autoheal {
-                interval, retries, ..
-            } => Some(HealthCheck {
-                test: [
-                    "CMD",
-                    &program_in_image(),
-                    "target",
-                    "probe",
-                    &format!("http://127.0.0.1:{}{}", target.port, target.health.path),
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-                interval,
-                // Docker's default; `sim target probe` gives up after 2s anyway.
-                timeout: Duration::from_secs(30),
-                retries,
-            }),
-            _ => None,
-        },
-        labels: vec![],
-    }
 }
 
 async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError> {
@@ -571,15 +501,18 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         sink.clone(),
         trial_cancel.clone(),
     ));
-    let healer_task = spawn_healer(context, trial, &trial_cancel);
+    let healer_task = heal::spawn_healer(context, trial, &trial_cancel);
 
-    let load_started = Instant::now();
-    tasks.spawn(show_status(
+    let clock = LoadClock {
+        started: Instant::now(),
+        duration: plan.load.duration,
+        observe_up_to: context.observe_up_to,
+    };
+    let load_started = clock.started;
+    tasks.spawn(observe::show_status(
         context.progress.clone(),
-        trial,
-        plan.trials,
-        load_started,
-        plan.load.duration,
+        (trial, plan.trials),
+        clock,
         replicas
             .iter()
             .map(|r| r.name.clone())
@@ -592,20 +525,35 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             host: format!("http://127.0.0.1:{load_port}"),
             path: plan.load.path.clone(),
             users: plan.load.users,
-            duration: plan.load.duration,
+            duration: clock.run_time(),
             timeout: plan.load.timeout,
             max_rps: plan.load.max_rps,
         },
         sink.clone(),
     ));
+    let observing = if context.observe_up_to.is_zero() {
+        String::new()
+    } else {
+        format!(
+            " (then up to {:.0?} more, until every replica has recovered)",
+            context.observe_up_to
+        )
+    };
     context.progress.phase(format!(
-        "sim: trial {trial}: load running for {:.0?}, {} fault(s) scheduled",
+        "sim: trial {trial}: load running for {:.0?}{observing}, {} fault(s) scheduled",
         plan.load.duration,
         plan.faults.len()
     ));
 
     let mut active = vec![false; plan.faults.len()];
+    let observation = Observation {
+        consecutive_ok: &health,
+        healthy_after: plan.target.health.healthy_after,
+        clock,
+    };
     let load_result = {
+        let stop_load =
+            observation.stop_load_once_recovered(trial, &context.progress, &context.cancel);
         let faults = run_faults(
             context,
             &replicas,
@@ -614,9 +562,11 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             trial,
             &mut active,
         );
+        // The faults keep their schedule while the trial observes past the load's planned end.
         tokio::select! {
             result = &mut load_task => result,
             _ = faults => load_task.await,
+            () = stop_load => load_task.await,
         }
     };
     // A load generator that could not run at all makes the trial meaningless: stop the run
@@ -634,7 +584,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             clear_fault(context, index, replica).await;
         }
     }
-    settle(
+    observe::settle(
         &health,
         plan.target.health.healthy_after,
         plan.settle,
@@ -649,63 +599,6 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         alerts.disconnect_trial();
     }
     load_failure.map_or(Ok(()), Err)
-}
-
-/// The runbook `--strategy alertmanager` heals with, built in so the strategy works anywhere.
-const DOWN_ALERT_RUNBOOK: &str = include_str!("../../healer/runbooks/restart-on-down-alert.yaml");
-
-/// The rule of `--strategy alertmanager`: a target Prometheus cannot scrape, held `rule_for`.
-fn down_rule(rule_for: Duration) -> String {
-    format!(
-        "groups:\n  - name: sim-alertmanager-strategy\n    rules:\n      - alert: LeakyDown\n        \
-         expr: up == 0\n        for: {}\n",
-        crate::monitoring::config_duration(rule_for)
-    )
-}
-
-/// Starts whoever heals under the run's strategy for this trial: the embedded healer, the
-/// autoheal poller, or nobody (Docker's restart policy needs no task). Ends on `cancel`.
-fn spawn_healer(
-    context: &RunContext,
-    trial: u32,
-    cancel: &CancellationToken,
-) -> tokio::task::JoinHandle<()> {
-    let scope = [
-        (docker::LABEL_RUN, context.resources.run_id().to_owned()),
-        (docker::LABEL_TRIAL, trial.to_string()),
-    ];
-    let cancel = cancel.clone();
-    match context.strategy {
-        Strategy::Embedded | Strategy::Alertmanager { .. } => {
-            let healer = healer::Healer::new(
-                Arc::new(healer::DockerPlatform::new(
-                    context.resources.docker().clone(),
-                )),
-                context.runbooks.clone(),
-                healer::Scope {
-                    labels: scope.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-                },
-                context.narrator.clone(),
-            );
-            let healer = match &context.alerts {
-                Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
-                None => healer,
-            };
-            tokio::spawn(async move {
-                if let Err(e) = healer.run(cancel.cancelled_owned()).await {
-                    tracing::warn!("healer stopped: {e}");
-                }
-            })
-        }
-        Strategy::Autoheal { poll, .. } => tokio::spawn(docker::autoheal(
-            context.resources.docker().clone(),
-            scope.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            poll,
-            context.narrator.clone(),
-            cancel,
-        )),
-        Strategy::None | Strategy::DockerRestart => tokio::spawn(async {}),
-    }
 }
 
 /// Starts the scenario's dependency for `trial` (0: the preflight), if it has one, and waits
@@ -755,7 +648,7 @@ async fn start_replicas(
     let mut replicas = Vec::new();
     for index in 0..target.replicas {
         let name = replica_name(&context.plan, index);
-        let spec = target_spec(&context.plan, &context.image, context.strategy, name, trial);
+        let spec = heal::target_spec(&context.plan, &context.image, context.strategy, name, trial);
         let container = context.resources.start_target(&spec).await?;
         context.journal.record(Event::TargetStarted {
             target: container.name.clone(),
@@ -869,68 +762,6 @@ fn fault_targets<'a>(
     }
 }
 
-/// Keeps the live status line current: trial, load time, each replica's health.
-async fn show_status(
-    progress: Progress,
-    trial: u32,
-    trials: u32,
-    load_started: Instant,
-    load_duration: Duration,
-    replicas: Vec<(String, watch::Receiver<u32>)>,
-    cancel: CancellationToken,
-) {
-    let mut ticks = tokio::time::interval(Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        let health: Vec<String> = replicas
-            .iter()
-            .map(|(name, ok)| {
-                let state = if *ok.borrow() > 0 { "up" } else { "DOWN" };
-                format!("{name} {state}")
-            })
-            .collect();
-        progress.status(format!(
-            "trial {trial}/{trials} · load {:.1}s/{:.0}s · {}",
-            load_started.elapsed().as_secs_f64(),
-            load_duration.as_secs_f64(),
-            health.join(", ")
-        ));
-    }
-}
-
-/// After the load: give replicas that are not yet recovered (`healthy_after` good probes in a
-/// row) up to `settle` to come back, so a late recovery is measured rather than cut off.
-async fn settle(
-    consecutive_ok: &[watch::Receiver<u32>],
-    healthy_after: u32,
-    settle: Duration,
-    cancel: &CancellationToken,
-) {
-    let all_healthy = async {
-        for rx in consecutive_ok {
-            let mut rx = rx.clone();
-            let _ = rx.wait_for(|n| *n >= healthy_after).await;
-        }
-    };
-    tokio::select! {
-        _ = all_healthy => {}
-        _ = tokio::time::sleep(settle) => {}
-        _ = cancel.cancelled() => {}
-    }
-}
-
-/// Where this binary sits in the built-in target's image (`/sim`): the health check runs
-/// `sim target probe` there.
-fn program_in_image() -> String {
-    let name = std::env::current_exe()
-        .ok()
-        .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()));
-    format!("/{}", name.unwrap_or_else(|| "sim".to_owned()))
-}
-
 fn health_url(replica: &TargetContainer, path: &str) -> String {
     format!("http://127.0.0.1:{}{path}", replica.host_port)
 }
@@ -966,16 +797,6 @@ pub(crate) fn timestamp(unix_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_alertmanager_strategy_rule_holds_up_eq_0_for_its_duration() {
-        let rule = down_rule(Duration::from_secs(60));
-        assert!(rule.contains("alert: LeakyDown"), "{rule}");
-        assert!(rule.contains("expr: up == 0"), "{rule}");
-        assert!(rule.contains("for: 60s"), "{rule}");
-        // It must match what the built-in runbook waits for.
-        assert!(DOWN_ALERT_RUNBOOK.contains("alert: LeakyDown"));
-    }
 
     #[test]
     fn timestamps_are_utc_and_sortable() {

@@ -1,7 +1,8 @@
 //! The healing strategies a scenario can be run with: nothing, Docker's restart policy,
-//! docker-autoheal's behaviour, a Prometheus → Alertmanager → webhook setup, or the embedded
-//! healer. Same scenario, same load, same faults:
-//! only who heals changes, so `sim compare` can put them side by side.
+//! docker-autoheal's behaviour, a Prometheus → Alertmanager → webhook setup, the embedded
+//! healer, or the floor (a bare `start` on every `die`: the fastest a restart-based heal can be
+//! on this machine). Same scenario, same load, same faults: only who heals changes, so
+//! `sim compare` can put them side by side.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +32,10 @@ pub enum Strategy {
     },
     /// The embedded healer with the scenario's runbooks.
     Embedded,
+    /// The physical floor of a restart-based heal: the Docker API `start` called on a trial's
+    /// container the moment its `die` event arrives. No runbook, no verification; it heals
+    /// nothing that does not exit.
+    Floor,
 }
 
 /// A common Prometheus → Alertmanager self-healing setup: 15s scrape, `up == 0` for 1m,
@@ -50,18 +55,19 @@ pub const AUTOHEAL_DEFAULTS: Strategy = Strategy::Autoheal {
 };
 
 /// The names `--strategy` and `--strategies` accept.
-pub const STRATEGY_NAMES: [&str; 5] = [
+pub const STRATEGY_NAMES: [&str; 6] = [
     "none",
     "docker-restart",
     "autoheal",
     "alertmanager",
     "embedded",
+    "floor",
 ];
 
 /// A strategy name `sim` does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown strategy {0:?}; expected one of: none, docker-restart, autoheal, alertmanager, embedded"
+    "unknown strategy {0:?}; expected one of: none, docker-restart, autoheal, alertmanager, embedded, floor"
 )]
 #[non_exhaustive]
 pub struct UnknownStrategy(pub String);
@@ -83,6 +89,7 @@ impl Strategy {
             "autoheal" => Ok(named("autoheal", AUTOHEAL_DEFAULTS)),
             "alertmanager" => Ok(named("alertmanager", ALERTMANAGER_DEFAULTS)),
             "embedded" => Ok(Strategy::Embedded),
+            "floor" => Ok(Strategy::Floor),
             other => Err(UnknownStrategy(other.to_owned())),
         }
     }
@@ -95,6 +102,7 @@ impl Strategy {
             Strategy::Autoheal { .. } => "autoheal",
             Strategy::Alertmanager { .. } => "alertmanager",
             Strategy::Embedded => "embedded",
+            Strategy::Floor => "floor",
         }
     }
 }
@@ -104,7 +112,9 @@ impl Strategy {
     pub fn settings(&self) -> BTreeMap<String, String> {
         let secs = |d: &Duration| format!("{}s", d.as_secs_f64());
         let pairs: Vec<(&str, String)> = match self {
-            Strategy::None | Strategy::DockerRestart | Strategy::Embedded => Vec::new(),
+            Strategy::None | Strategy::DockerRestart | Strategy::Embedded | Strategy::Floor => {
+                Vec::new()
+            }
             Strategy::Autoheal {
                 interval,
                 retries,
@@ -176,5 +186,22 @@ mod tests {
         assert_eq!(settings["poll"], "5s");
         assert_eq!(ALERTMANAGER_DEFAULTS.settings()["for"], "60s");
         assert!(Strategy::Embedded.settings().is_empty());
+    }
+
+    #[test]
+    fn floor_is_a_strategy_of_its_own_without_settings() {
+        assert_eq!(Strategy::parse(" floor ", &[]), Ok(Strategy::Floor));
+        // Configured settings of other strategies do not turn it into one of them.
+        assert_eq!(
+            Strategy::parse("floor", &[AUTOHEAL_DEFAULTS, ALERTMANAGER_DEFAULTS]),
+            Ok(Strategy::Floor)
+        );
+        assert!(Strategy::Floor.settings().is_empty());
+        assert_eq!(Strategy::Floor.to_string(), "floor");
+        // The error names every strategy there is.
+        let unknown = Strategy::parse("flor", &[]).unwrap_err().to_string();
+        for name in STRATEGY_NAMES {
+            assert!(unknown.contains(&format!(" {name}")), "{unknown}");
+        }
     }
 }

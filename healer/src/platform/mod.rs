@@ -23,10 +23,13 @@ pub trait Platform: Send + Sync {
     /// scope again, so a platform that cannot filter by label may pass everything.
     fn signals(&self, scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>>;
 
-    /// Restarts `target` (also when it has already exited), giving up after `timeout`.
+    /// Restarts `target`, giving up after `timeout`. A target that does not run (it exited,
+    /// or was created and never started) is only started. One that runs is stopped first,
+    /// with `grace` (see [`Platform::stop`]), and started once it no longer runs.
     fn restart(
         &self,
         target: &TargetRef,
+        grace: Duration,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<(), PlatformError>>;
 
@@ -38,13 +41,17 @@ pub trait Platform: Send + Sync {
         container_port: u16,
     ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>>;
 
-    /// Stops `target`; stopping a stopped target succeeds. Default: unsupported.
+    /// Stops `target`: its stop signal (SIGTERM unless it names another), then SIGKILL once
+    /// `grace` has passed; with a zero `grace`, SIGKILL at once (a hung or paused process cannot
+    /// handle SIGTERM, so waiting for it only delays the restart). Gives up after `timeout`.
+    /// Stopping a stopped target succeeds. Default: unsupported.
     fn stop(
         &self,
         target: &TargetRef,
+        grace: Duration,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        let _ = timeout;
+        let _ = (grace, timeout);
         unsupported(target, "stop")
     }
 

@@ -87,10 +87,13 @@ pub(crate) struct Step {
 /// What a step does.
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
-    Restart,
+    /// Start the target; one that runs is stopped first, SIGKILL coming `grace` after its
+    /// stop signal (at once when zero).
+    Restart { grace: Duration },
     /// Remove and create again from the same configuration.
     Recreate,
-    Stop,
+    /// Stop the target, SIGKILL coming `grace` after its stop signal (at once when zero).
+    Stop { grace: Duration },
     /// Recreate from the previous image.
     Rollback,
     /// Change the number of replicas.
@@ -233,9 +236,10 @@ impl fmt::Display for Trigger {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Restart => f.write_str("restart"),
+            // The grace is left out: journal records and reports name actions by kind.
+            Action::Restart { .. } => f.write_str("restart"),
             Action::Recreate => f.write_str("recreate"),
-            Action::Stop => f.write_str("stop"),
+            Action::Stop { .. } => f.write_str("stop"),
             Action::Rollback => f.write_str("rollback"),
             Action::Scale(Scale::To(n)) => write!(f, "scale to {n}"),
             Action::Scale(Scale::By(by)) => write!(f, "scale by {by:+}"),

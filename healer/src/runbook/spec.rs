@@ -103,6 +103,8 @@ pub(super) struct StepSpec {
     pub(super) action: Option<Scalar>,
     pub(super) timeout: Option<Scalar>,
     pub(super) retries: Option<Scalar>,
+    /// `restart`, `stop`: time from the stop signal to SIGKILL (default 1 s; `0s`: kill at once).
+    pub(super) grace: Option<Scalar>,
     /// `wait`: how long.
     pub(super) duration: Option<Scalar>,
     /// `http`: request method, path and container port.
@@ -131,6 +133,7 @@ impl StepSpec {
         "action",
         "timeout",
         "retries",
+        "grace",
         "duration",
         "method",
         "path",

@@ -48,7 +48,10 @@ fn shipped_runbook_loads_with_its_values() {
     assert_eq!(runbook.class(), "oom");
     assert_eq!(runbook.when, [Trigger::Oom]);
     assert_eq!(runbook.steps.len(), 1);
-    assert!(matches!(runbook.steps[0].action, Action::Restart));
+    assert!(matches!(
+        runbook.steps[0].action,
+        Action::Restart { grace } if grace == Duration::from_secs(1)
+    ));
     assert_eq!(runbook.steps[0].timeout, Duration::from_secs(10));
     assert_eq!(runbook.steps[0].retries, 1);
     assert_eq!(
@@ -74,7 +77,7 @@ fn verify_names_a_path_only_when_it_must_and_needs_time() {
     let found = problems(&shipped_with("  within: 15s", "  within: 0s"));
     assert_eq!(
         found,
-        ["rb.yaml:13:3: verify.within: must be longer than 0s: no probe can answer in no time\n  \
+        ["rb.yaml:14:3: verify.within: must be longer than 0s: no probe can answer in no time\n  \
           fix: write e.g. `within: 15s`"]
     );
 }
@@ -310,6 +313,64 @@ fn platform_actions_parse_with_their_parameters_and_problems() {
         "steps[5].memory: `memory` does not go with `rollback`",
     ] {
         assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
+fn restart_and_stop_take_a_grace_before_sigkill_default_one_second() {
+    let with_steps = |steps: &str| {
+        shipped_with(
+            "  - action: restart            # also works on a container that has already exited\n    timeout: 10s\n    retries: 1                 # further attempts after a failed one\n",
+            steps,
+        )
+    };
+    let runbook = parse(&with_steps(
+        "  - { action: restart, grace: 0s, timeout: 5s }\n  - { action: restart, timeout: 5s }\n\
+         \x20 - { action: stop, grace: 250ms, timeout: 5s }\n  - { action: stop, timeout: 5s }\n",
+    ))
+    .unwrap();
+    let graces: Vec<Duration> = runbook
+        .steps
+        .iter()
+        .map(|step| match step.action {
+            Action::Restart { grace } | Action::Stop { grace } => grace,
+            ref other => panic!("unexpected {other}"),
+        })
+        .collect();
+    let ms = Duration::from_millis;
+    assert_eq!(graces, [ms(0), ms(1000), ms(250), ms(1000)]);
+    // Records name the action only.
+    assert_eq!(runbook.steps[0].action.to_string(), "restart");
+
+    let found = problems(&with_steps(
+        "  - { action: restart, grace: soon, timeout: 5s }\n  - { action: wait, duration: 1s, grace: 1s }\n",
+    ));
+    let text = found.join("\n");
+    for expected in [
+        "steps[0].grace: invalid duration \"soon\"",
+        "steps[1].grace: `grace` does not go with `wait`",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
+fn runbooks_for_processes_that_do_not_answer_kill_at_once() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    let grace = |name: &str| {
+        let runbook = Runbook::load(&dir.join(format!("{name}.yaml"))).unwrap();
+        match runbook.steps[0].action {
+            Action::Restart { grace } => grace,
+            ref other => panic!("{name}: unexpected {other}"),
+        }
+    };
+    // Hung, paused, reported down: SIGTERM would only wait out the grace.
+    for name in ["hang", "restart-on-down-alert"] {
+        assert_eq!(grace(name), Duration::ZERO, "{name}");
+    }
+    // Slow or leaking but answering: it can finish its requests in flight.
+    for name in ["latency", "memory-leak-preemptive", "restart-on-oom"] {
+        assert_eq!(grace(name), Duration::from_secs(1), "{name}");
     }
 }
 

@@ -1,8 +1,10 @@
 //! The healer's own signal sources, started per target only when some runbook's `when` needs
-//! them: an HTTP prober (`Probe` signals and the `probe_latency_ms` metric), container stats
-//! through the platform (`memory_bytes`, `memory_limit_bytes`, `memory_percent`,
-//! `cpu_percent`, `cpu_throttled_percent`), and a `/metrics` scraper (see [`scrape`] for the metrics it derives).
+//! them: an HTTP prober (`Probe` signals and the `probe_latency_ms` metric; open loop, faster
+//! while a target looks suspicious: see [`probe`]), container stats through the platform
+//! (`memory_bytes`, `memory_limit_bytes`, `memory_percent`, `cpu_percent`,
+//! `cpu_throttled_percent`), and a `/metrics` scraper (see [`scrape`] for the metrics it derives).
 
+mod probe;
 mod sample;
 mod scrape;
 
@@ -10,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -35,8 +37,22 @@ pub const METRICS_LABEL: &str = "healer.metrics";
 /// the labels [`HEALTH_LABEL`] and [`METRICS_LABEL`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceSettings {
-    /// Time between the starts of two probes (default 1 s).
+    /// Time between the sends of two probes while the target looks fine (default 1 s).
     pub probe_interval: Duration,
+    /// Time between the sends of two probes while the target looks suspicious (default
+    /// 100 ms): since a probe failed or was slow, until `calm_after` good answers in a row, and
+    /// for `suspicious_after_start` after the target started.
+    pub suspicious_probe_interval: Duration,
+    /// A probe answering (or still in flight) after this long is slow. Default `None`: the
+    /// lowest `above` of the runbooks' `threshold: probe_latency_ms` triggers, else half of
+    /// `probe_timeout`.
+    pub probe_slow: Option<Duration>,
+    /// How long after the target's container started probing stays suspicious (default 5 s),
+    /// so a new container that fails its health is seen fast.
+    pub suspicious_after_start: Duration,
+    /// Good, fast answers in a row (by send order) that end a suspicion (default 10: 1 s of
+    /// them at the suspicious cadence).
+    pub calm_after: u32,
     /// A probe without a 2xx answer within this time failed (default 500 ms).
     pub probe_timeout: Duration,
     /// Default probe path (`/health`), for the prober and for verification.
@@ -55,6 +71,10 @@ impl Default for SourceSettings {
     fn default() -> Self {
         SourceSettings {
             probe_interval: Duration::from_secs(1),
+            suspicious_probe_interval: Duration::from_millis(100),
+            probe_slow: None,
+            suspicious_after_start: Duration::from_secs(5),
+            calm_after: 10,
             probe_timeout: Duration::from_millis(500),
             probe_path: "/health".to_owned(),
             stats_interval: Duration::from_secs(1),
@@ -69,6 +89,8 @@ impl Default for SourceSettings {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Needs {
     pub(crate) probe: bool,
+    /// The lowest latency a `threshold: probe_latency_ms` trigger counts, if any has one.
+    pub(crate) probe_slow: Option<Duration>,
     pub(crate) stats: bool,
     /// Metric names only a scrape of the target's `/metrics` can give.
     pub(crate) scraped: BTreeSet<String>,
@@ -81,6 +103,11 @@ impl Needs {
         for trigger in runbooks.iter().flat_map(|runbook| &runbook.when) {
             match trigger {
                 Trigger::ProbeFailures { .. } => needs.probe = true,
+                Trigger::Threshold { metric, above, .. } if metric == PROBE_LATENCY_METRIC => {
+                    needs.probe = true;
+                    let slow = Duration::try_from_secs_f64(above / 1000.0).unwrap_or_default();
+                    needs.probe_slow = Some(needs.probe_slow.map_or(slow, |s| s.min(slow)));
+                }
                 Trigger::Threshold { metric, .. }
                 | Trigger::Trend { metric, .. }
                 | Trigger::Anomaly { metric, .. } => {
@@ -115,7 +142,7 @@ pub(crate) struct Sources {
     client: reqwest::Client,
     tx: mpsc::Sender<Signal>,
     /// The tasks of each watched target id.
-    watched: HashMap<String, Vec<AbortHandle>>,
+    watched: HashMap<String, Watched>,
     /// Aborted when the healer stops (on drop).
     tasks: JoinSet<()>,
 }
@@ -148,9 +175,11 @@ impl Sources {
             return;
         }
         tracing::debug!(target_name = %target.name, needs = ?self.needs, "watching target");
+        let starts = Arc::new(Notify::new());
         let mut handles = Vec::new();
         if self.needs.probe {
-            handles.push(self.tasks.spawn(probe_loop(self.context(target))));
+            let prober = probe_loop(self.context(target), Arc::clone(&starts));
+            handles.push(self.tasks.spawn(prober));
         }
         if self.needs.stats {
             handles.push(self.tasks.spawn(stats_loop(self.context(target))));
@@ -158,12 +187,26 @@ impl Sources {
         if !self.needs.scraped.is_empty() {
             handles.push(self.tasks.spawn(scrape_loop(self.context(target))));
         }
-        self.watched.insert(target.id.clone(), handles);
+        self.watched
+            .insert(target.id.clone(), Watched { handles, starts });
+    }
+
+    /// `target`'s container started: watches it, and its prober turns suspicious for a while.
+    pub(crate) fn started(&mut self, target: &TargetRef) {
+        self.watch(target);
+        if let Some(watched) = self.watched.get(&target.id) {
+            watched.starts.notify_one();
+        }
     }
 
     /// Stops the sources of the target with id `id` (it was removed).
     pub(crate) fn forget(&mut self, id: &str) {
-        for handle in self.watched.remove(id).unwrap_or_default() {
+        for handle in self
+            .watched
+            .remove(id)
+            .map(|w| w.handles)
+            .unwrap_or_default()
+        {
             handle.abort();
         }
     }
@@ -178,6 +221,13 @@ impl Sources {
             tx: self.tx.clone(),
         }
     }
+}
+
+/// The source tasks of one target.
+struct Watched {
+    handles: Vec<AbortHandle>,
+    /// Tells its prober that the target started.
+    starts: Arc<Notify>,
 }
 
 /// What one source task owns.
@@ -208,28 +258,37 @@ fn ticker(every: Duration) -> tokio::time::Interval {
     interval
 }
 
-/// Probes the target's health path every interval: a `Probe` signal and its latency metric.
-async fn probe_loop(cx: Context) {
+/// Probes the target's health path (see [`probe`] for the cadence): a `Probe` signal and its
+/// latency metric per probe, in send order.
+async fn probe_loop(cx: Context, starts: Arc<Notify>) {
     let port = verify::label_port(&cx.target);
     let path = verify::label_path(&cx.target, HEALTH_LABEL, &cx.settings.probe_path);
-    let mut ticks = ticker(cx.settings.probe_interval);
+    let slow = cx
+        .settings
+        .probe_slow
+        .or(cx.needs.probe_slow)
+        .unwrap_or(cx.settings.probe_timeout / 2);
+    let (platform, client, target) = (
+        Arc::clone(&cx.platform),
+        cx.client.clone(),
+        cx.target.clone(),
+    );
+    let send = move || -> probe::Probe {
+        let (platform, client, target, path) = (
+            Arc::clone(&platform),
+            client.clone(),
+            target.clone(),
+            path.clone(),
+        );
+        Box::pin(async move { verify::ask(platform.as_ref(), &client, &target, port, &path).await })
+    };
+    let cadence = probe::Cadence::new(&cx.settings, slow);
+    let mut prober = probe::Prober::new(cadence, cx.settings.probe_timeout, starts, send);
     loop {
-        ticks.tick().await;
-        let started = Instant::now();
-        let result = verify::probe(
-            cx.platform.as_ref(),
-            &cx.client,
-            &cx.target,
-            port,
-            &path,
-            cx.settings.probe_timeout,
-        )
-        .await;
-        let latency = started.elapsed();
-        if let Err(error) = &result {
+        let probe::Answer { ok, latency, error } = prober.next().await;
+        if let Some(error) = error {
             tracing::debug!(target_name = %cx.target.name, %error, "probe failed");
         }
-        let ok = result.is_ok();
         let metric = SignalKind::Metric {
             name: PROBE_LATENCY_METRIC.to_owned(),
             value: latency.as_secs_f64() * 1000.0,

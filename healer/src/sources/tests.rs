@@ -1,4 +1,5 @@
-//! The sources against a fake platform, in paused time: which start, what they send, how often.
+//! The sources against a fake platform: which start, what they send, how often (in paused
+//! time), and the prober against a real loopback server (in real time).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,11 +15,13 @@ use futures_util::{FutureExt, StreamExt};
 use super::*;
 use crate::platform::{PlatformError, Scope, Stats};
 
-/// Stats grow by 10 MiB of memory and 0.5 s of CPU per sample, against a 100 MiB limit; no
-/// port is published, so every probe fails at once.
+/// Stats grow by 10 MiB of memory and 0.5 s of CPU per sample, against a 100 MiB limit;
+/// without an endpoint no port is published, so every probe fails at once.
 #[derive(Default)]
 struct Fake {
     samples: AtomicU64,
+    /// Where probes go; `None`: not published.
+    endpoint: Option<SocketAddr>,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -28,7 +31,12 @@ impl Platform for Fake {
         stream::empty().boxed()
     }
 
-    fn restart(&self, _: &TargetRef, _: Duration) -> BoxFuture<'_, Result<(), PlatformError>> {
+    fn restart(
+        &self,
+        _: &TargetRef,
+        _: Duration,
+        _: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
         future::ready(Ok(())).boxed()
     }
 
@@ -37,11 +45,11 @@ impl Platform for Fake {
         target: &TargetRef,
         port: u16,
     ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        future::ready(Err(PlatformError::PortNotPublished {
+        let endpoint = self.endpoint.ok_or(PlatformError::PortNotPublished {
             target: target.name.clone(),
             port,
-        }))
-        .boxed()
+        });
+        future::ready(endpoint).boxed()
     }
 
     fn stats(&self, _: &TargetRef) -> BoxFuture<'_, Result<Stats, PlatformError>> {
@@ -111,17 +119,21 @@ fn only_the_sources_some_trigger_reads_are_needed() {
         needs,
         Needs {
             probe: true,
+            probe_slow: None,
             stats: true,
             scraped: ["http_request_duration_seconds_p95".to_owned()].into(),
         }
     );
+    // The lowest latency any threshold on it counts is what makes a probe slow.
     let latency = Needs::of(&runbooks(&[
         "{ threshold: probe_latency_ms, above: 500, for: 5s }",
+        "{ threshold: probe_latency_ms, above: 400, for: 1s }",
     ]));
     assert_eq!(
         (latency.probe, latency.stats, latency.scraped.len()),
         (true, false, 0)
     );
+    assert_eq!(latency.probe_slow, Some(Duration::from_millis(400)));
 }
 
 #[tokio::test(start_paused = true)]
@@ -165,29 +177,117 @@ async fn stats_become_memory_and_cpu_metrics_every_interval() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_prober_sends_a_failed_probe_and_its_latency_every_interval() {
+async fn a_failing_target_is_probed_at_the_suspicious_cadence_with_each_latency() {
     let (mut sources, mut rx, platform) = start(Needs {
         probe: true,
         ..Needs::default()
     });
     sources.watch(&target());
-    let got = collect(&mut rx, Duration::from_millis(3500)).await;
+    let got = collect(&mut rx, Duration::from_millis(1050)).await;
     let probes: Vec<Duration> = got
         .iter()
         .filter_map(|(at, kind)| matches!(kind, SignalKind::Probe { ok: false, .. }).then_some(*at))
         .collect();
-    let secs = Duration::from_secs;
-    assert_eq!(probes, [secs(0), secs(1), secs(2), secs(3)]);
+    let expected: Vec<Duration> = (0..=1000).step_by(100).map(Duration::from_millis).collect();
+    assert_eq!(
+        probes, expected,
+        "the first failure turns probing suspicious"
+    );
     let latencies = got
         .iter()
         .filter(|(_, kind)| matches!(kind, SignalKind::Metric { name, .. } if name == PROBE_LATENCY_METRIC))
         .count();
-    assert_eq!(latencies, 4);
+    assert_eq!(latencies, expected.len());
     assert_eq!(
         platform.samples.load(Ordering::SeqCst),
         0,
         "no stats asked for"
     );
+}
+
+/// Serves `/health` on a loopback port, at once or never (each request then hangs); counts
+/// the requests.
+async fn health_server(answers: bool) -> (SocketAddr, Arc<AtomicU64>) {
+    let requests = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&requests);
+    let health = move || {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+            if !answers {
+                std::future::pending::<()>().await;
+            }
+            "ok"
+        }
+    };
+    let app = axum::Router::new().route("/health", axum::routing::get(health));
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, requests)
+}
+
+fn start_against(endpoint: SocketAddr) -> (Sources, mpsc::Receiver<Signal>) {
+    let platform = Arc::new(Fake {
+        endpoint: Some(endpoint),
+        ..Fake::default()
+    });
+    let needs = Needs {
+        probe: true,
+        ..Needs::default()
+    };
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    Sources::new(needs, SourceSettings::default(), platform, client)
+}
+
+// Real time from here: the probes go to a real socket.
+
+#[tokio::test]
+async fn probes_keep_leaving_while_a_hung_target_holds_the_earlier_ones() {
+    let (addr, requests) = health_server(false).await;
+    let (mut sources, mut rx) = start_against(addr);
+    sources.watch(&target());
+    let got = collect(&mut rx, Duration::from_millis(1400)).await;
+    // Closed loop, one probe a second would have sent 2 by now. Open loop: the first is
+    // suspected at 250 ms, then one every 100 ms, each timing out on its own.
+    let sent = requests.load(Ordering::SeqCst);
+    assert!(sent >= 5, "only {sent} probes sent");
+    let failed: Vec<Duration> = got
+        .iter()
+        .filter_map(|(_, kind)| match kind {
+            SignalKind::Probe { ok: false, latency } => Some(*latency),
+            _ => None,
+        })
+        .collect();
+    assert!(failed.len() >= 3, "{got:?}");
+    assert!(failed
+        .iter()
+        .all(|latency| *latency >= Duration::from_millis(500)));
+}
+
+#[tokio::test]
+async fn a_start_of_a_healthy_target_speeds_its_probing_up_and_a_listing_does_not() {
+    let (addr, requests) = health_server(true).await;
+    let (mut sources, mut rx) = start_against(addr);
+    sources.watch(&target());
+    let got = collect(&mut rx, Duration::from_millis(700)).await;
+    assert!(
+        got.iter()
+            .all(|(_, kind)| !matches!(kind, SignalKind::Probe { ok: false, .. })),
+        "{got:?}"
+    );
+    let listed = requests.load(Ordering::SeqCst);
+    assert!(listed <= 2, "{listed} probes of a healthy listed target");
+
+    let (addr, requests) = health_server(true).await;
+    let (mut sources, mut rx) = start_against(addr);
+    sources.started(&target());
+    sources.started(&target()); // one prober, however many starts
+    collect(&mut rx, Duration::from_millis(700)).await;
+    let started = requests.load(Ordering::SeqCst);
+    assert!((4..=9).contains(&started), "{started} probes after a start");
 }
 
 #[tokio::test(start_paused = true)]

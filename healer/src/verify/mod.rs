@@ -168,18 +168,6 @@ pub(crate) fn label_path(target: &TargetRef, label: &str, default: &str) -> Stri
     }
 }
 
-/// One probe: where is the port now, and does it answer 2xx within `timeout`?
-pub(crate) async fn probe(
-    platform: &dyn Platform,
-    client: &reqwest::Client,
-    target: &TargetRef,
-    port: u16,
-    path: &str,
-    timeout: Duration,
-) -> Result<(), String> {
-    within(timeout, ask(platform, client, target, port, path)).await
-}
-
 /// `probe` gives up after `timeout`.
 async fn within(
     timeout: Duration,
@@ -190,8 +178,9 @@ async fn within(
         .unwrap_or_else(|_| Err(format!("probe timed out after {timeout:?}")))
 }
 
-/// Looks the port up and asks `path` once, without a time limit.
-async fn ask(
+/// Looks the port up and asks `path` once, without a time limit (the healer's prober gives
+/// each probe its own).
+pub(crate) async fn ask(
     platform: &dyn Platform,
     client: &reqwest::Client,
     target: &TargetRef,

@@ -217,7 +217,12 @@ impl Platform for At {
         stream::empty().boxed()
     }
 
-    fn restart(&self, _: &TargetRef, _: Duration) -> BoxFuture<'_, Result<(), PlatformError>> {
+    fn restart(
+        &self,
+        _: &TargetRef,
+        _: Duration,
+        _: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
         future::ready(Ok(())).boxed()
     }
 

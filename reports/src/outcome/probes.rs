@@ -94,11 +94,11 @@ pub(super) fn recovery(
     None
 }
 
-/// Time covered by failing probe spans, overlapping spans of different targets merged. Per
-/// target, in send order, a span runs from a failed probe's send time to the earliest answer of
-/// an ok probe sent after it (as a recovery is dated), or, still open at the trial's end, to the
-/// send time of its last probe.
-pub(super) fn downtime_ms(probes: &[Probe<'_>]) -> f64 {
+/// The failing probe spans, per target in send order: from a failed probe's send time to the
+/// earliest answer of an ok probe sent after it (as a recovery is dated), or, still open at the
+/// trial's end, to the send time of its last probe. Spans of different targets may overlap: the
+/// downtime is their [`merged_length`].
+pub(super) fn down_spans(probes: &[Probe<'_>]) -> Vec<(f64, f64)> {
     let mut series: BTreeMap<&str, Vec<&Probe<'_>>> = BTreeMap::new();
     for p in probes {
         series.entry(p.target).or_default().push(p);
@@ -127,11 +127,11 @@ pub(super) fn downtime_ms(probes: &[Probe<'_>]) -> f64 {
             spans.push((from, last.sent_ms));
         }
     }
-    merged_length(spans)
+    spans
 }
 
 /// Total length of the union of `spans`.
-fn merged_length(mut spans: Vec<(f64, f64)>) -> f64 {
+pub(super) fn merged_length(mut spans: Vec<(f64, f64)>) -> f64 {
     spans.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut total = 0.0;
     let mut current: Option<(f64, f64)> = None;

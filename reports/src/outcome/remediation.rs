@@ -71,8 +71,7 @@ pub(super) fn verification(records: &[&Record]) -> Verification {
                 incident,
                 runbook,
                 ok,
-                attempts,
-                duration_ms,
+                ..
             } => {
                 if let Some(a) = acting
                     .iter_mut()
@@ -84,10 +83,9 @@ pub(super) fn verification(records: &[&Record]) -> Verification {
                     v.heals += 1;
                 } else {
                     v.unverified += 1;
-                    v.notes.push(format!(
-                        "verification of runbook {runbook} failed: {attempts} attempts in {:.1}s",
-                        duration_ms / 1000.0
-                    ));
+                    let note =
+                        verification_outcome(&r.event).map(|o| format!("runbook {runbook}: {o}"));
+                    v.notes.extend(note);
                 }
             }
             _ => {}
@@ -108,6 +106,25 @@ pub(super) fn verification(records: &[&Record]) -> Verification {
         });
     }
     v
+}
+
+/// A `Verified` event in words: `verification failed after 31 attempt(s) in 15.000s`; `None`
+/// for any other event.
+pub(crate) fn verification_outcome(event: &Event) -> Option<String> {
+    let Event::Verified {
+        ok,
+        attempts,
+        duration_ms,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    Some(format!(
+        "verification {} after {attempts} attempt(s) in {:.3}s",
+        if *ok { "passed" } else { "failed" },
+        duration_ms / 1000.0
+    ))
 }
 
 #[cfg(test)]
@@ -174,7 +191,7 @@ mod tests {
         assert_eq!(
             v.notes,
             [
-                "verification of runbook restart failed: 31 attempts in 15.0s",
+                "runbook restart: verification failed after 31 attempt(s) in 15.000s",
                 "runbook restart was not verified: its restart step failed (no such container)",
                 "runbook restart acted but recorded no verification before the trial ended",
             ]

@@ -30,59 +30,96 @@ pub fn check(entries: Vec<(f64, u32, Event)>, healthy_after: u32, expected: &str
     assert_eq!(actual, expected, "\nactual:\n{}\n", actual.join("\n\n"));
 }
 
-/// One trial's outcome as a few lines of text, every figure included (`-` for none).
+/// One trial's outcome as a few lines of text: its result, its outage, then only the figures it
+/// has (an instant, duration or count that is absent or zero is left out, so a figure that
+/// appears or disappears changes the text all the same):
+///
+/// ```text
+/// trial 1: success                          (or `FAILED: <reason>`, then ` (interrupted)`)
+/// outage: leaky-0 ContainerDied              (or `none`)
+/// at: fault 1000, outage 2050, …             (instants, ms on the journal's clock)
+/// fault→outage 1050, ttd 100, …              (durations, ms; `(healer first)` after a ttd < 0)
+/// downtime 502, requests …, oom 1, …         (downtime, then the counts)
+/// notes: … | …
+/// ```
 pub fn describe(t: &TrialOutcome) -> String {
-    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
-    let status = match &t.failure_reason {
-        None => "success".to_owned(),
-        Some(reason) => format!("FAILED: {reason}"),
+    let present = |figures: &[(&str, Option<f64>)]| -> Vec<String> {
+        figures
+            .iter()
+            .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+            .collect()
     };
-    let outage = match (&t.outage_target, t.outage_cause) {
-        (Some(target), Some(cause)) => format!("{target} {cause:?}"),
-        _ => "none".to_owned(),
-    };
-    let notes = if t.notes.is_empty() {
-        String::new()
-    } else {
-        format!("\nnotes: {}", t.notes.join(" | "))
-    };
-    format!(
-        "trial {}: {status} (interrupted: {})\n\
-         outage: {outage} (outage: {})\n\
-         at: fault {}, outage {}, detected {}, action {}, finished {}, container start {}, recovered {}, confirmed {}\n\
-         fault→outage {}, ttd {} (before outage: {}), tta {}, platform {}, start→good {}, container start→good {}, confirm {}, act→recovered {}, mttr {}\n\
-         downtime {}, requests {} ok {} failed (rate {}), oom {}, actions {}, heals {}, unverified {}, escalations {}{notes}",
+    let mut lines = vec![format!(
+        "trial {}: {}{}",
         t.trial,
-        t.interrupted,
-        t.outage,
-        ms(t.fault_at_ms),
-        ms(t.outage_start_ms),
-        ms(t.detected_at_ms),
-        ms(t.action_started_at_ms),
-        ms(t.action_finished_at_ms),
-        ms(t.container_started_at_ms),
-        ms(t.recovered_at_ms),
-        ms(t.confirmed_at_ms),
-        ms(t.fault_to_outage_ms),
-        ms(t.ttd_ms),
-        t.detected_before_outage,
-        ms(t.tta_ms),
-        ms(t.platform_call_ms),
-        ms(t.finished_to_recovered_ms),
-        ms(t.container_start_to_recovered_ms),
-        ms(t.confirmation_ms),
-        ms(t.action_to_recovered_ms),
-        ms(t.mttr_ms),
-        t.downtime_ms,
-        t.requests_ok,
-        t.requests_failed,
-        ms(t.error_rate),
-        t.oom_kills,
-        t.actions,
-        t.heals,
-        t.unverified,
-        t.escalations,
-    )
+        t.failure_reason
+            .as_ref()
+            .map_or_else(|| "success".to_owned(), |r| format!("FAILED: {r}")),
+        if t.interrupted { " (interrupted)" } else { "" }
+    )];
+    lines.push(match (t.outage, &t.outage_target, t.outage_cause) {
+        (false, None, None) => "outage: none".to_owned(),
+        (true, Some(target), Some(cause)) => format!("outage: {target} {cause:?}"),
+        (outage, target, cause) => format!("outage: {outage} {target:?} {cause:?}"),
+    });
+    let at = present(&[
+        ("fault", t.fault_at_ms),
+        ("outage", t.outage_start_ms),
+        ("detected", t.detected_at_ms),
+        ("action", t.action_started_at_ms),
+        ("finished", t.action_finished_at_ms),
+        ("container start", t.container_started_at_ms),
+        ("recovered", t.recovered_at_ms),
+        ("confirmed", t.confirmed_at_ms),
+    ]);
+    if !at.is_empty() {
+        lines.push(format!("at: {}", at.join(", ")));
+    }
+    let mut durations = present(&[("fault→outage", t.fault_to_outage_ms)]);
+    let first = if t.detected_before_outage {
+        " (healer first)"
+    } else {
+        ""
+    };
+    durations.extend(t.ttd_ms.map(|ttd| format!("ttd {ttd}{first}")));
+    durations.extend(present(&[
+        ("tta", t.tta_ms),
+        ("platform", t.platform_call_ms),
+        ("start→good", t.finished_to_recovered_ms),
+        ("container start→good", t.container_start_to_recovered_ms),
+        ("confirm", t.confirmation_ms),
+        ("act→recovered", t.action_to_recovered_ms),
+        ("mttr", t.mttr_ms),
+    ]));
+    if !durations.is_empty() {
+        lines.push(durations.join(", "));
+    }
+    let mut counts = vec![format!("downtime {}", t.downtime_ms)];
+    if t.requests_ok > 0 || t.requests_failed > 0 || t.error_rate.is_some() {
+        let rate = t
+            .error_rate
+            .map_or_else(|| "-".to_owned(), |r| r.to_string());
+        counts.push(format!(
+            "requests {} ok {} failed (rate {rate})",
+            t.requests_ok, t.requests_failed
+        ));
+    }
+    for (name, n) in [
+        ("oom", t.oom_kills),
+        ("actions", t.actions),
+        ("heals", t.heals),
+        ("unverified", t.unverified),
+        ("escalations", t.escalations),
+    ] {
+        if n > 0 {
+            counts.push(format!("{name} {n}"));
+        }
+    }
+    lines.push(counts.join(", "));
+    if !t.notes.is_empty() {
+        lines.push(format!("notes: {}", t.notes.join(" | ")));
+    }
+    lines.join("\n")
 }
 
 pub const T: &str = "leaky-0";

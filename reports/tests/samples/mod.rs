@@ -9,6 +9,16 @@ use journal::{Event, Record};
 use reports::{render_html, summarize, Expectations, RunInfo};
 
 pub const TARGET: &str = "leaky-0";
+
+/// The charts of the run's report, in page order: trial 2 has no samples, so only its timeline.
+pub const CHART_IDS: [&str; 6] = [
+    "mttr-distribution",
+    "mttr-breakdown",
+    "timeline-trial-1",
+    "resources-trial-1",
+    "load-trial-1",
+    "timeline-trial-2",
+];
 const MIB: u64 = 1024 * 1024;
 
 /// Trial 1's story, on the journal clock (ms): the target is ready at 500, a leak starts at 2000,

@@ -49,3 +49,19 @@ pub fn chart_ids(html: &str) -> Vec<String> {
         .filter_map(|rest| rest.split_once('"').map(|(id, _)| id.to_owned()))
         .collect()
 }
+
+/// The `<figure class="chart" …>` with `id` in `html`, up to its `</figure>`.
+pub fn figure<'h>(html: &'h str, id: &str) -> &'h str {
+    element(html, &format!("id=\"{id}\""), "</figure>")
+}
+
+/// `html` from `start` up to the first `end` after it.
+pub fn element<'h>(html: &'h str, start: &str, end: &str) -> &'h str {
+    let from = html
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in the page"));
+    let to = html[from..]
+        .find(end)
+        .unwrap_or_else(|| panic!("no {end} after {start}"));
+    &html[from..from + to]
+}

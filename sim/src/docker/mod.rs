@@ -7,6 +7,7 @@
 mod autoheal;
 mod engine;
 mod events;
+mod floor;
 mod gc;
 mod image;
 mod resolve;
@@ -16,6 +17,7 @@ mod sampler;
 pub use autoheal::autoheal;
 pub use engine::{connect, EnvError};
 pub use events::record_docker_events;
+pub use floor::floor;
 pub use gc::{collect_garbage, GcReport};
 pub use image::{
     ensure_derived_image, ensure_host_program_image, ensure_host_program_image_with,

@@ -24,6 +24,8 @@ const ACTIONS: &[&str] = &[
     "signal",
 ];
 const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+/// `restart` and `stop`: from the stop signal to SIGKILL, unless the step sets `grace`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
 impl Compiler {
     pub(super) fn step(&mut self, path: &str, spec: &StepSpec) -> Option<Step> {
@@ -38,6 +40,7 @@ impl Compiler {
             return None;
         };
         let given = [
+            ("grace", spec.grace.is_some()),
             ("duration", spec.duration.is_some()),
             ("method", spec.method.is_some()),
             ("path", spec.path.is_some()),
@@ -56,12 +59,14 @@ impl Compiler {
         let kind = action.as_str();
         let action = match kind {
             "restart" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Restart)
+                self.only(path, kind, &["grace"], &given);
+                self.duration_or(&sub("grace"), spec.grace.as_ref(), DEFAULT_GRACE)
+                    .map(|grace| Action::Restart { grace })
             }
             "stop" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Stop)
+                self.only(path, kind, &["grace"], &given);
+                self.duration_or(&sub("grace"), spec.grace.as_ref(), DEFAULT_GRACE)
+                    .map(|grace| Action::Stop { grace })
             }
             "recreate" => {
                 self.only(path, kind, &[], &given);

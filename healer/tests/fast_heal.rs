@@ -1,0 +1,249 @@
+//! What makes the healer fast, and what keeps fast from turning into a restart storm: a
+//! runbook's restart `grace` reaches the platform; the prober's suspicious cadence, against a
+//! real loopback target that is slow but healthy, takes no more actions than the old single
+//! cadence, and the cooldown still holds a target that stays slow to one restart.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::{self, BoxFuture};
+use futures_util::stream::{self, BoxStream};
+use futures_util::{FutureExt, StreamExt};
+use healer::{
+    Healer, Platform, PlatformError, Runbook, Scope, Signal, SignalKind, SourceSettings, TargetRef,
+};
+use journal::{Event, Sink};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Signals from a channel; one target listed at start-up, reached at `endpoint`; restarts
+/// recorded with their grace, and they change nothing.
+struct Fake {
+    signals: Mutex<Option<mpsc::UnboundedReceiver<Result<Signal, PlatformError>>>>,
+    endpoint: SocketAddr,
+    graces: Mutex<Vec<Duration>>,
+}
+
+impl Platform for Fake {
+    fn signals(&self, _: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
+        let rx = self.signals.lock().unwrap().take().expect("signals() once");
+        stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|s| (s, rx)) }).boxed()
+    }
+
+    fn restart(
+        &self,
+        _: &TargetRef,
+        grace: Duration,
+        _: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        self.graces.lock().unwrap().push(grace);
+        future::ready(Ok(())).boxed()
+    }
+
+    fn http_endpoint(
+        &self,
+        _: &TargetRef,
+        _: u16,
+    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
+        future::ready(Ok(self.endpoint)).boxed()
+    }
+
+    fn targets(&self, _: &Scope) -> BoxFuture<'_, Result<Vec<TargetRef>, PlatformError>> {
+        future::ready(Ok(vec![target()])).boxed()
+    }
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Event>>);
+
+impl Sink for Collect {
+    fn record(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+fn target() -> TargetRef {
+    TargetRef {
+        id: "id-leaky-0".to_owned(),
+        name: "leaky-0".to_owned(),
+        labels: BTreeMap::new(),
+    }
+}
+
+fn shipped(name: &str) -> Runbook {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    Runbook::load(&dir.join(format!("{name}.yaml"))).unwrap()
+}
+
+/// A running healer and what it did.
+struct Run {
+    signals: mpsc::UnboundedSender<Result<Signal, PlatformError>>,
+    platform: Arc<Fake>,
+    sink: Arc<Collect>,
+    healer: tokio::task::JoinHandle<()>,
+}
+
+impl Run {
+    fn start(runbooks: Vec<Runbook>, settings: SourceSettings, endpoint: SocketAddr) -> Run {
+        let (signals, rx) = mpsc::unbounded_channel();
+        let platform = Arc::new(Fake {
+            signals: Mutex::new(Some(rx)),
+            endpoint,
+            graces: Mutex::new(Vec::new()),
+        });
+        let sink = Arc::new(Collect::default());
+        let healer = Healer::new(platform.clone(), runbooks, Scope::default(), sink.clone())
+            .with_sources(settings);
+        let healer = tokio::spawn(async move { healer.run(future::pending()).await.unwrap() });
+        Run {
+            signals,
+            platform,
+            sink,
+            healer,
+        }
+    }
+
+    fn graces(&self) -> Vec<Duration> {
+        self.platform.graces.lock().unwrap().clone()
+    }
+
+    fn count(&self, kind: &str) -> usize {
+        let events = self.sink.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|e| serde_json::to_value(e).unwrap()["event"] == kind)
+            .count()
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.healer.abort();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runbooks_restart_grace_reaches_the_platform() {
+    let runbook = |grace: &str| {
+        let yaml = format!(
+            "name: r\nclass: oom\nwhen: [{{docker_event: oom}}]\n\
+             steps: [{{action: restart, timeout: 5s{grace}}}]\n\
+             verify: {{within: 1s}}\ncooldown: 0s\nmax_actions: 9\nwindow: 1m\n"
+        );
+        Runbook::parse(&yaml, Path::new("test.yaml")).unwrap()
+    };
+    let closed: SocketAddr = (Ipv4Addr::LOCALHOST, 9).into();
+    for (grace, want) in [
+        (", grace: 0s", Duration::ZERO),
+        ("", Duration::from_secs(1)),
+    ] {
+        let run = Run::start(vec![runbook(grace)], SourceSettings::default(), closed);
+        let signal = Signal {
+            target: target(),
+            kind: SignalKind::Oom,
+            at: Instant::now(),
+        };
+        run.signals.send(Ok(signal)).unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(run.graces(), [want]);
+    }
+}
+
+/// Serves `/health` on a loopback port, the n-th answer (from 0) after `latency(n)`; counts the
+/// requests.
+async fn target_server(latency: fn(u64) -> Duration) -> (SocketAddr, Arc<AtomicU64>) {
+    let requests = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&requests);
+    let health = move || {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            tokio::time::sleep(latency(n)).await;
+            "ok"
+        }
+    };
+    let app = axum::Router::new().route("/health", axum::routing::get(health));
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, requests)
+}
+
+/// The healer with the shipped `latency` and `hang` runbooks against a target answering as
+/// `latency` says, for 3 s of real time (three times the latency runbook's `for: 1s`); gives
+/// the restarts and the requests the target served (probes, and verification's if it acted).
+async fn watch_for_three_seconds(
+    settings: SourceSettings,
+    latency: fn(u64) -> Duration,
+) -> (usize, u64) {
+    let (endpoint, requests) = target_server(latency).await;
+    let run = Run::start(
+        vec![shipped("latency"), shipped("hang")],
+        settings,
+        endpoint,
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(run.count("escalated"), 0);
+    (run.graces().len(), requests.load(Ordering::SeqCst))
+}
+
+/// The prober as it was: one cadence, 1 s, whatever it sees.
+fn one_cadence() -> SourceSettings {
+    SourceSettings {
+        suspicious_probe_interval: Duration::from_secs(1),
+        suspicious_after_start: Duration::ZERO,
+        ..SourceSettings::default()
+    }
+}
+
+// Real time from here: the probes go to a real socket.
+
+#[tokio::test]
+async fn a_slow_but_healthy_target_gets_faster_probes_and_no_more_actions() {
+    let ms = Duration::from_millis;
+    // Every answer 300 ms: under the runbook's 400, but slow by a 200 ms `probe_slow`.
+    let steady: fn(u64) -> Duration = |_| Duration::from_millis(300);
+    // Every other answer 450 ms: slow by the runbook's own threshold, never for 1 s on end.
+    let flapping: fn(u64) -> Duration =
+        |n| Duration::from_millis(if n % 2 == 0 { 450 } else { 100 });
+    let suspicious_at_200ms = SourceSettings {
+        probe_slow: Some(ms(200)),
+        ..SourceSettings::default()
+    };
+    let (steady_before, steady_after, flapping_before, flapping_after) = tokio::join!(
+        watch_for_three_seconds(one_cadence(), steady),
+        watch_for_three_seconds(suspicious_at_200ms, steady),
+        watch_for_three_seconds(one_cadence(), flapping),
+        watch_for_three_seconds(SourceSettings::default(), flapping),
+    );
+    for (before, after) in [
+        (steady_before, steady_after),
+        (flapping_before, flapping_after),
+    ] {
+        assert_eq!((before.0, after.0), (0, 0), "restarts before and after");
+        // The suspicious cadence was on: several times the probes.
+        assert!(
+            after.1 >= 3 * before.1,
+            "probes: {} then {}",
+            before.1,
+            after.1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_target_that_stays_slow_is_restarted_once_then_held_by_the_cooldown() {
+    let slow: fn(u64) -> Duration = |_| Duration::from_millis(450);
+    let (after, before) = tokio::join!(
+        watch_for_three_seconds(SourceSettings::default(), slow),
+        watch_for_three_seconds(one_cadence(), slow),
+    );
+    // Fired after 1 s of slow probes; verified (slow answers are answers); the runbook's
+    // 1 min cooldown suppresses every detection after it, however fast the probes come.
+    assert_eq!((before.0, after.0), (1, 1), "restarts before and after");
+}
