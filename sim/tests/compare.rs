@@ -234,9 +234,21 @@ async fn the_floor_starts_the_crashed_target_and_every_strategy_is_measured_agai
         .enumerate()
         .position(|(i, r)| i > acted && r["event"] == "docker" && r["action"] == "start")
         .expect("no container start after the floor's");
+    // The floor acted on that death (its own `detected` names it), and Docker's start came
+    // after the floor's call.
+    let detected =
+        index(&|r| r["event"] == "detected" && r["incident"] == records[acted]["incident"]);
     assert!(
-        died < acted && acted < restarted,
-        "die, start call, started: out of order"
+        records[detected]["signal"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("die")),
+        "{}",
+        records[detected]
+    );
+    assert!(records[died]["t_ms"].as_f64() <= records[restarted]["t_ms"].as_f64());
+    assert!(
+        detected < acted && acted < restarted,
+        "detected, start call, started: out of order"
     );
     assert_eq!(records[finished]["ok"], true, "{}", records[finished]);
     for absent in ["verified", "runbook_selected"] {
