@@ -65,6 +65,20 @@ impl DockerPlatform {
     pub fn new(docker: Docker) -> Self {
         DockerPlatform { docker }
     }
+
+    /// The container as Docker describes it now; an error names the target.
+    async fn inspect(
+        &self,
+        target: &TargetRef,
+    ) -> Result<bollard::models::ContainerInspectResponse, PlatformError> {
+        self.docker
+            .inspect_container(&target.id, None)
+            .await
+            .map_err(|source| PlatformError::Inspect {
+                target: target.name.clone(),
+                source: source.into(),
+            })
+    }
 }
 
 impl Platform for DockerPlatform {
@@ -125,14 +139,7 @@ impl Platform for DockerPlatform {
     ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
         let target = target.clone();
         async move {
-            let inspect = self
-                .docker
-                .inspect_container(&target.id, None)
-                .await
-                .map_err(|source| PlatformError::Inspect {
-                    target: target.name.clone(),
-                    source: source.into(),
-                })?;
+            let inspect = self.inspect(&target).await?;
             let bindings = inspect
                 .network_settings
                 .and_then(|settings| settings.ports)

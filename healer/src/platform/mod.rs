@@ -3,6 +3,8 @@
 //! Implementations live in submodules ([`docker`]); only they may talk to a container engine.
 
 pub mod docker;
+#[cfg(test)]
+pub(crate) mod fake;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -8,62 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::{self, BoxFuture};
-use futures_util::stream::{self, BoxStream};
-use futures_util::{FutureExt, StreamExt};
-
 use super::*;
-use crate::platform::{PlatformError, Scope, Stats};
-
-/// Stats grow by 10 MiB of memory and 0.5 s of CPU per sample, against a 100 MiB limit;
-/// without an endpoint no port is published, so every probe fails at once.
-#[derive(Default)]
-struct Fake {
-    samples: AtomicU64,
-    /// Where probes go; `None`: not published.
-    endpoint: Option<SocketAddr>,
-}
-
-const MIB: u64 = 1024 * 1024;
-
-impl Platform for Fake {
-    fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
-        stream::empty().boxed()
-    }
-
-    fn restart(
-        &self,
-        _: &TargetRef,
-        _: Duration,
-        _: Duration,
-    ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        future::ready(Ok(())).boxed()
-    }
-
-    fn http_endpoint(
-        &self,
-        target: &TargetRef,
-        port: u16,
-    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        let endpoint = self.endpoint.ok_or(PlatformError::PortNotPublished {
-            target: target.name.clone(),
-            port,
-        });
-        future::ready(endpoint).boxed()
-    }
-
-    fn stats(&self, _: &TargetRef) -> BoxFuture<'_, Result<Stats, PlatformError>> {
-        let n = self.samples.fetch_add(1, Ordering::SeqCst) + 1;
-        future::ready(Ok(Stats {
-            memory_bytes: 10 * MIB * n,
-            memory_limit_bytes: Some(100 * MIB),
-            cpu_total_ns: 500_000_000 * n,
-            cpu_periods: 10 * n,
-            cpu_throttled_periods: 4 * n,
-        }))
-        .boxed()
-    }
-}
+use crate::platform::fake::{Fake, MIB};
 
 fn runbooks(whens: &[&str]) -> Vec<Arc<Runbook>> {
     whens

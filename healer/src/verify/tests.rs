@@ -2,17 +2,15 @@
 //! listeners: a target that hangs until it starts answering, and the path it is asked.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures_util::future::{self, BoxFuture, FutureExt};
-use futures_util::stream::{self, BoxStream};
+use futures_util::future;
 
 use super::*;
-use crate::platform::{PlatformError, Scope};
-use crate::signal::Signal;
+use crate::platform::fake::Fake;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -209,39 +207,16 @@ fn port_comes_from_the_label_else_the_default() {
 
 // ---- real listeners ------------------------------------------------------------------------
 
-/// Every target is at one loopback address.
-struct At(SocketAddr);
-
-impl Platform for At {
-    fn signals(&self, _: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
-        stream::empty().boxed()
-    }
-
-    fn restart(
-        &self,
-        _: &TargetRef,
-        _: Duration,
-        _: Duration,
-    ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        future::ready(Ok(())).boxed()
-    }
-
-    fn http_endpoint(
-        &self,
-        _: &TargetRef,
-        _: u16,
-    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        future::ready(Ok(self.0)).boxed()
-    }
-}
-
-async fn serve(router: axum::Router) -> At {
+async fn serve(router: axum::Router) -> Fake {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    At(address)
+    Fake {
+        endpoint: Some(address),
+        ..Fake::default()
+    }
 }
 
 fn client() -> reqwest::Client {

@@ -65,14 +65,7 @@ impl DockerPlatform {
 
     /// Whether the container runs (paused counts as running).
     async fn running(&self, target: &TargetRef) -> Result<bool, PlatformError> {
-        let inspect = self
-            .docker
-            .inspect_container(&target.id, None)
-            .await
-            .map_err(|source| PlatformError::Inspect {
-                target: target.name.clone(),
-                source: source.into(),
-            })?;
+        let inspect = self.inspect(target).await?;
         Ok(inspect
             .state
             .and_then(|state| state.running)

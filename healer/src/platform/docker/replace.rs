@@ -24,14 +24,7 @@ impl DockerPlatform {
         &self,
         target: &TargetRef,
     ) -> Result<(String, ContainerCreateBody), PlatformError> {
-        let inspect = self
-            .docker
-            .inspect_container(&target.id, None)
-            .await
-            .map_err(|source| PlatformError::Inspect {
-                target: target.name.clone(),
-                source: source.into(),
-            })?;
+        let inspect = self.inspect(target).await?;
         let name = inspect
             .name
             .map(|name| name.trim_start_matches('/').to_owned())
