@@ -19,12 +19,25 @@ fn compare_dir(out: &Path, scenario: &str) -> PathBuf {
     dirs.into_iter().next().unwrap()
 }
 
+/// Runs `sim compare ARGS --out OUT`, asserts it exited 0, and returns its stdout.
+fn compare(out: &Path, args: &[&str]) -> String {
+    let output = run(sim().arg("compare").args(args).arg("--out").arg(out));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&output.stderr)
+    );
+    stdout
+}
+
 #[tokio::test]
 async fn none_never_recovers_and_embedded_heals_the_leaking_target() {
     let out = tempfile::tempdir().unwrap();
-    let output = run(sim()
-        .args([
-            "compare",
+    let stdout = compare(
+        out.path(),
+        &[
             "oom-recovery",
             "--strategies",
             "none,embedded",
@@ -32,15 +45,7 @@ async fn none_never_recovers_and_embedded_heals_the_leaking_target() {
             "1",
             "--observe-up-to",
             "4s",
-            "--out",
-        ])
-        .arg(out.path()));
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{}",
-        text(&output.stderr)
+        ],
     );
 
     let dir = compare_dir(out.path(), "oom-recovery");
@@ -132,23 +137,15 @@ fn seconds(cell: &str) -> f64 {
 #[tokio::test]
 async fn the_floor_starts_the_crashed_target_and_every_strategy_is_measured_against_it() {
     let out = tempfile::tempdir().unwrap();
-    let output = run(sim()
-        .args([
-            "compare",
+    let stdout = compare(
+        out.path(),
+        &[
             "crash-recovery",
             "--strategies",
             "floor,embedded",
             "--trials",
             "1",
-            "--out",
-        ])
-        .arg(out.path()));
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{}",
-        text(&output.stderr)
+        ],
     );
 
     // The table: the floor's column right after MTTR p50, its cells under it.
