@@ -1,0 +1,203 @@
+//! The arguments of every `sim` command, their help text and examples, and the documented exit
+//! codes `sim --help` lists.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use super::target::NetproxyArgs;
+use crate::strategy::Strategy;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success; for `run`, every expectation held
+  1    `run` completed but an expectation failed
+  2    bad input: a scenario or runbook with problems, an unknown scenario, bad flags
+  3    environment: no Docker engine answers, or a target image is missing
+  4    the run could not be carried out (Docker failed mid-run, a target never started)
+  130  interrupted (Ctrl-C / SIGTERM), after cleaning up";
+
+/// sim: chaos scenarios against real Docker containers, healed by runbooks-as-code, measured.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sim",
+    version,
+    after_help = format!("Examples:\n  sim run oom-recovery\n  sim run scenarios/oom-recovery.yaml --trials 5 --out /tmp/runs\n  sim validate scenarios/*.yaml\n  sim list\n  sim report\n  sim gc --dry-run\n\n{EXIT_CODES}")
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(super) command: Command,
+    /// More logs on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(super) verbose: u8,
+    /// Directory of scenario files.
+    #[arg(long, global = true, env = "SIM_SCENARIOS", value_name = "DIR")]
+    pub(super) scenarios_dir: Option<PathBuf>,
+    /// Directory of runbook files that scenarios name.
+    #[arg(long, global = true, env = "SIM_RUNBOOKS", value_name = "DIR")]
+    pub(super) runbooks_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    /// Run a scenario: start targets, drive load, inject faults, let the healer heal, measure.
+    #[command(
+        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n  sim run --all --trials 1          # the whole library as a CI regression suite\n  sim run hang --seed 7             # replay the fault times a run printed\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
+    )]
+    Run {
+        /// A scenario name (from the scenarios directory) or a path to a scenario file.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        scenario: Option<String>,
+        /// Run every scenario in the scenarios directory, one after another: the regression
+        /// suite for runbooks. Exits 1 if any scenario misses an expectation.
+        #[arg(long)]
+        all: bool,
+        /// Override the scenario's number of trials.
+        #[arg(long)]
+        trials: Option<u32>,
+        /// Where run directories are written.
+        #[arg(long, default_value = "sim-runs", value_name = "DIR")]
+        out: PathBuf,
+        /// Print result.json on stdout instead of the summary table.
+        #[arg(long)]
+        json: bool,
+        /// Who heals: none, docker-restart, autoheal, alertmanager, embedded, floor.
+        #[arg(long, default_value = "embedded", value_name = "NAME")]
+        strategy: String,
+        /// After the load's planned duration, keep the load running and each trial observing
+        /// until every outage has recovered, for at most this long (0s: end with the load).
+        #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = specfile::parse_duration)]
+        observe_up_to: std::time::Duration,
+        /// Draw randomised fault times (`at: 2s..6s`) from this seed: the seed a run printed
+        /// replays its fault times exactly. Default: a fresh seed, printed and journalled.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        #[command(flatten)]
+        autoheal: AutohealArgs,
+    },
+    /// Run a scenario under several healing strategies, interleaved, and compare them.
+    #[command(
+        after_help = "Example:\n  sim compare oom-recovery --strategies none,docker-restart,autoheal,embedded --trials 3\n\nWrites each trial's run under <out>/<scenario>/compare-<timestamp>/<strategy>/ and compare.html beside them."
+    )]
+    Compare {
+        /// A scenario name (from the scenarios directory) or a path to a scenario file.
+        scenario: String,
+        /// Comma-separated strategies: none, docker-restart, autoheal, alertmanager, embedded,
+        /// floor (a bare Docker `start` on every `die`: the floor the others are measured
+        /// against).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "none,docker-restart,autoheal,embedded"
+        )]
+        strategies: Vec<String>,
+        /// Trials per strategy (default: the scenario's).
+        #[arg(long)]
+        trials: Option<u32>,
+        /// After the load's planned duration, keep the load running and each trial observing
+        /// until every outage has recovered, for at most this long (0s: end with the load). The
+        /// default covers the alternatives at their defaults (the alert pipeline's ~1.5 min,
+        /// autoheal's ~1.5 min on a hang), so they show a time, not the trial's length.
+        #[arg(long, default_value = "3m", value_name = "DURATION", value_parser = specfile::parse_duration)]
+        observe_up_to: std::time::Duration,
+        /// Where run directories are written.
+        #[arg(long, default_value = "sim-runs", value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        autoheal: AutohealArgs,
+    },
+    /// Regenerate run reports from their journals and the history index of a runs directory.
+    #[command(
+        after_help = "Examples:\n  sim report                      # every run under sim-runs/, and sim-runs/index.html\n  sim report sim-runs/oom-recovery/20261122T051108Z-3b4ead09"
+    )]
+    Report {
+        /// Run directories to regenerate (default: every run under --out).
+        runs: Vec<PathBuf>,
+        /// The runs root whose history index is rewritten.
+        #[arg(long, default_value = "sim-runs", value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// List the scenarios in the scenarios directory.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check scenario files and report every problem with file:line:col.
+    #[command(after_help = "Example:\n  sim validate scenarios/*.yaml")]
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Remove containers and networks left by runs that were killed (found by label).
+    #[command(after_help = "Example:\n  sim gc --dry-run")]
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also remove resources of runs whose sim process is still alive.
+        #[arg(long)]
+        force: bool,
+        /// Also remove the images sim built (they are rebuilt on demand).
+        #[arg(long)]
+        images: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a built-in target service (this is what runs inside target containers), or
+    /// `target probe <url>`: the health check Docker runs in them under `--strategy autoheal`, or
+    /// `target netproxy --listen <port> --upstream <host:port> --control <port>`: the proxy
+    /// that carries network faults.
+    #[command(hide = true)]
+    Target {
+        /// The target: `leaky`, `probe` or `netproxy`.
+        name: String,
+        /// For `probe`: the URL to GET.
+        url: Option<String>,
+        #[command(flatten)]
+        netproxy: NetproxyArgs,
+    },
+}
+
+/// The settings of `--strategy autoheal` (Docker's and autoheal's defaults) and `--strategy
+/// alertmanager` (a common Prometheus → Alertmanager setup).
+#[derive(Debug, clap::Args)]
+pub(super) struct AutohealArgs {
+    /// HEALTHCHECK interval under autoheal.
+    #[arg(long, default_value = "30s", value_parser = specfile::parse_duration)]
+    autoheal_interval: std::time::Duration,
+    /// Failed health checks in a row before Docker marks the target unhealthy.
+    #[arg(long, default_value_t = 3)]
+    autoheal_retries: u32,
+    /// How often autoheal looks for unhealthy containers.
+    #[arg(long, default_value = "5s", value_parser = specfile::parse_duration)]
+    autoheal_poll: std::time::Duration,
+    /// Prometheus scrape (and rule evaluation) interval under `--strategy alertmanager`.
+    #[arg(long, default_value = "15s", value_parser = specfile::parse_duration)]
+    alertmanager_scrape: std::time::Duration,
+    /// How long `up == 0` must hold before the alert fires, under `--strategy alertmanager`.
+    #[arg(long, default_value = "1m", value_parser = specfile::parse_duration)]
+    alertmanager_for: std::time::Duration,
+    /// Alertmanager's group_wait under `--strategy alertmanager`.
+    #[arg(long, default_value = "10s", value_parser = specfile::parse_duration)]
+    alertmanager_group_wait: std::time::Duration,
+}
+
+impl AutohealArgs {
+    /// The strategies whose settings these flags give.
+    pub(super) fn configured(&self) -> [Strategy; 2] {
+        [
+            Strategy::Autoheal {
+                interval: self.autoheal_interval,
+                retries: self.autoheal_retries.max(1),
+                poll: self.autoheal_poll,
+            },
+            Strategy::Alertmanager {
+                scrape: self.alertmanager_scrape,
+                rule_for: self.alertmanager_for,
+                group_wait: self.alertmanager_group_wait,
+            },
+        ]
+    }
+}
