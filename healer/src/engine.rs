@@ -17,6 +17,7 @@ use crate::guardrails::{ApprovalHandle, Guardrails};
 use crate::incident::Incident;
 use crate::knowledge::{KnowledgeBase, OutcomeStats};
 use crate::platform::{Platform, PlatformError, Scope};
+use crate::rotation::Rotation;
 use crate::runbook::Runbook;
 use crate::signal::{Alert, Signal, SignalKind, TargetRef};
 use crate::sources::{Needs, SourceSettings, Sources};
@@ -46,6 +47,7 @@ pub struct Healer {
     guardrails: Arc<Guardrails>,
     approvals: ApprovalHandle,
     knowledge: KnowledgeBase,
+    rotation: Option<Arc<dyn Rotation>>,
 }
 
 /// Why [`Healer::run`] stopped early.
@@ -79,7 +81,15 @@ impl Healer {
             guardrails: Arc::new(Guardrails::default()),
             approvals: ApprovalHandle::default(),
             knowledge: KnowledgeBase::in_memory(),
+            rotation: None,
         }
+    }
+
+    /// The load balancer's rotation `drain` steps take targets out of (default: none; a
+    /// `drain` step then does nothing).
+    pub fn with_rotation(mut self, rotation: Arc<dyn Rotation>) -> Healer {
+        self.rotation = Some(rotation);
+        self
     }
 
     /// Operator-wide guardrails (default: [`Guardrails::default`], the safe ones).
@@ -431,6 +441,8 @@ impl Triage<'_> {
             health_path: self.healer.sources.probe_path.clone(),
             confidence: classification.confidence,
             platform: Arc::clone(&self.healer.platform),
+            rotation: self.healer.rotation.clone(),
+            drained: std::sync::Mutex::new(None),
             sink: Arc::clone(sink),
             client: self.client.clone(),
             guardrails: self.healer.guardrails.clone(),

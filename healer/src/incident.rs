@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use crate::guardrails::{ApprovalHandle, Guardrails};
 use crate::notify;
 use crate::platform::Platform;
+use crate::rotation::{Drained, Rotation};
 use crate::runbook::{Action, Runbook, Step};
 use crate::signal::TargetRef;
 use crate::template;
@@ -31,6 +32,10 @@ pub(crate) struct Incident {
     /// The classification's confidence; below the guardrail's threshold: notify only.
     pub(crate) confidence: f64,
     pub(crate) platform: Arc<dyn Platform>,
+    /// The load balancer's rotation a `drain` step takes the target out of, if there is one.
+    pub(crate) rotation: Option<Arc<dyn Rotation>>,
+    /// What a `drain` step took out; put back when the incident ends.
+    pub(crate) drained: Mutex<Option<Drained>>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) client: reqwest::Client,
     pub(crate) guardrails: Arc<Guardrails>,
@@ -40,10 +45,17 @@ pub(crate) struct Incident {
 }
 
 impl Incident {
-    /// Runs the steps, then verification; records each decision; escalates on failure. Gives
-    /// whether the remediation worked, or `None` when the guardrails kept it from acting (dry
-    /// run, low confidence, no approval): nothing to learn from.
+    /// Runs the steps, then verification; records each decision; escalates on failure; puts
+    /// back in rotation what a `drain` step took out. Gives whether the remediation worked, or
+    /// `None` when the guardrails kept it from acting (dry run, low confidence, no approval):
+    /// nothing to learn from.
     pub(crate) async fn handle(self) -> Option<bool> {
+        let outcome = self.remediate().await;
+        self.rejoin().await;
+        outcome
+    }
+
+    async fn remediate(&self) -> Option<bool> {
         if self.guardrails.dry_run {
             for step in &self.runbook.steps {
                 self.skip(step, "dry run: decided, not done".to_owned());
@@ -106,6 +118,64 @@ impl Incident {
             ));
             Some(false)
         }
+    }
+
+    /// Puts the drained servers back in rotation, recorded as a `rejoin` action; a failure is
+    /// escalated (the balancer would otherwise keep a healthy server out).
+    async fn rejoin(&self) {
+        let drained = self
+            .drained
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let (Some(drained), Some(rotation)) = (drained, &self.rotation) else {
+            return;
+        };
+        self.sink.record(Event::ActionStarted {
+            target: self.target.name.clone(),
+            incident: self.id.clone(),
+            runbook: self.runbook.name.clone(),
+            action: "rejoin".to_owned(),
+        });
+        let started = Instant::now();
+        let result = rotation.restore(&drained).await;
+        self.sink.record(Event::ActionFinished {
+            target: self.target.name.clone(),
+            incident: self.id.clone(),
+            runbook: self.runbook.name.clone(),
+            action: "rejoin".to_owned(),
+            ok: result.is_ok(),
+            duration_ms: millis(started.elapsed()),
+            error: result.as_ref().err().cloned(),
+        });
+        if let Err(error) = result {
+            self.escalate(format!(
+                "could not put {:?} back in rotation: {error}",
+                drained.servers
+            ));
+        }
+    }
+
+    /// Takes the target out of the rotation, waiting at most `wait` for its requests in
+    /// flight. Without a rotation there is nothing to drain: that is no failure.
+    async fn drain(&self, target: &TargetRef, wait: Duration) -> Result<(), String> {
+        let Some(rotation) = &self.rotation else {
+            tracing::info!(incident = %self.id, "no balancer rotation configured: nothing to drain");
+            return Ok(());
+        };
+        let addresses = self
+            .platform
+            .addresses(target)
+            .await
+            .map_err(|e| e.to_string())?;
+        let drained = rotation.drain(&addresses, wait).await?;
+        if drained.servers.is_empty() {
+            tracing::info!(incident = %self.id, ?addresses, "not behind the balancer: nothing to drain");
+            return Ok(());
+        }
+        tracing::info!(incident = %self.id, servers = ?drained.servers, in_flight = drained.in_flight, "drained");
+        *self.drained.lock().unwrap_or_else(PoisonError::into_inner) = Some(drained);
+        Ok(())
     }
 
     /// The target as it is now: recreate and rollback replace the container.
@@ -255,6 +325,7 @@ impl Incident {
                     tokio::time::sleep(*duration).await;
                     Ok(())
                 }
+                Action::Drain { wait } => self.drain(&target, *wait).await,
                 Action::Http { method, path, port } => {
                     let path = path.render(&self.template_context())?;
                     let port = port.unwrap_or_else(|| verify::label_port(&target));
@@ -316,3 +387,6 @@ async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(), String>
 pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
+
+#[cfg(test)]
+mod tests;

@@ -195,6 +195,7 @@ async fn watch_for_three_seconds(
 /// The prober as it was: one cadence, 1 s, whatever it sees.
 fn one_cadence() -> SourceSettings {
     SourceSettings {
+        probe_interval: Duration::from_secs(1),
         suspicious_probe_interval: Duration::from_secs(1),
         suspicious_after_start: Duration::ZERO,
         ..SourceSettings::default()
@@ -205,19 +206,15 @@ fn one_cadence() -> SourceSettings {
 
 #[tokio::test]
 async fn a_slow_but_healthy_target_gets_faster_probes_and_no_more_actions() {
-    let ms = Duration::from_millis;
-    // Every answer 300 ms: under the runbook's 400, but slow by a 200 ms `probe_slow`.
-    let steady: fn(u64) -> Duration = |_| Duration::from_millis(300);
-    // Every other answer 450 ms: slow by the runbook's own threshold, never for 1 s on end.
+    // Every answer 150 ms: under the runbook's 200, but late by the suspicious cadence's 50.
+    let steady: fn(u64) -> Duration = |_| Duration::from_millis(150);
+    // Every other answer 230 ms: slow by the runbook's own threshold (and in time for the
+    // probe's 250 ms timeout), never for 1 s on end.
     let flapping: fn(u64) -> Duration =
-        |n| Duration::from_millis(if n % 2 == 0 { 450 } else { 100 });
-    let suspicious_at_200ms = SourceSettings {
-        probe_slow: Some(ms(200)),
-        ..SourceSettings::default()
-    };
+        |n| Duration::from_millis(if n % 2 == 0 { 230 } else { 20 });
     let (steady_before, steady_after, flapping_before, flapping_after) = tokio::join!(
         watch_for_three_seconds(one_cadence(), steady),
-        watch_for_three_seconds(suspicious_at_200ms, steady),
+        watch_for_three_seconds(SourceSettings::default(), steady),
         watch_for_three_seconds(one_cadence(), flapping),
         watch_for_three_seconds(SourceSettings::default(), flapping),
     );
@@ -238,7 +235,8 @@ async fn a_slow_but_healthy_target_gets_faster_probes_and_no_more_actions() {
 
 #[tokio::test]
 async fn a_target_that_stays_slow_is_restarted_once_then_held_by_the_cooldown() {
-    let slow: fn(u64) -> Duration = |_| Duration::from_millis(450);
+    // Slow by the runbook's 200 ms threshold, in time for the probe's 250 ms timeout.
+    let slow: fn(u64) -> Duration = |_| Duration::from_millis(220);
     let (after, before) = tokio::join!(
         watch_for_three_seconds(SourceSettings::default(), slow),
         watch_for_three_seconds(one_cadence(), slow),

@@ -144,7 +144,7 @@ impl Daemon {
                 labels: scope_labels(),
             },
             sink.clone(),
-            guardrails,
+            |healer| healer.with_guardrails(guardrails),
             &options,
             async {
                 let _ = stopped.await;

@@ -3,14 +3,29 @@
 //! network alias, as Docker's DNS gives them. A replica that restarts or is recreated (a new
 //! trial's replica, a rollback) is picked up again at its new address, and the clones a healer
 //! `scale` action starts under the same alias join the rotation (and leave it when removed).
+//! Its runtime API (admin level, published on 127.0.0.1 only) lets the embedded healer drain a
+//! replica before a planned restart.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::docker::{self, HostProgramImage, RunResources, ServiceSpec, TargetContainer};
+use crate::docker::{self, HostProgramImage, RunResources, ServiceSpec};
 
 /// The port HAProxy listens on inside its container.
 const LISTEN_PORT: u16 = 8080;
+/// The port of HAProxy's runtime API inside its container.
+const API_PORT: u16 = 9999;
+/// The backend the replicas are servers of.
+pub const BACKEND: &str = "replicas";
+
+/// Where the running balancer is reached from the host (both on 127.0.0.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalancerPorts {
+    /// Where load goes.
+    pub load: u16,
+    /// HAProxy's runtime API.
+    pub api: u16,
+}
 
 /// Where Debian installs HAProxy.
 const HAPROXY: &str = "/usr/sbin/haproxy";
@@ -28,14 +43,13 @@ pub enum BalancerError {
 }
 
 /// Starts HAProxy on the run's network, balancing over every container behind each of `replicas`
-/// (network aliases) on `port`, checking `health_path`. Returns its container; its `host_port`
-/// is where load goes.
+/// (network aliases) on `port`, checking `health_path`. Returns where it is reached.
 pub async fn start(
     resources: &RunResources,
     replicas: &[String],
     port: u16,
     health_path: &str,
-) -> Result<TargetContainer, BalancerError> {
+) -> Result<BalancerPorts, BalancerError> {
     let program = PathBuf::from(HAPROXY);
     if !program.exists() {
         return Err(BalancerError::Missing);
@@ -49,6 +63,7 @@ pub async fn start(
         },
     )
     .await?;
+    let api = docker::free_loopback_port()?;
     let spec = ServiceSpec {
         name: "balancer".to_owned(),
         image,
@@ -59,8 +74,10 @@ pub async fn start(
         )],
         tmpfs: vec![],
         port: LISTEN_PORT,
+        also_published: vec![(API_PORT, api)],
     };
-    Ok(resources.start_service(&spec).await?)
+    let load = resources.start_service(&spec).await?.host_port;
+    Ok(BalancerPorts { load, api })
 }
 
 /// How often HAProxy checks each replica; two failures take it out, two successes put it back.
@@ -94,6 +111,7 @@ fn config(replicas: &[String], port: u16, health_path: &str) -> String {
     format!(
         "global\n\
          \x20   maxconn 4096\n\
+         \x20   stats socket ipv4@:{API_PORT} level admin\n\
          resolvers docker\n\
          \x20   nameserver dns 127.0.0.11:53\n\
          \x20   hold valid 1s\n\
@@ -112,7 +130,7 @@ fn config(replicas: &[String], port: u16, health_path: &str) -> String {
          frontend load\n\
          \x20   bind :{LISTEN_PORT}\n\
          \x20   default_backend replicas\n\
-         backend replicas\n\
+         backend {BACKEND}\n\
          \x20   balance roundrobin\n\
          \x20   option httpchk GET {health_path}\n\
          {servers}"
@@ -143,6 +161,11 @@ mod tests {
             );
         }
         assert!(cfg.contains("bind :8080"));
+        assert!(
+            cfg.contains("stats socket ipv4@:9999 level admin\n"),
+            "{cfg}"
+        );
+        assert!(cfg.contains("backend replicas\n"), "{cfg}");
         assert!(cfg.lines().all(|l| !l.ends_with(' ')), "no trailing spaces");
     }
 }

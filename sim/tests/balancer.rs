@@ -12,7 +12,8 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOpt
 use bollard::Docker;
 
 use healer::{DockerPlatform, Platform, Scale, TargetRef};
-use sim::docker::{RunResources, TargetContainer, TargetSpec};
+use sim::balancer::BalancerPorts;
+use sim::docker::{RunResources, TargetSpec};
 use tokio::time::Instant;
 
 /// Requests per measured batch.
@@ -55,8 +56,8 @@ async fn wait_answers(host_port: u16) {
 }
 
 /// Sends `n` requests for `/` through the balancer, one after another; gives how many got a 2xx.
-async fn send(client: &reqwest::Client, balancer: &TargetContainer, n: u64) -> u64 {
-    let url = format!("http://127.0.0.1:{}/", balancer.host_port);
+async fn send(client: &reqwest::Client, balancer: &BalancerPorts, n: u64) -> u64 {
+    let url = format!("http://127.0.0.1:{}/", balancer.load);
     let mut ok = 0;
     for _ in 0..n {
         if let Ok(response) = client.get(&url).send().await {
@@ -68,11 +69,7 @@ async fn send(client: &reqwest::Client, balancer: &TargetContainer, n: u64) -> u
 
 /// What each container in `host_ports` served of one batch of [`REQUESTS`] through the
 /// balancer, after asserting that every request of the batch succeeded.
-async fn batch(
-    client: &reqwest::Client,
-    balancer: &TargetContainer,
-    host_ports: &[u16],
-) -> Vec<u64> {
+async fn batch(client: &reqwest::Client, balancer: &BalancerPorts, host_ports: &[u16]) -> Vec<u64> {
     let mut before = Vec::new();
     for &port in host_ports {
         before.push(served(client, port).await);
@@ -88,7 +85,7 @@ async fn batch(
 
 /// Waits (up to [`SETTLE`]) until a short batch through the balancer all succeeds and
 /// `host_port`'s container served `all` of it (or, if not `all`, at least one request).
-async fn settle(client: &reqwest::Client, balancer: &TargetContainer, host_port: u16, all: bool) {
+async fn settle(client: &reqwest::Client, balancer: &BalancerPorts, host_port: u16, all: bool) {
     const PROBE: u64 = 8;
     let deadline = Instant::now() + SETTLE;
     while Instant::now() < deadline {

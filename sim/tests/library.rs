@@ -156,9 +156,32 @@ async fn crash_loop() {
     meets_its_expectations("crash-loop", &[]).await;
 }
 
+/// The planned restart is drained first: out of HAProxy's rotation (its runtime API), then
+/// restarted, verified, and back in; the scenario's `max_error_rate: 0%` holds users to no
+/// failed request.
 #[tokio::test]
 async fn memory_leak_preemptive() {
-    meets_its_expectations("memory-leak-preemptive", &[]).await;
+    let (_out, dir) = meets_its_expectations("memory-leak-preemptive", &[]).await;
+    let journal = common::journal(&dir);
+    let at = |what: &dyn Fn(&serde_json::Value) -> bool| {
+        journal
+            .iter()
+            .position(what)
+            .unwrap_or_else(|| panic!("missing from the journal"))
+    };
+    let finished = |action: &'static str| {
+        move |r: &serde_json::Value| {
+            r["event"] == "action_finished" && r["action"] == action && r["ok"] == true
+        }
+    };
+    let drained = at(&finished("drain"));
+    let restart = at(&|r| r["event"] == "action_started" && r["action"] == "restart");
+    let verified = at(&|r| r["event"] == "verified" && r["ok"] == true);
+    let rejoined = at(&finished("rejoin"));
+    assert!(
+        drained < restart && restart < verified && verified < rejoined,
+        "drain {drained}, restart {restart}, verified {verified}, rejoin {rejoined}"
+    );
 }
 
 #[tokio::test]

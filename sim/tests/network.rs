@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{assert_nothing_left, journal, result, run_scenario};
+use sim::balancer::BalancerPorts;
 use sim::docker::{RunResources, TargetContainer};
 use sim::netproxy::{self, NetProxies, Toxic};
 use tokio::time::Instant;
@@ -23,7 +24,7 @@ fn sim_binary() -> PathBuf {
 /// A labelled run with one leaky replica `leaky-0`, its proxy, and HAProxy over the proxy.
 async fn path_through_proxy(
     resources: &RunResources,
-) -> (TargetContainer, NetProxies, TargetContainer) {
+) -> (TargetContainer, NetProxies, BalancerPorts) {
     let image = common::leaky_image(resources.docker()).await;
     let replica = resources
         .start_target(&common::leaky_spec(&image))
@@ -61,7 +62,7 @@ async fn set(client: &reqwest::Client, proxies: &NetProxies, toxic: &Toxic, on: 
 async fn the_proxy_container_adds_latency_and_resets_on_the_balanced_path() {
     common::with_run_resources("net", |resources| async move {
         let (replica, proxies, balancer) = path_through_proxy(&resources).await;
-        let base = format!("http://127.0.0.1:{}", balancer.host_port);
+        let base = format!("http://127.0.0.1:{}", balancer.load);
         let health = format!("{base}/health");
         assert!(
             sim::prober::wait_until_healthy(

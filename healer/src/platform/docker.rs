@@ -132,6 +132,23 @@ impl Platform for DockerPlatform {
         .boxed()
     }
 
+    fn addresses(&self, target: &TargetRef) -> BoxFuture<'_, Result<Vec<IpAddr>, PlatformError>> {
+        let target = target.clone();
+        async move {
+            let networks = self
+                .inspect(&target)
+                .await?
+                .network_settings
+                .and_then(|settings| settings.networks)
+                .unwrap_or_default();
+            Ok(networks
+                .values()
+                .filter_map(|network| network.ip_address.as_deref()?.parse().ok())
+                .collect())
+        }
+        .boxed()
+    }
+
     fn http_endpoint(
         &self,
         target: &TargetRef,

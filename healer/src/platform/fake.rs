@@ -1,7 +1,8 @@
-//! The one fake platform of the crate's unit tests: stats that grow on every sample, and
-//! probes sent to one loopback address (or to none: no port published).
+//! The one fake platform of the crate's unit tests: stats that grow on every sample, probes
+//! sent to one loopback address (or to none: no port published), and every target at
+//! [`ADDRESS`] on its network.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub(crate) struct Fake {
 }
 
 pub(crate) const MIB: u64 = 1024 * 1024;
+/// Every target's address on its network.
+pub(crate) const ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
 
 impl Platform for Fake {
     fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
@@ -47,6 +50,10 @@ impl Platform for Fake {
             port,
         });
         future::ready(endpoint).boxed()
+    }
+
+    fn addresses(&self, _: &TargetRef) -> BoxFuture<'_, Result<Vec<IpAddr>, PlatformError>> {
+        future::ready(Ok(vec![ADDRESS])).boxed()
     }
 
     fn stats(&self, _: &TargetRef) -> BoxFuture<'_, Result<Stats, PlatformError>> {

@@ -7,7 +7,7 @@ pub mod docker;
 pub(crate) mod fake;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -121,6 +121,12 @@ pub trait Platform: Send + Sync {
     fn targets(&self, scope: &Scope) -> BoxFuture<'_, Result<Vec<TargetRef>, PlatformError>> {
         let _ = scope;
         Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// The addresses `target` has on its networks, as a load balancer in front of it knows
+    /// it. Default: unsupported.
+    fn addresses(&self, target: &TargetRef) -> BoxFuture<'_, Result<Vec<IpAddr>, PlatformError>> {
+        unsupported_with(target, "list the addresses of")
     }
 
     /// One sample of `target`'s resource usage. Default: unsupported.

@@ -102,6 +102,10 @@ pub(crate) enum Action {
     UpdateLimits(Limits),
     /// Sleep, e.g. to let a target settle.
     Wait(Duration),
+    /// Take the target out of the load balancer's rotation (see [`crate::rotation`]) and
+    /// wait, at most this long, for its requests in flight; it goes back in when the incident
+    /// ends.
+    Drain { wait: Duration },
     /// An HTTP request to the target itself, e.g. its clear-cache endpoint.
     Http {
         method: reqwest::Method,
@@ -254,6 +258,7 @@ impl fmt::Display for Action {
                 Ok(())
             }
             Action::Wait(duration) => write!(f, "wait {duration:?}"),
+            Action::Drain { .. } => f.write_str("drain"),
             Action::Http { method, path, .. } => write!(f, "http {method} {path}"),
             Action::Notify { format, .. } => match format {
                 NotifyFormat::Slack => f.write_str("notify"),

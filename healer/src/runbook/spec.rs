@@ -105,7 +105,7 @@ pub(super) struct StepSpec {
     pub(super) retries: Option<Scalar>,
     /// `restart`, `stop`: time from the stop signal to SIGKILL (default 1 s; `0s`: kill at once).
     pub(super) grace: Option<Scalar>,
-    /// `wait`: how long.
+    /// `wait`: how long; `drain`: the longest wait for requests in flight (default 2 s).
     pub(super) duration: Option<Scalar>,
     /// `http`: request method, path and container port.
     pub(super) method: Option<Scalar>,

@@ -359,10 +359,11 @@ fn runbooks_for_processes_that_do_not_answer_kill_at_once() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
     let grace = |name: &str| {
         let runbook = Runbook::load(&dir.join(format!("{name}.yaml"))).unwrap();
-        match runbook.steps[0].action {
-            Action::Restart { grace } => grace,
-            ref other => panic!("{name}: unexpected {other}"),
-        }
+        let restart = runbook.steps.iter().find_map(|step| match step.action {
+            Action::Restart { grace } => Some(grace),
+            _ => None,
+        });
+        restart.unwrap_or_else(|| panic!("{name} has no restart step"))
     };
     // Hung, paused, reported down: SIGTERM would only wait out the grace.
     for name in ["hang", "restart-on-down-alert"] {

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::{exit, Config, ServeError, Token, WebhookOptions, DEFAULT_QUEUE};
 use crate::platform::Scope;
+use crate::rotation::Haproxy;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -93,6 +94,18 @@ struct ServeArgs {
     /// Detect and decide, but change nothing and notify no one: every step is recorded as skipped.
     #[arg(long)]
     dry_run: bool,
+    /// HAProxy's runtime API (`stats socket ipv4@ADDR:PORT level admin`): `drain` steps take
+    /// a target out of its rotation before acting, and put it back after verification.
+    #[arg(long, value_name = "ADDR:PORT")]
+    haproxy_api: Option<SocketAddr>,
+    /// The HAProxy backend whose servers the targets are.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "replicas",
+        requires = "haproxy_api"
+    )]
+    haproxy_backend: String,
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {
@@ -140,6 +153,9 @@ impl ServeArgs {
             },
             audit: self.audit,
             dry_run: self.dry_run,
+            haproxy: self
+                .haproxy_api
+                .map(|api| Haproxy::new(api, self.haproxy_backend)),
         })
     }
 }

@@ -27,6 +27,7 @@ use crate::engine::{Healer, HealerError};
 use crate::guardrails::Guardrails;
 use crate::platform::docker::DockerPlatform;
 use crate::platform::{Platform, PlatformError, Scope};
+use crate::rotation::Haproxy;
 use crate::runbook::Runbook;
 
 /// Exit codes of `healer`, documented in `healer --help`.
@@ -59,6 +60,8 @@ pub struct Config {
     /// Observe and decide, but change nothing and notify no one (the engine's dry-run
     /// guardrail: every step is recorded as skipped).
     pub dry_run: bool,
+    /// The balancer whose rotation `drain` steps take targets out of, if any.
+    pub haproxy: Option<Haproxy>,
 }
 
 /// Why `healer serve` could not start or stopped early. [`ServeError::exit_code`] maps each to
@@ -174,15 +177,15 @@ pub fn load_runbooks(dir: &Path) -> Result<Vec<Runbook>, ServeError> {
 }
 
 /// Spawns the engine on `platform`, fed by the app's webhook, and returns the [`App`] to serve
-/// with [`router`] and the engine's task. The app reports the engine up until the task ends;
-/// the engine stops when `shutdown` completes. Every decision goes to `sink` and is counted in
-/// `/metrics`.
+/// with [`router`] and the engine's task. `configure` sets the engine's options (guardrails, a
+/// rotation…). The app reports the engine up until the task ends; the engine stops when
+/// `shutdown` completes. Every decision goes to `sink` and is counted in `/metrics`.
 pub fn start_engine(
     platform: Arc<dyn Platform>,
     runbooks: Vec<Runbook>,
     scope: Scope,
     sink: Arc<dyn Sink>,
-    guardrails: Guardrails,
+    configure: impl FnOnce(Healer) -> Healer,
     options: &WebhookOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> (App, JoinHandle<Result<(), HealerError>>) {
@@ -192,9 +195,7 @@ pub fn start_engine(
         inner: sink,
         app: app.clone(),
     });
-    let healer = Healer::new(platform, runbooks, scope, sink)
-        .with_guardrails(guardrails)
-        .with_external_signals(rx);
+    let healer = configure(Healer::new(platform, runbooks, scope, sink)).with_external_signals(rx);
     app.set_engine_up(true);
     let running = app.clone();
     let task = tokio::spawn(async move {
@@ -256,7 +257,13 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         runbooks,
         config.scope.clone(),
         sink,
-        Guardrails::default().dry_run(config.dry_run),
+        |healer| {
+            let healer = healer.with_guardrails(Guardrails::default().dry_run(config.dry_run));
+            match config.haproxy.clone() {
+                Some(haproxy) => healer.with_rotation(Arc::new(haproxy)),
+                None => healer,
+            }
+        },
         &config.webhook,
         until_stopped(),
     );

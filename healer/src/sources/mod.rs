@@ -37,11 +37,13 @@ pub const METRICS_LABEL: &str = "healer.metrics";
 /// the labels [`HEALTH_LABEL`] and [`METRICS_LABEL`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceSettings {
-    /// Time between the sends of two probes while the target looks fine (default 1 s).
+    /// Time between the sends of two probes while the target looks fine (default 200 ms: a
+    /// hang is first probed 100 ms after it began, on average).
     pub probe_interval: Duration,
     /// Time between the sends of two probes while the target looks suspicious (default
-    /// 100 ms): since a probe failed or was slow, until `calm_after` good answers in a row, and
-    /// for `suspicious_after_start` after the target started.
+    /// 50 ms): since a probe failed, was slow or was still in flight this long, until
+    /// `calm_after` good answers in a row, and for `suspicious_after_start` after the target
+    /// started.
     pub suspicious_probe_interval: Duration,
     /// A probe answering (or still in flight) after this long is slow. Default `None`: the
     /// lowest `above` of the runbooks' `threshold: probe_latency_ms` triggers, else half of
@@ -50,10 +52,11 @@ pub struct SourceSettings {
     /// How long after the target's container started probing stays suspicious (default 5 s),
     /// so a new container that fails its health is seen fast.
     pub suspicious_after_start: Duration,
-    /// Good, fast answers in a row (by send order) that end a suspicion (default 10: 1 s of
+    /// Good, fast answers in a row (by send order) that end a suspicion (default 10: 0.5 s of
     /// them at the suspicious cadence).
     pub calm_after: u32,
-    /// A probe without a 2xx answer within this time failed (default 500 ms).
+    /// A probe without a 2xx answer within this time failed (default 250 ms: a health
+    /// endpoint answers in milliseconds; one that needs a quarter of a second is failing).
     pub probe_timeout: Duration,
     /// Default probe path (`/health`), for the prober and for verification.
     pub probe_path: String,
@@ -70,12 +73,12 @@ pub struct SourceSettings {
 impl Default for SourceSettings {
     fn default() -> Self {
         SourceSettings {
-            probe_interval: Duration::from_secs(1),
-            suspicious_probe_interval: Duration::from_millis(100),
+            probe_interval: Duration::from_millis(200),
+            suspicious_probe_interval: Duration::from_millis(50),
             probe_slow: None,
             suspicious_after_start: Duration::from_secs(5),
             calm_after: 10,
-            probe_timeout: Duration::from_millis(500),
+            probe_timeout: Duration::from_millis(250),
             probe_path: "/health".to_owned(),
             stats_interval: Duration::from_secs(1),
             scrape_interval: Duration::from_secs(5),

@@ -6,13 +6,14 @@
 //! means three failed probes sent one after the other.
 //!
 //! The schedule has two cadences. **Idle**: one probe every [`SourceSettings::probe_interval`]
-//! (1 s). **Suspicious**: one every [`SourceSettings::suspicious_probe_interval`] (100 ms). The
-//! prober turns suspicious as soon as a probe fails, answers slower than the slow threshold, or
-//! has been in flight longer than it (so a hung target is suspected before its probe times
-//! out); and for [`SourceSettings::suspicious_after_start`] after the target's container
-//! started (a new version that fails its health is seen within a few hundred milliseconds). It
-//! turns idle again after [`SourceSettings::calm_after`] good, fast answers in a row, by send
-//! order, once that window has passed.
+//! (200 ms). **Suspicious**: one every [`SourceSettings::suspicious_probe_interval`] (50 ms).
+//! The prober turns suspicious as soon as a probe fails, answers slower than the slow
+//! threshold, or is still in flight when the suspicious cadence would send the next one (so a
+//! hung target is suspected long before its probe times out, and three probes are out by the
+//! time the first fails); and for [`SourceSettings::suspicious_after_start`] after the
+//! target's container started (a new version that fails its health is seen within a few
+//! hundred milliseconds). It turns idle again after [`SourceSettings::calm_after`] good, fast
+//! answers in a row, by send order, once that window has passed.
 //!
 //! The slow threshold is [`SourceSettings::probe_slow`] if set; else the lowest `above` of the
 //! runbooks' `threshold: probe_latency_ms` triggers, so a probe the latency detector would
@@ -72,6 +73,11 @@ impl Cadence {
         } else {
             self.idle
         }
+    }
+
+    /// How long a probe may be in flight before the prober turns suspicious.
+    fn overdue(&self) -> Duration {
+        self.suspicious.min(self.idle).min(self.slow)
     }
 
     /// The target's container started at `at`.
@@ -163,9 +169,10 @@ impl<F: FnMut() -> Probe> Prober<F> {
             let now = Instant::now();
             let interval = self.cadence.interval(now);
             let due = self.last_sent.map_or(now, |last| last + interval);
-            // The oldest probe without an answer turns the prober suspicious once it is slow.
+            // The oldest probe without an answer turns the prober suspicious once the
+            // suspicious cadence would have sent the next (or it is slow, if that is sooner).
             let overdue = match self.queue.front() {
-                Some((sent, None)) if !self.cadence.alarmed => Some(*sent + self.cadence.slow),
+                Some((sent, None)) if !self.cadence.alarmed => Some(*sent + self.cadence.overdue()),
                 _ => None,
             };
             tokio::select! {

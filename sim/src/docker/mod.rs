@@ -25,7 +25,8 @@ pub use image::{
 };
 pub use resolve::{resolve_image, ImageChoice, ImageOrigin, ResolvedImage};
 pub use resources::{
-    HealthCheck, RunResources, ServiceSpec, TargetContainer, TargetRestart, TargetSpec,
+    free_loopback_port, HealthCheck, RunResources, ServiceSpec, TargetContainer, TargetRestart,
+    TargetSpec,
 };
 pub use sampler::{sample_resources, SAMPLE_INTERVAL};
 

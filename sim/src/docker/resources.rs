@@ -87,6 +87,9 @@ pub struct ServiceSpec {
     pub tmpfs: Vec<String>,
     /// The port published on 127.0.0.1.
     pub port: u16,
+    /// Further ports published on 127.0.0.1: (container port, host port), the host port
+    /// from [`free_loopback_port`] (an admin API beside the service, say).
+    pub also_published: Vec<(u16, u16)>,
 }
 
 /// The Docker objects of one run. Cleanup finds them by label, so nothing escapes it.
@@ -193,10 +196,17 @@ impl RunResources {
         let port_key = format!("{}/tcp", spec.port);
         let mut labels = run_labels(&self.run_id);
         labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
+        let mut port_bindings = loopback_binding(&port_key, host_port);
+        for (container_port, host_port) in &spec.also_published {
+            port_bindings.extend(loopback_binding(
+                &format!("{container_port}/tcp"),
+                *host_port,
+            ));
+        }
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.args.clone()),
-            exposed_ports: Some(vec![port_key.clone()]),
+            exposed_ports: Some(port_bindings.keys().cloned().collect()),
             labels: Some(labels),
             networking_config: Some(self.aliased(&spec.name)),
             host_config: Some(HostConfig {
@@ -205,7 +215,7 @@ impl RunResources {
                     name: Some(RestartPolicyNameEnum::NO),
                     maximum_retry_count: None,
                 }),
-                port_bindings: Some(loopback_binding(&port_key, host_port)),
+                port_bindings: Some(port_bindings),
                 tmpfs: Some(
                     spec.tmpfs
                         .iter()
@@ -382,7 +392,7 @@ pub(super) async fn remove_container(
 
 /// A free TCP port on 127.0.0.1, chosen by the kernel. Publishing a fixed port (rather than an
 /// ephemeral one) keeps the same host port across container restarts.
-fn free_loopback_port() -> Result<u16, bollard::errors::Error> {
+pub fn free_loopback_port() -> Result<u16, bollard::errors::Error> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }

@@ -179,6 +179,7 @@ async fn start_both(
                 format!("--web.listen-address=:{ALERTMANAGER_PORT}"),
             ],
             port: ALERTMANAGER_PORT,
+            also_published: vec![],
             files: vec![(
                 ALERTMANAGER_CONFIG.to_owned(),
                 alertmanager_yml(&spec.webhook_url, &spec.timing).into_bytes(),
@@ -214,6 +215,7 @@ async fn start_both(
                 format!("--web.listen-address=:{PROMETHEUS_PORT}"),
             ],
             port: PROMETHEUS_PORT,
+            also_published: vec![],
             files,
             tmpfs: vec![STORAGE.to_owned()],
         })

@@ -66,6 +66,7 @@ pub async fn start(
             files: vec![],
             tmpfs: vec![],
             port: CONTROL_PORT,
+            also_published: vec![],
         };
         let container = resources.start_service(&spec).await?;
         control_ports.insert(replica.clone(), container.host_port);

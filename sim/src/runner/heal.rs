@@ -3,6 +3,7 @@
 //! HEALTHCHECK), and the task that heals during a trial (the embedded healer, the autoheal
 //! poller, the floor's `die` watcher, or none).
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{RunContext, RunError};
+use crate::balancer;
 use crate::docker::{self, HealthCheck, TargetRestart, TargetSpec};
 use crate::monitoring::Timing;
 use crate::scenario::{MonitoringPlan, Plan};
@@ -166,6 +168,14 @@ pub(super) fn spawn_healer(
             );
             let healer = match &context.alerts {
                 Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
+                None => healer,
+            };
+            // A `drain` step takes a replica out of the balancer's rotation.
+            let healer = match context.balancer {
+                Some(balancer) => healer.with_rotation(Arc::new(healer::rotation::Haproxy::new(
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, balancer.api)),
+                    balancer::BACKEND,
+                ))),
                 None => healer,
             };
             tokio::spawn(async move {

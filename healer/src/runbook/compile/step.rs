@@ -19,6 +19,7 @@ const ACTIONS: &[&str] = &[
     "rollback",
     "update_limits",
     "wait",
+    "drain",
     "http",
     "notify",
     "signal",
@@ -26,6 +27,8 @@ const ACTIONS: &[&str] = &[
 const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 /// `restart` and `stop`: from the stop signal to SIGKILL, unless the step sets `grace`.
 const DEFAULT_GRACE: Duration = Duration::from_secs(1);
+/// `drain`: the longest wait for the requests in flight, unless the step sets `duration`.
+const DEFAULT_DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 impl Compiler {
     pub(super) fn step(&mut self, path: &str, spec: &StepSpec) -> Option<Step> {
@@ -118,6 +121,11 @@ impl Compiler {
                 self.only(path, kind, &["duration"], &given);
                 self.required_duration(&sub("duration"), spec.duration.as_ref())
                     .map(Action::Wait)
+            }
+            "drain" => {
+                self.only(path, kind, &["duration"], &given);
+                self.duration_or(&sub("duration"), spec.duration.as_ref(), DEFAULT_DRAIN_WAIT)
+                    .map(|wait| Action::Drain { wait })
             }
             "http" => {
                 self.only(path, kind, &["method", "path", "port"], &given);
@@ -218,7 +226,9 @@ impl Compiler {
         let timeout = match (&spec.timeout, default_timeout, &action) {
             (Some(v), _, _) => self.p.duration(&sub("timeout"), v.as_str()),
             (None, Some(default), _) => Some(default),
-            (None, None, Some(Action::Wait(duration))) => Some(*duration + Duration::from_secs(1)),
+            (None, None, Some(Action::Wait(duration) | Action::Drain { wait: duration })) => {
+                Some(*duration + Duration::from_secs(1))
+            }
             (None, None, _) => {
                 self.missing(&sub("timeout"));
                 None
