@@ -29,8 +29,8 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
 use super::{
-    BoxError, Limits, Platform, PlatformError, Scale, Scope, Stats, PREVIOUS_IMAGE_LABEL,
-    ROLLED_BACK_FROM_LABEL,
+    BoxError, Limits, Platform, PlatformError, Scale, Scope, Stats, ANY_VALUE,
+    PREVIOUS_IMAGE_LABEL, ROLLED_BACK_FROM_LABEL,
 };
 use crate::signal::{Signal, SignalKind, TargetRef};
 
@@ -399,14 +399,17 @@ async fn timed_platform<T>(
         })
 }
 
-/// Docker's `label` filter for the scope's labels.
+/// Docker's `label` filter for the scope's labels (`key` alone: the label with any value).
 fn scope_filters(scope: &Scope) -> HashMap<String, Vec<String>> {
     HashMap::from([(
         "label".to_owned(),
         scope
             .labels
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| match v.as_str() {
+                ANY_VALUE => k.clone(),
+                _ => format!("{k}={v}"),
+            })
             .collect(),
     )])
 }

@@ -222,16 +222,23 @@ pub struct Stats {
 /// Which targets the healer may touch: those carrying all of `labels`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
-    /// Label name → required value.
+    /// Label name → required value; [`ANY_VALUE`] requires only that the label is there.
     pub labels: BTreeMap<String, String>,
 }
 
+/// A scope value that any value of the label matches: `healer.previous-image: "*"` selects
+/// the targets that have the label at all.
+pub const ANY_VALUE: &str = "*";
+
 impl Scope {
-    /// Whether `target` carries every label of the scope.
+    /// Whether `target` carries every label of the scope (with the value required, if any).
     pub fn contains(&self, target: &TargetRef) -> bool {
-        self.labels
-            .iter()
-            .all(|(key, value)| target.labels.get(key) == Some(value))
+        self.labels.iter().all(|(key, value)| {
+            target
+                .labels
+                .get(key)
+                .is_some_and(|found| value == ANY_VALUE || found == value)
+        })
     }
 }
 
@@ -274,4 +281,35 @@ pub enum PlatformError {
         operation: &'static str,
         after: Duration,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_requires_every_label_with_its_value_or_any_value_for_a_star() {
+        let target = |labels: &[(&str, &str)]| TargetRef {
+            id: "c1".to_owned(),
+            name: "leaky-0".to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        let scope = |labels: &[(&str, &str)]| Scope {
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        let deployed = target(&[("app", "shop"), (PREVIOUS_IMAGE_LABEL, "sim-leaky:1")]);
+        let original = target(&[("app", "shop")]);
+        let rollbackable = scope(&[("app", "shop"), (PREVIOUS_IMAGE_LABEL, ANY_VALUE)]);
+        assert!(rollbackable.contains(&deployed));
+        assert!(!rollbackable.contains(&original), "no label, no match");
+        assert!(scope(&[("app", "shop")]).contains(&original));
+        assert!(!scope(&[("app", "blog")]).contains(&original));
+        assert!(scope(&[]).contains(&original));
+    }
 }

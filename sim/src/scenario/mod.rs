@@ -91,8 +91,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use plan::{
-    Balancer, DependencyPlan, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan,
-    Plan, TargetImage, TargetPlan,
+    Balancer, DependencyPlan, FaultKind, FaultName, FaultPlan, HealthPlan, Leak, LoadPlan,
+    MonitoringPlan, Plan, TargetImage, TargetPlan,
 };
 use specfile::Problems;
 

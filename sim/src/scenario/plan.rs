@@ -2,6 +2,7 @@
 //! runbook resolved to a file. Built only by `compile`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -210,41 +211,104 @@ pub enum Leak {
     PerRequest { bytes: u64 },
 }
 
-impl FaultKind {
-    /// Every kind's name, as written in scenario files.
-    pub const NAMES: [&'static str; 13] = [
-        "memory-leak",
-        "cpu-burn",
-        "latency",
-        "hang",
-        "crash",
-        "kill",
-        "pause",
-        "resource-squeeze",
-        "crash-loop",
-        "bad-deploy",
-        "network-latency",
-        "network-errors",
-        "dependency-outage",
+/// The name of a kind of fault: every kind there is, so that each `match` on it (the fields
+/// a kind takes, how it compiles) is checked for completeness by the compiler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultName {
+    MemoryLeak,
+    CpuBurn,
+    Latency,
+    Hang,
+    Crash,
+    Kill,
+    Pause,
+    ResourceSqueeze,
+    CrashLoop,
+    BadDeploy,
+    NetworkLatency,
+    NetworkErrors,
+    DependencyOutage,
+}
+
+impl FaultName {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [FaultName; 13] = [
+        FaultName::MemoryLeak,
+        FaultName::CpuBurn,
+        FaultName::Latency,
+        FaultName::Hang,
+        FaultName::Crash,
+        FaultName::Kill,
+        FaultName::Pause,
+        FaultName::ResourceSqueeze,
+        FaultName::CrashLoop,
+        FaultName::BadDeploy,
+        FaultName::NetworkLatency,
+        FaultName::NetworkErrors,
+        FaultName::DependencyOutage,
     ];
 
     /// The name as written in scenario files.
-    pub fn name(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
-            FaultKind::MemoryLeak(_) => "memory-leak",
-            FaultKind::CpuBurn { .. } => "cpu-burn",
-            FaultKind::Latency { .. } => "latency",
-            FaultKind::Hang => "hang",
-            FaultKind::Crash { .. } => "crash",
-            FaultKind::Kill => "kill",
-            FaultKind::Pause => "pause",
-            FaultKind::ResourceSqueeze { .. } => "resource-squeeze",
-            FaultKind::CrashLoop => "crash-loop",
-            FaultKind::BadDeploy => "bad-deploy",
-            FaultKind::DependencyOutage => "dependency-outage",
-            FaultKind::NetworkLatency { .. } => "network-latency",
-            FaultKind::NetworkErrors { .. } => "network-errors",
+            FaultName::MemoryLeak => "memory-leak",
+            FaultName::CpuBurn => "cpu-burn",
+            FaultName::Latency => "latency",
+            FaultName::Hang => "hang",
+            FaultName::Crash => "crash",
+            FaultName::Kill => "kill",
+            FaultName::Pause => "pause",
+            FaultName::ResourceSqueeze => "resource-squeeze",
+            FaultName::CrashLoop => "crash-loop",
+            FaultName::BadDeploy => "bad-deploy",
+            FaultName::NetworkLatency => "network-latency",
+            FaultName::NetworkErrors => "network-errors",
+            FaultName::DependencyOutage => "dependency-outage",
         }
+    }
+
+    /// The kind a scenario file names, if there is one by that name.
+    pub fn parse(text: &str) -> Option<FaultName> {
+        FaultName::ALL
+            .into_iter()
+            .find(|name| name.as_str() == text)
+    }
+
+    /// Every kind's name, as written in scenario files.
+    pub fn names() -> [&'static str; 13] {
+        FaultName::ALL.map(FaultName::as_str)
+    }
+}
+
+impl fmt::Display for FaultName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FaultKind {
+    /// Which kind this is.
+    pub fn fault_name(&self) -> FaultName {
+        match self {
+            FaultKind::MemoryLeak(_) => FaultName::MemoryLeak,
+            FaultKind::CpuBurn { .. } => FaultName::CpuBurn,
+            FaultKind::Latency { .. } => FaultName::Latency,
+            FaultKind::Hang => FaultName::Hang,
+            FaultKind::Crash { .. } => FaultName::Crash,
+            FaultKind::Kill => FaultName::Kill,
+            FaultKind::Pause => FaultName::Pause,
+            FaultKind::ResourceSqueeze { .. } => FaultName::ResourceSqueeze,
+            FaultKind::CrashLoop => FaultName::CrashLoop,
+            FaultKind::BadDeploy => FaultName::BadDeploy,
+            FaultKind::DependencyOutage => FaultName::DependencyOutage,
+            FaultKind::NetworkLatency { .. } => FaultName::NetworkLatency,
+            FaultKind::NetworkErrors { .. } => FaultName::NetworkErrors,
+        }
+    }
+
+    /// The name as written in scenario files.
+    pub fn name(&self) -> &'static str {
+        self.fault_name().as_str()
     }
 
     /// Whether the fault lives in the network path (a proxy between balancer and replica).

@@ -6,7 +6,9 @@ use std::time::Duration;
 use specfile::{did_you_mean, Scalar};
 
 use super::{Compiler, CPUS, MIN_MEMORY};
-use crate::scenario::plan::{Balancer, FaultKind, FaultPlan, Leak, TargetImage, TargetPlan};
+use crate::scenario::plan::{
+    Balancer, FaultKind, FaultName, FaultPlan, Leak, TargetImage, TargetPlan,
+};
 use crate::scenario::spec::FaultSpec;
 
 const DEFAULT_CPU_BURN_THREADS: u32 = 1;
@@ -14,21 +16,17 @@ const DEFAULT_CRASH_EXIT_CODE: i32 = 1;
 
 /// The fields a fault kind takes besides the common ones, and whether it lasts (takes
 /// `duration`) or happens at once.
-fn kind_fields(kind: &str) -> (&'static [&'static str], bool) {
+fn kind_fields(kind: FaultName) -> (&'static [&'static str], bool) {
     match kind {
-        "memory-leak" => (&["rate", "amount", "per_request"], true),
-        "cpu-burn" => (&["threads"], true),
-        "latency" => (&["fixed", "jitter"], true),
-        "hang" => (&[], true),
-        "crash" => (&["exit_code"], false),
-        "pause" => (&[], true),
-        "resource-squeeze" => (&["memory", "cpus"], true),
-        "crash-loop" => (&[], true),
-        "network-latency" => (&["fixed", "jitter"], true),
-        "network-errors" => (&["rate"], true),
-        "bad-deploy" => (&[], false),
-        "dependency-outage" => (&[], true),
-        _ => (&[], false),
+        FaultName::MemoryLeak => (&["rate", "amount", "per_request"], true),
+        FaultName::CpuBurn => (&["threads"], true),
+        FaultName::Latency | FaultName::NetworkLatency => (&["fixed", "jitter"], true),
+        FaultName::Hang | FaultName::Pause | FaultName::CrashLoop => (&[], true),
+        FaultName::Crash => (&["exit_code"], false),
+        FaultName::Kill | FaultName::BadDeploy => (&[], false),
+        FaultName::ResourceSqueeze => (&["memory", "cpus"], true),
+        FaultName::NetworkErrors => (&["rate"], true),
+        FaultName::DependencyOutage => (&[], true),
     }
 }
 
@@ -49,18 +47,21 @@ impl Compiler<'_> {
                 self.missing(&field("kind"), "kind: memory-leak");
                 None
             }
-            Some(kind) if FaultKind::NAMES.contains(&kind) => Some(kind),
-            Some(kind) => {
-                self.p.push(
-                    &field("kind"),
-                    format!(
-                        "unknown fault kind `{kind}`, expected one of: {}",
-                        FaultKind::NAMES.join(", ")
-                    ),
-                    did_you_mean(kind, &FaultKind::NAMES),
-                );
-                None
-            }
+            Some(kind) => match FaultName::parse(kind) {
+                Some(name) => Some(name),
+                None => {
+                    let names = FaultName::names();
+                    self.p.push(
+                        &field("kind"),
+                        format!(
+                            "unknown fault kind `{kind}`, expected one of: {}",
+                            names.join(", ")
+                        ),
+                        did_you_mean(kind, &names),
+                    );
+                    None
+                }
+            },
         };
         self.fault_fields(&base, kind, spec);
 
@@ -125,12 +126,12 @@ impl Compiler<'_> {
     }
 
     /// Reports unknown fields, and fields that do not apply to the fault's kind.
-    fn fault_fields(&mut self, base: &str, kind: Option<&str>, spec: &FaultSpec) {
+    fn fault_fields(&mut self, base: &str, kind: Option<FaultName>, spec: &FaultSpec) {
         let Some(kind) = kind else {
             // Without a kind, any field of any kind may belong.
             let all: Vec<&str> = FaultSpec::COMMON
                 .iter()
-                .chain(FaultKind::NAMES.iter().flat_map(|k| kind_fields(k).0))
+                .chain(FaultName::ALL.iter().flat_map(|k| kind_fields(*k).0))
                 .copied()
                 .collect();
             self.p.unknown_fields(base, &spec.unknown, &all);
@@ -189,18 +190,18 @@ impl Compiler<'_> {
         }
     }
 
-    /// The kind-specific part of a fault whose kind is one of [`FaultKind::NAMES`].
+    /// The kind-specific part of a fault of kind `kind`.
     fn fault_kind(
         &mut self,
         base: &str,
-        kind: &str,
+        kind: FaultName,
         spec: &FaultSpec,
         target: &TargetPlan,
     ) -> Option<FaultKind> {
         let field = |name: &str| format!("{base}.{name}");
         match kind {
-            "memory-leak" => self.leak(base, spec).map(FaultKind::MemoryLeak),
-            "cpu-burn" => {
+            FaultName::MemoryLeak => self.leak(base, spec).map(FaultKind::MemoryLeak),
+            FaultName::CpuBurn => {
                 let threads = self.int(
                     &field("threads"),
                     spec.threads,
@@ -209,11 +210,13 @@ impl Compiler<'_> {
                 )?;
                 Some(FaultKind::CpuBurn { threads })
             }
-            "latency" => {
+            FaultName::Latency => {
                 let (fixed, jitter) = self.latency(base, spec)?;
                 Some(FaultKind::Latency { fixed, jitter })
             }
-            "network-latency" | "network-errors" if target.balancer == Balancer::None => {
+            FaultName::NetworkLatency | FaultName::NetworkErrors
+                if target.balancer == Balancer::None =>
+            {
                 self.p.push(
                     &field("kind"),
                     format!(
@@ -224,13 +227,13 @@ impl Compiler<'_> {
                 );
                 None
             }
-            "network-latency" => {
+            FaultName::NetworkLatency => {
                 let (fixed, jitter) = self.latency(base, spec)?;
                 Some(FaultKind::NetworkLatency { fixed, jitter })
             }
-            "network-errors" => self.connection_errors(base, spec),
-            "hang" => Some(FaultKind::Hang),
-            "crash" => {
+            FaultName::NetworkErrors => self.connection_errors(base, spec),
+            FaultName::Hang => Some(FaultKind::Hang),
+            FaultName::Crash => {
                 let exit_code = self.int(
                     &field("exit_code"),
                     spec.exit_code,
@@ -239,9 +242,9 @@ impl Compiler<'_> {
                 )?;
                 Some(FaultKind::Crash { exit_code })
             }
-            "pause" => Some(FaultKind::Pause),
-            "resource-squeeze" => self.squeeze(base, spec, target),
-            "crash-loop" if target.image != TargetImage::Leaky => {
+            FaultName::Pause => Some(FaultKind::Pause),
+            FaultName::ResourceSqueeze => self.squeeze(base, spec, target),
+            FaultName::CrashLoop if target.image != TargetImage::Leaky => {
                 self.p.push(
                     &field("kind"),
                     "a crash-loop fault needs the built-in target (`image: leaky`), which reads \
@@ -250,8 +253,8 @@ impl Compiler<'_> {
                 );
                 None
             }
-            "crash-loop" => Some(FaultKind::CrashLoop),
-            "bad-deploy" if target.image != TargetImage::Leaky => {
+            FaultName::CrashLoop => Some(FaultKind::CrashLoop),
+            FaultName::BadDeploy if target.image != TargetImage::Leaky => {
                 self.p.push(
                     &field("kind"),
                     "a bad-deploy fault needs the built-in target (`image: leaky`): sim builds \
@@ -260,9 +263,9 @@ impl Compiler<'_> {
                 );
                 None
             }
-            "bad-deploy" => Some(FaultKind::BadDeploy),
-            "dependency-outage" => Some(FaultKind::DependencyOutage),
-            _ => Some(FaultKind::Kill),
+            FaultName::BadDeploy => Some(FaultKind::BadDeploy),
+            FaultName::DependencyOutage => Some(FaultKind::DependencyOutage),
+            FaultName::Kill => Some(FaultKind::Kill),
         }
     }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{check, Scratch, MINIMAL};
-use crate::scenario::plan::{FaultKind, Leak};
+use crate::scenario::plan::{FaultKind, FaultName, Leak};
 
 #[test]
 fn fault_kind_names_round_trip() {
@@ -32,7 +32,7 @@ fn fault_kind_names_round_trip() {
         FaultKind::DependencyOutage,
     ];
     let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
-    assert_eq!(names, FaultKind::NAMES);
+    assert_eq!(names, FaultName::names());
 }
 
 const SQUEEZABLE: &str = "target: { image: leaky, memory: 64MiB, cpus: 1 }\n\
@@ -378,7 +378,9 @@ fn unknown_fault_kinds_list_the_kinds() {
     let problems = Scratch::new().compile(&text).unwrap_err().0;
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].field, "faults[0].kind");
-    assert!(problems[0].message.ends_with(&FaultKind::NAMES.join(", ")));
+    assert!(problems[0]
+        .message
+        .ends_with(&FaultName::names().join(", ")));
     assert!(problems[0]
         .message
         .contains("memory-leak, cpu-burn, latency, hang, crash, kill"));
