@@ -2,7 +2,8 @@
 //! and regenerating them from the run's journal alone (or, for a journal older than
 //! `run_started.setup`, with the K and expectations of its previous `result.json`).
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -194,17 +195,27 @@ fn expectations_from_verdicts(verdicts: &[Verdict]) -> Expectations {
 }
 
 fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    match std::fs::write(&tmp, text) {
-        Ok(()) => std::fs::rename(&tmp, path),
-        Err(e) => {
-            // Best effort: the write already failed, and that error is the one to report.
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+    write_atomic_with(path, |file| file.write_all(text.as_bytes()))
+}
+
+/// Writes `path` through a temporary file beside it, which `write` fills and which is then renamed
+/// over `path`, so a reader never sees half a file; on any failure the temporary file is removed.
+/// It is created with the mode `fs::write` would give (0o666 less the umask), not tempfile's
+/// owner-only 0o600.
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
+    let mut tmp = builder.tempfile_in(path.parent().unwrap_or(Path::new(".")))?;
+    write(tmp.as_file_mut())?;
+    tmp.persist(path)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `result.json`: the machine-readable result of a run, for CI and for aggregating runs.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::report::write_atomic_with;
 use crate::summary::{Aggregate, RunSummary};
 use crate::{Expectations, TrialOutcome, Verdict};
 
@@ -80,21 +80,10 @@ impl ResultFile {
 /// then renamed over it, so a reader never sees half a file.
 pub fn write_result_json(summary: &RunSummary, run: &RunInfo, path: &Path) -> io::Result<()> {
     let result = ResultFile::new(summary, run);
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let write = || -> io::Result<()> {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+    write_atomic_with(path, |file| {
+        let mut out = BufWriter::new(file);
         serde_json::to_writer_pretty(&mut out, &result).map_err(io::Error::other)?;
         out.write_all(b"\n")?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()
-    };
-    match write() {
-        Ok(()) => std::fs::rename(&tmp, path),
-        Err(e) => {
-            // Best effort: the write already failed, and that error is the one to report.
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    })
 }

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::Path;
 
+use subtle::ConstantTimeEq;
+
 use super::ServeError;
 
 /// A shared secret Alertmanager sends as `Authorization: Bearer <token>` (its receiver's
@@ -46,7 +48,9 @@ impl Token {
         Token::new(&text).ok_or_else(|| missing("it is empty"))
     }
 
-    /// Whether an `Authorization` header value carries this token as a bearer token.
+    /// Whether an `Authorization` header value carries this token as a bearer token. The token is
+    /// compared in constant time ([`ConstantTimeEq`]): the time taken may reveal whether the
+    /// lengths differ, never how long a matching prefix a guess has.
     pub(crate) fn authorizes(&self, header: Option<&[u8]>) -> bool {
         let Some(header) = header else {
             return false;
@@ -54,7 +58,7 @@ impl Token {
         let Some((scheme, presented)) = split_scheme(header) else {
             return false;
         };
-        scheme.eq_ignore_ascii_case(b"bearer") && constant_time_eq(self.0.as_bytes(), presented)
+        scheme.eq_ignore_ascii_case(b"bearer") && bool::from(self.0.as_bytes().ct_eq(presented))
     }
 }
 
@@ -62,16 +66,6 @@ fn split_scheme(header: &[u8]) -> Option<(&[u8], &[u8])> {
     let space = header.iter().position(|b| *b == b' ')?;
     let (scheme, rest) = header.split_at(space);
     Some((scheme, rest.trim_ascii()))
-}
-
-/// Compares every byte of `expected` whatever `presented` holds, so the time taken depends on
-/// the secret's length only, never on how long a matching prefix a guess has.
-fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
-    let mut diff = expected.len() ^ presented.len();
-    for (i, byte) in expected.iter().enumerate() {
-        diff |= usize::from(byte ^ presented.get(i).copied().unwrap_or(!byte));
-    }
-    diff == 0
 }
 
 #[cfg(test)]
