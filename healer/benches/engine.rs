@@ -3,16 +3,17 @@
 //! memory the engine holds for 1,000 targets. A `harness = false` bench that times with
 //! `tokio::time::Instant` and prints medians: `cargo bench -p healer --bench engine`.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::{self, BoxFuture};
-use futures_util::stream::{self, BoxStream, StreamExt};
-use futures_util::FutureExt;
-use healer::{Healer, Platform, PlatformError, Runbook, Scope, Signal, SignalKind, TargetRef};
+use common::{signal, FakePlatform, Feed};
+use healer::{Healer, Runbook, Scope, SignalKind, TargetRef};
 use journal::{Event, Sink};
 use stop::CancelOnDrop;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,49 +29,6 @@ const ROUNDS: usize = 100;
 const REPEATS: usize = 5;
 /// Fault signals timed for decision latency.
 const DECISIONS: usize = 500;
-
-type Signals = mpsc::UnboundedReceiver<Result<Signal, PlatformError>>;
-
-/// Signals come from a channel the bench fills; restarts succeed at once; verification probes
-/// go to a loopback server that always answers 200.
-struct FakePlatform {
-    signals: Mutex<Option<Signals>>,
-    endpoint: SocketAddr,
-}
-
-impl Platform for FakePlatform {
-    fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
-        let rx = self
-            .signals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        match rx {
-            Some(rx) => stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|item| (item, rx))
-            })
-            .boxed(),
-            None => stream::empty().boxed(),
-        }
-    }
-
-    fn restart(
-        &self,
-        _target: &TargetRef,
-        _grace: Duration,
-        _timeout: Duration,
-    ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        future::ready(Ok(())).boxed()
-    }
-
-    fn http_endpoint(
-        &self,
-        _target: &TargetRef,
-        _port: u16,
-    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        future::ready(Ok(self.endpoint)).boxed()
-    }
-}
 
 /// Counts every event and forwards the ones the bench waits on (detections, action starts)
 /// with the instant they were recorded.
@@ -94,14 +52,6 @@ fn target(index: usize) -> TargetRef {
         name: format!("t-{index}"),
         labels: BTreeMap::from([("healer.port".to_owned(), "8080".to_owned())]),
     }
-}
-
-fn signal(target: &TargetRef, kind: SignalKind) -> Result<Signal, PlatformError> {
-    Ok(Signal {
-        target: target.clone(),
-        kind,
-        at: Instant::now(),
-    })
 }
 
 /// Every runbook shipped in `runbooks/` that loads.
@@ -140,18 +90,17 @@ async fn ok_server() -> SocketAddr {
 }
 
 struct Running {
-    feed: mpsc::UnboundedSender<Result<Signal, PlatformError>>,
+    feed: Feed,
     marks: mpsc::UnboundedReceiver<(Instant, Event)>,
     _stop: CancelOnDrop,
 }
 
+/// A healer over the fake platform (signals from the bench, restarts succeeding at once,
+/// verification probes to `endpoint`) with every runbook in `runbooks`.
 fn start(endpoint: SocketAddr, runbooks: &[Runbook]) -> Running {
-    let (feed, rx) = mpsc::unbounded_channel();
+    let (platform, feed) = FakePlatform::new();
+    let platform = Arc::new(platform.with_endpoint(Some(endpoint)));
     let (marks_tx, marks) = mpsc::unbounded_channel();
-    let platform = Arc::new(FakePlatform {
-        signals: Mutex::new(Some(rx)),
-        endpoint,
-    });
     let sink = Arc::new(Watch {
         events: AtomicU64::new(0),
         marks: marks_tx,
@@ -213,13 +162,13 @@ async fn throughput(endpoint: SocketAddr, runbooks: &[Runbook]) -> (f64, usize, 
                     latency: Duration::from_millis(2),
                 },
             };
-            let _ = running.feed.send(signal(t, kind));
+            let _ = running.feed.send(Ok(signal(t, kind)));
             sent += 1;
         }
     }
     let sentinel = target(TARGETS + 1);
     let started = Instant::now();
-    let _ = running.feed.send(signal(&sentinel, SignalKind::Oom));
+    let _ = running.feed.send(Ok(signal(&sentinel, SignalKind::Oom)));
     let mut incidents = 0;
     while let Some((_, event)) = running.marks.recv().await {
         if let Event::Detected { target, .. } = event {
@@ -241,7 +190,7 @@ async fn decisions(endpoint: SocketAddr, runbooks: &[Runbook]) -> Vec<f64> {
     for index in 0..DECISIONS {
         let t = target(index);
         let sent = Instant::now();
-        let _ = running.feed.send(signal(&t, SignalKind::Oom));
+        let _ = running.feed.send(Ok(signal(&t, SignalKind::Oom)));
         if let Some(at) = wait_for_action(&mut running.marks, &t.name).await {
             latencies.push(at.duration_since(sent).as_secs_f64() * 1e6);
         }
@@ -272,11 +221,11 @@ async fn memory(endpoint: SocketAddr, runbooks: &[Runbook]) -> Option<(u64, u64)
                     value: (round * 1_000_000) as f64,
                 }
             };
-            let _ = running.feed.send(signal(t, kind));
+            let _ = running.feed.send(Ok(signal(t, kind)));
         }
     }
     for t in &targets {
-        let _ = running.feed.send(signal(t, SignalKind::Oom));
+        let _ = running.feed.send(Ok(signal(t, SignalKind::Oom)));
     }
     let last = &targets[TARGETS - 1];
     wait_for_action(&mut running.marks, &last.name).await;

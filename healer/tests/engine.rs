@@ -178,7 +178,7 @@ async fn failed_verification_escalates() {
             "closed leaky-0-oom-1 ok=false",
         ]
     );
-    let events = sink.0.borrow();
+    let events = sink.events();
     let verified = events.iter().find_map(|event| match event {
         Event::Verified {
             attempts,

@@ -3,127 +3,41 @@
 //! real loopback target that is slow but healthy, takes no more actions than the old single
 //! cadence, and the cooldown still holds a target that stays slow to one restart.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::{self, BoxFuture};
-use futures_util::stream::{self, BoxStream};
-use futures_util::{FutureExt, StreamExt};
-use healer::{
-    Healer, Platform, PlatformError, Runbook, Scope, Signal, SignalKind, SourceSettings, TargetRef,
-};
-use journal::{Event, Sink};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+use healer::{Runbook, Scope, SignalKind, SourceSettings};
 
-/// Signals from a channel; one target listed at start-up, reached at `endpoint`; restarts
-/// recorded with their grace, and they change nothing.
-struct Fake {
-    signals: Mutex<Option<mpsc::UnboundedReceiver<Result<Signal, PlatformError>>>>,
-    endpoint: SocketAddr,
-    graces: Mutex<Vec<Duration>>,
-}
-
-impl Platform for Fake {
-    fn signals(&self, _: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
-        let rx = self.signals.lock().unwrap().take().expect("signals() once");
-        stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|s| (s, rx)) }).boxed()
-    }
-
-    fn restart(
-        &self,
-        _: &TargetRef,
-        grace: Duration,
-        _: Duration,
-    ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        self.graces.lock().unwrap().push(grace);
-        future::ready(Ok(())).boxed()
-    }
-
-    fn http_endpoint(
-        &self,
-        _: &TargetRef,
-        _: u16,
-    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        future::ready(Ok(self.endpoint)).boxed()
-    }
-
-    fn targets(&self, _: &Scope) -> BoxFuture<'_, Result<Vec<TargetRef>, PlatformError>> {
-        future::ready(Ok(vec![target()])).boxed()
-    }
-}
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<Event>>);
-
-impl Sink for Collect {
-    fn record(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-fn target() -> TargetRef {
-    TargetRef {
-        id: "id-leaky-0".to_owned(),
-        name: "leaky-0".to_owned(),
-        labels: BTreeMap::new(),
-    }
-}
+use common::{unlabelled, FakePlatform, Run};
 
 fn shipped(name: &str) -> Runbook {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
     Runbook::load(&dir.join(format!("{name}.yaml"))).unwrap()
 }
 
-/// A running healer and what it did.
-struct Run {
-    signals: mpsc::UnboundedSender<Result<Signal, PlatformError>>,
-    platform: Arc<Fake>,
-    sink: Arc<Collect>,
-    healer: tokio::task::JoinHandle<()>,
+/// A healer over the fake platform listing one target, `leaky-0`, reached at `endpoint`;
+/// restarts are recorded with their grace, and they change nothing.
+fn start(runbooks: Vec<Runbook>, settings: SourceSettings, endpoint: SocketAddr) -> Run {
+    let (platform, feed) = FakePlatform::new();
+    let platform = platform
+        .with_endpoint(Some(endpoint))
+        .with_listed(vec![unlabelled("leaky-0")]);
+    Run::spawn(platform, feed, runbooks, Scope::default(), |healer| {
+        healer.with_sources(settings)
+    })
 }
 
-impl Run {
-    fn start(runbooks: Vec<Runbook>, settings: SourceSettings, endpoint: SocketAddr) -> Run {
-        let (signals, rx) = mpsc::unbounded_channel();
-        let platform = Arc::new(Fake {
-            signals: Mutex::new(Some(rx)),
-            endpoint,
-            graces: Mutex::new(Vec::new()),
-        });
-        let sink = Arc::new(Collect::default());
-        let healer = Healer::new(platform.clone(), runbooks, Scope::default(), sink.clone())
-            .with_sources(settings);
-        let healer = tokio::spawn(async move { healer.run(future::pending()).await.unwrap() });
-        Run {
-            signals,
-            platform,
-            sink,
-            healer,
-        }
-    }
-
-    fn graces(&self) -> Vec<Duration> {
-        self.platform.graces.lock().unwrap().clone()
-    }
-
-    fn count(&self, kind: &str) -> usize {
-        let events = self.sink.0.lock().unwrap();
-        events
-            .iter()
-            .filter(|e| serde_json::to_value(e).unwrap()["event"] == kind)
-            .count()
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        self.healer.abort();
-    }
+/// How many events of `kind` (as the journal names it) the healer recorded.
+fn count(run: &Run, kind: &str) -> usize {
+    run.events()
+        .iter()
+        .filter(|e| serde_json::to_value(e).unwrap()["event"] == kind)
+        .count()
 }
 
 #[tokio::test(start_paused = true)]
@@ -141,15 +55,10 @@ async fn a_runbooks_restart_grace_reaches_the_platform() {
         (", grace: 0s", Duration::ZERO),
         ("", Duration::from_secs(1)),
     ] {
-        let run = Run::start(vec![runbook(grace)], SourceSettings::default(), closed);
-        let signal = Signal {
-            target: target(),
-            kind: SignalKind::Oom,
-            at: Instant::now(),
-        };
-        run.signals.send(Ok(signal)).unwrap();
+        let run = start(vec![runbook(grace)], SourceSettings::default(), closed);
+        run.send(&unlabelled("leaky-0"), SignalKind::Oom);
         tokio::time::sleep(Duration::from_secs(5)).await;
-        assert_eq!(run.graces(), [want]);
+        assert_eq!(run.platform.graces(), [want]);
     }
 }
 
@@ -182,14 +91,14 @@ async fn watch_for_three_seconds(
     latency: fn(u64) -> Duration,
 ) -> (usize, u64) {
     let (endpoint, requests) = target_server(latency).await;
-    let run = Run::start(
+    let run = start(
         vec![shipped("latency"), shipped("hang")],
         settings,
         endpoint,
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(run.count("escalated"), 0);
-    (run.graces().len(), requests.load(Ordering::SeqCst))
+    assert_eq!(count(&run, "escalated"), 0);
+    (run.platform.graces().len(), requests.load(Ordering::SeqCst))
 }
 
 /// The prober as it was: one cadence, 1 s, whatever it sees.

@@ -1,105 +1,16 @@
 //! Guardrails, resolved alerts and learning, against a fake platform in paused tokio time:
 //! restarts take one (virtual) second and are counted, with how many ran at once.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::future::{self, BoxFuture};
-use futures_util::stream::{self, BoxStream};
-use futures_util::{FutureExt, StreamExt};
-use healer::{
-    Alert, ApprovalHandle, Guardrails, Healer, KnowledgeBase, Platform, PlatformError, Runbook,
-    Scope, Signal, SignalKind, TargetRef,
-};
-use journal::{Event, Sink};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use healer::{Alert, Guardrails, KnowledgeBase, Runbook, Scope, SignalKind};
+use journal::Event;
 
-#[derive(Default)]
-struct Fake {
-    signals: Mutex<Option<mpsc::UnboundedReceiver<Result<Signal, PlatformError>>>>,
-    restarts: AtomicU32,
-    running: AtomicU32,
-    most_at_once: AtomicU32,
-    /// Ids of the containers restarted, in order.
-    restarted: Mutex<Vec<String>>,
-}
-
-impl Platform for Fake {
-    fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
-        let rx = self.signals.lock().unwrap().take().expect("signals() once");
-        stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|s| (s, rx)) }).boxed()
-    }
-
-    fn restart(
-        &self,
-        target: &TargetRef,
-        _: Duration,
-        _: Duration,
-    ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        self.restarted.lock().unwrap().push(target.id.clone());
-        async move {
-            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most_at_once.fetch_max(now, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            self.running.fetch_sub(1, Ordering::SeqCst);
-            self.restarts.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-        .boxed()
-    }
-
-    /// A rollback gives a new container (id `<old id>-rolled-back`) of the same name.
-    fn rollback(
-        &self,
-        target: &TargetRef,
-        _: Duration,
-    ) -> BoxFuture<'_, Result<TargetRef, PlatformError>> {
-        let mut new = target.clone();
-        new.id = format!("{}-rolled-back", target.id);
-        future::ready(Ok(new)).boxed()
-    }
-
-    fn http_endpoint(
-        &self,
-        target: &TargetRef,
-        port: u16,
-    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        future::ready(Err(PlatformError::PortNotPublished {
-            target: target.name.clone(),
-            port,
-        }))
-        .boxed()
-    }
-}
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<Event>>);
-
-impl Sink for Collect {
-    fn record(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-impl Collect {
-    fn events(&self) -> Vec<Event> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-struct Run {
-    tx: mpsc::UnboundedSender<Result<Signal, PlatformError>>,
-    platform: Arc<Fake>,
-    sink: Arc<Collect>,
-    approvals: ApprovalHandle,
-    healer: JoinHandle<()>,
-}
+use common::{unlabelled, FakePlatform, Restarts, Run};
 
 /// A runbook restarting on `when`, verifying within 1 s (which fails here: no port), so each
 /// incident ends about 2 s after it opens.
@@ -120,62 +31,13 @@ fn restart_on_oom() -> Runbook {
     )
 }
 
+/// A healer over the fake platform, whose restarts take one (virtual) second.
 fn start(runbooks: Vec<Runbook>, guardrails: Guardrails, knowledge: KnowledgeBase) -> Run {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let platform = Arc::new(Fake {
-        signals: Mutex::new(Some(rx)),
-        ..Fake::default()
-    });
-    let sink = Arc::new(Collect::default());
-    let healer = Healer::new(platform.clone(), runbooks, Scope::default(), sink.clone())
-        .with_guardrails(guardrails)
-        .with_knowledge(knowledge);
-    let approvals = healer.approvals();
-    let healer = tokio::spawn(async move {
-        healer.run(future::pending()).await.unwrap();
-    });
-    Run {
-        tx,
-        platform,
-        sink,
-        approvals,
-        healer,
-    }
-}
-
-fn target(name: &str) -> TargetRef {
-    TargetRef {
-        id: format!("id-{name}"),
-        name: name.to_owned(),
-        labels: BTreeMap::new(),
-    }
-}
-
-impl Run {
-    fn send(&self, name: &str, kind: SignalKind) {
-        let signal = Signal {
-            target: target(name),
-            kind,
-            at: Instant::now(),
-        };
-        self.tx.send(Ok(signal)).unwrap();
-    }
-
-    /// Lets virtual time pass while the healer works.
-    async fn after(&self, secs: u64) -> Vec<Event> {
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-        self.sink.events()
-    }
-
-    fn restarts(&self) -> u32 {
-        self.platform.restarts.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        self.healer.abort();
-    }
+    let (platform, feed) = FakePlatform::new();
+    let platform = platform.with_restarts(Restarts::SucceedAfter(Duration::from_secs(1)));
+    Run::spawn(platform, feed, runbooks, Scope::default(), |healer| {
+        healer.with_guardrails(guardrails).with_knowledge(knowledge)
+    })
 }
 
 fn count(events: &[Event], pick: impl Fn(&Event) -> bool) -> usize {
@@ -191,11 +53,11 @@ async fn at_most_m_actions_run_at_once() {
             KnowledgeBase::in_memory(),
         );
         for name in ["a", "b", "c", "d"] {
-            run.send(name, SignalKind::Oom);
+            run.send(&unlabelled(name), SignalKind::Oom);
         }
         run.after(30).await;
         assert_eq!(run.restarts(), 4, "every target is restarted in turn");
-        assert_eq!(run.platform.most_at_once.load(Ordering::SeqCst), want);
+        assert_eq!(run.platform.most_at_once(), want);
     }
 }
 
@@ -213,7 +75,7 @@ async fn below_the_confidence_threshold_the_healer_only_notifies_and_escalates()
         Guardrails::default(),
         KnowledgeBase::in_memory(),
     );
-    run.send("a", SignalKind::Oom);
+    run.send(&unlabelled("a"), SignalKind::Oom);
     let events = run.after(10).await;
     assert_eq!(run.restarts(), 0);
     let detected = events
@@ -241,7 +103,7 @@ async fn dry_run_decides_and_records_but_touches_nothing() {
         Guardrails::default().dry_run(true),
         KnowledgeBase::in_memory(),
     );
-    run.send("a", SignalKind::Oom);
+    run.send(&unlabelled("a"), SignalKind::Oom);
     let events = run.after(10).await;
     assert_eq!(run.restarts(), 0);
     assert_eq!(count(&events, |e| matches!(e, Event::Detected { .. })), 1);
@@ -267,8 +129,8 @@ async fn approval_mode_acts_once_approved_and_escalates_without_approval() {
         Guardrails::default().require_approval(Duration::from_secs(60)),
         KnowledgeBase::in_memory(),
     );
-    run.send("a", SignalKind::Oom);
-    run.send("b", SignalKind::Oom);
+    run.send(&unlabelled("a"), SignalKind::Oom);
+    run.send(&unlabelled("b"), SignalKind::Oom);
     let events = run.after(5).await;
     assert_eq!(run.restarts(), 0, "nothing before approval");
     assert_eq!(
@@ -312,9 +174,9 @@ async fn a_resolved_alert_closes_the_incident_it_opened() {
         Guardrails::default(),
         KnowledgeBase::in_memory(),
     );
-    run.send("a", alert(true));
+    run.send(&unlabelled("a"), alert(true));
     run.after(5).await;
-    run.send("a", alert(false));
+    run.send(&unlabelled("a"), alert(false));
     let events = run.after(60).await;
     assert_eq!(run.restarts(), 0, "the pending restart was cancelled");
     let resolved: Vec<(&str, &str)> = events
@@ -328,7 +190,7 @@ async fn a_resolved_alert_closes_the_incident_it_opened() {
         .collect();
     assert_eq!(resolved, [("a-oom-1", "alert HighMemory resolved")]);
     // The target is free again: the next firing alert opens a new incident.
-    run.send("a", alert(true));
+    run.send(&unlabelled("a"), alert(true));
     let events = run.after(60).await;
     assert_eq!(count(&events, |e| matches!(e, Event::Detected { .. })), 2);
     assert_eq!(run.restarts(), 1);
@@ -364,7 +226,7 @@ async fn past_outcomes_rank_runbooks_of_equal_confidence_and_every_incident_teac
         Guardrails::default(),
         knowledge.clone(),
     );
-    run.send("a", SignalKind::Oom);
+    run.send(&unlabelled("a"), SignalKind::Oom);
     let events = run.after(10).await;
     let (runbook, reason) = events
         .iter()
@@ -406,24 +268,18 @@ async fn steps_after_a_rollback_act_on_the_new_container_and_limits_still_hold()
         KnowledgeBase::in_memory(),
     );
     // A single death is no evidence against the runbook's class: it acts.
-    run.send("a", SignalKind::Died { exit_code: Some(1) });
+    run.send(&unlabelled("a"), SignalKind::Died { exit_code: Some(1) });
     let events = run.after(10).await;
-    assert_eq!(
-        *run.platform.restarted.lock().unwrap(),
-        ["id-a-rolled-back"]
-    );
+    let restarted: Vec<String> = run.platform.restarted().into_iter().map(|t| t.id).collect();
+    assert_eq!(restarted, ["id-a-rolled-back"]);
     assert!(events.iter().any(|e| matches!(e,
         Event::ActionFinished { action, ok: true, .. } if action == "rollback")));
     // The new container has a new id, but the same name: the action limit still counts it.
-    let mut died = Signal {
-        target: target("a"),
-        kind: SignalKind::Died { exit_code: Some(1) },
-        at: Instant::now(),
-    };
-    died.target.id = "id-a-rolled-back".into();
-    run.tx.send(Ok(died)).unwrap();
+    let mut rolled_back = unlabelled("a");
+    rolled_back.id = "id-a-rolled-back".into();
+    run.send(&rolled_back, SignalKind::Died { exit_code: Some(1) });
     let events = run.after(10).await;
-    assert_eq!(run.platform.restarted.lock().unwrap().len(), 1);
+    assert_eq!(run.platform.restarted().len(), 1);
     assert!(events.iter().any(|e| matches!(e,
         Event::Escalated { reason, .. } if reason.starts_with("max_actions reached"))));
 }

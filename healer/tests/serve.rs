@@ -1,23 +1,25 @@
-//! The daemon's HTTP face in-process: the webhook router over the real engine with a fake
-//! platform (counted restarts) and a collecting sink, reached over real loopback HTTP.
+//! The daemon's HTTP face in-process: the webhook router over the real engine with the shared
+//! fake platform (recorded restarts) and an in-memory sink, reached over real loopback HTTP.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::{self, BoxFuture};
-use futures_util::stream::{self, BoxStream};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use healer::serve::{self, App, Token, WebhookOptions};
-use healer::{
-    Guardrails, HealerError, Platform, PlatformError, Runbook, Scope, Signal, SignalKind, TargetRef,
-};
-use journal::{Event, Sink};
-use tokio::sync::{mpsc, oneshot, watch};
+use healer::{Guardrails, HealerError, PlatformError, Runbook, Scope, SignalKind, TargetRef};
+use journal::{Event, MemorySink};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+use common::{
+    is_action_started, is_detected, is_suppressed, is_verified, leaky, FakePlatform, Feed,
+};
 
 const FIXTURE: &str = include_str!("fixtures/alertmanager-v4.json");
 
@@ -37,84 +39,34 @@ max_actions: 5
 window: 10m
 ";
 
-// ---- fakes -------------------------------------------------------------------------------
-
-/// No signals of its own (or a failing stream); records which targets it restarted; knows the
-/// two containers of the fixture; every target answers on one loopback address.
-struct FakePlatform {
-    failing_signals: bool,
-    restarted: Mutex<Vec<String>>,
-    endpoint: SocketAddr,
-}
-
-impl Platform for FakePlatform {
-    fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
-        if self.failing_signals {
-            let error = PlatformError::Signals {
-                source: "connection reset".into(),
-            };
-            stream::iter([Err(error)]).boxed()
-        } else {
-            stream::pending().boxed()
-        }
-    }
-
-    fn restart(
-        &self,
-        target: &TargetRef,
-        _grace: Duration,
-        _timeout: Duration,
-    ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        self.restarted.lock().unwrap().push(target.name.clone());
-        future::ready(Ok(())).boxed()
-    }
-
-    fn http_endpoint(
-        &self,
-        _target: &TargetRef,
-        _port: u16,
-    ) -> BoxFuture<'_, Result<SocketAddr, PlatformError>> {
-        future::ready(Ok(self.endpoint)).boxed()
-    }
-
-    fn find_target(
-        &self,
-        _scope: &Scope,
-        name: &str,
-    ) -> BoxFuture<'_, Result<Option<TargetRef>, PlatformError>> {
-        let found = ["shop-api-1", "shop-worker-2"]
-            .contains(&name)
-            .then(|| TargetRef {
-                id: format!("id-{name}"),
-                name: name.to_owned(),
-                labels: scope_labels(),
-            });
-        future::ready(Ok(found)).boxed()
-    }
+/// The two containers of the fixture, in scope.
+fn fixture_targets() -> Vec<TargetRef> {
+    ["shop-api-1", "shop-worker-2"]
+        .map(|name| TargetRef {
+            id: format!("id-{name}"),
+            name: name.to_owned(),
+            labels: scope_labels(),
+        })
+        .to_vec()
 }
 
 fn scope_labels() -> BTreeMap<String, String> {
     BTreeMap::from([("healer.enabled".to_owned(), "true".to_owned())])
 }
 
-/// Keeps every event; tests wait on it for what they expect.
-struct Collect(watch::Sender<Vec<Event>>);
-
-impl Sink for Collect {
-    fn record(&self, event: Event) {
-        self.0.send_modify(|events| events.push(event));
-    }
-}
-
 // ---- harness -----------------------------------------------------------------------------
 
-/// The engine and the HTTP server, running.
+/// The engine and the HTTP server, running, over the fake platform: no signals of its own (or
+/// a failing stream), restarts recorded, the fixture's containers found by name, every target
+/// answering on one loopback address.
 struct Daemon {
     url: String,
     app: App,
     platform: Arc<FakePlatform>,
-    sink: Arc<Collect>,
+    sink: Arc<MemorySink>,
     engine: JoinHandle<Result<(), HealerError>>,
+    /// Held so the platform's signal stream stays open.
+    _signals: Feed,
     _stop: oneshot::Sender<()>,
     http: reqwest::Client,
 }
@@ -129,12 +81,18 @@ impl Daemon {
         guardrails: Guardrails,
         failing_signals: bool,
     ) -> Daemon {
-        let platform = Arc::new(FakePlatform {
-            failing_signals,
-            restarted: Mutex::new(Vec::new()),
-            endpoint: leaky().await,
-        });
-        let sink = Arc::new(Collect(watch::Sender::new(Vec::new())));
+        let (platform, signals) = FakePlatform::new();
+        let platform = platform
+            .with_endpoint(Some(leaky().await))
+            .with_known(fixture_targets());
+        if failing_signals {
+            let error = PlatformError::Signals {
+                source: "connection reset".into(),
+            };
+            signals.send(Err(error)).unwrap();
+        }
+        let platform = Arc::new(platform);
+        let sink = Arc::new(MemorySink::default());
         let runbook = Runbook::parse(RUNBOOK, Path::new("test.yaml")).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let (app, engine) = serve::start_engine(
@@ -157,6 +115,7 @@ impl Daemon {
             platform,
             sink,
             engine,
+            _signals: signals,
             _stop: stop,
             http: client(),
         }
@@ -189,25 +148,17 @@ impl Daemon {
 
     /// Waits until `count` events satisfy `pick`.
     async fn wait_for(&self, count: usize, pick: impl Fn(&Event) -> bool) {
-        let mut events = self.sink.0.subscribe();
-        let waited = tokio::time::timeout(
-            Duration::from_secs(30),
-            events.wait_for(|events| events.iter().filter(|e| pick(e)).count() >= count),
-        )
-        .await;
-        assert!(
-            waited.is_ok(),
-            "timed out; events so far: {:#?}",
-            self.sink.0.borrow()
-        );
+        common::wait_for(&self.sink, Duration::from_secs(30), count, pick).await;
     }
 
     fn events(&self) -> Vec<Event> {
-        self.sink.0.borrow().clone()
+        self.sink.events()
     }
 
+    /// The names of the targets restarted, in order.
     fn restarted(&self) -> Vec<String> {
-        self.platform.restarted.lock().unwrap().clone()
+        let restarted = self.platform.restarted();
+        restarted.into_iter().map(|target| target.name).collect()
     }
 
     async fn metrics(&self) -> prometheus_parse::Scrape {
@@ -228,16 +179,6 @@ async fn spawn_server(app: App) -> String {
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// A real leaky service on a loopback port, answering `/health` with 200.
-async fn leaky() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(leaky::serve(leaky::Config::default(), listener));
-    addr
 }
 
 /// The value of the sample `name` whose labels include `labels`.
@@ -261,22 +202,6 @@ fn firing_payload(copies: usize) -> String {
     let firing = payload["alerts"][0].clone();
     payload["alerts"] = serde_json::Value::Array(vec![firing; copies]);
     payload.to_string()
-}
-
-fn is_detected(event: &Event) -> bool {
-    matches!(event, Event::Detected { .. })
-}
-
-fn is_action_started(event: &Event) -> bool {
-    matches!(event, Event::ActionStarted { .. })
-}
-
-fn is_verified(event: &Event) -> bool {
-    matches!(event, Event::Verified { .. })
-}
-
-fn is_suppressed(event: &Event) -> bool {
-    matches!(event, Event::Suppressed { .. })
 }
 
 // ---- tests -------------------------------------------------------------------------------
