@@ -131,23 +131,10 @@ impl Incident {
         let (Some(drained), Some(rotation)) = (drained, &self.rotation) else {
             return;
         };
-        self.sink.record(Event::ActionStarted {
-            target: self.target.name.clone(),
-            incident: self.id.clone(),
-            runbook: self.runbook.name.clone(),
-            action: "rejoin".to_owned(),
-        });
+        self.action_started("rejoin");
         let started = Instant::now();
         let result = rotation.restore(&drained).await;
-        self.sink.record(Event::ActionFinished {
-            target: self.target.name.clone(),
-            incident: self.id.clone(),
-            runbook: self.runbook.name.clone(),
-            action: "rejoin".to_owned(),
-            ok: result.is_ok(),
-            duration_ms: millis(started.elapsed()),
-            error: result.as_ref().err().cloned(),
-        });
+        self.action_finished("rejoin", &result, started.elapsed());
         if let Err(error) = result {
             self.escalate(format!(
                 "could not put {:?} back in rotation: {error}",
@@ -228,23 +215,11 @@ impl Incident {
         let mut backoff = FIRST_RETRY_BACKOFF;
         let mut attempt = 1;
         loop {
-            self.sink.record(Event::ActionStarted {
-                target: self.target.name.clone(),
-                incident: self.id.clone(),
-                runbook: self.runbook.name.clone(),
-                action: step.action.to_string(),
-            });
+            let action = step.action.to_string();
+            self.action_started(&action);
             let started = Instant::now();
             let result = self.execute_within_limit(step).await;
-            self.sink.record(Event::ActionFinished {
-                target: self.target.name.clone(),
-                incident: self.id.clone(),
-                runbook: self.runbook.name.clone(),
-                action: step.action.to_string(),
-                ok: result.is_ok(),
-                duration_ms: millis(started.elapsed()),
-                error: result.as_ref().err().cloned(),
-            });
+            self.action_finished(&action, &result, started.elapsed());
             match result {
                 Ok(()) => return Ok(()),
                 Err(error) if attempt == attempts => {
@@ -261,6 +236,27 @@ impl Incident {
                 }
             }
         }
+    }
+
+    fn action_started(&self, action: &str) {
+        self.sink.record(Event::ActionStarted {
+            target: self.target.name.clone(),
+            incident: self.id.clone(),
+            runbook: self.runbook.name.clone(),
+            action: action.to_owned(),
+        });
+    }
+
+    fn action_finished(&self, action: &str, result: &Result<(), String>, took: Duration) {
+        self.sink.record(Event::ActionFinished {
+            target: self.target.name.clone(),
+            incident: self.id.clone(),
+            runbook: self.runbook.name.clone(),
+            action: action.to_owned(),
+            ok: result.is_ok(),
+            duration_ms: millis(took),
+            error: result.as_ref().err().cloned(),
+        });
     }
 
     /// Runs one attempt of `step` holding a permit of the concurrency limit, unless it only

@@ -40,7 +40,7 @@ impl Rotation for FakeRotation {
             Err("HAProxy runtime API: connection refused".to_owned())
         } else {
             Ok(Drained {
-                servers: vec!["replicas/leaky-0-1".to_owned()],
+                servers: vec!["leaky-0-1".to_owned()],
                 in_flight: 0,
             })
         };
@@ -112,7 +112,7 @@ async fn a_drained_target_is_put_back_after_a_failed_verification() {
         *rotation.calls.lock().unwrap(),
         [
             format!("drain [{ADDRESS}]"),
-            "restore [\"replicas/leaky-0-1\"]".to_owned()
+            "restore [\"leaky-0-1\"]".to_owned()
         ]
     );
     let verified = events

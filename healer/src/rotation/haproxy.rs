@@ -102,23 +102,14 @@ impl Rotation for Haproxy {
                 tokio::time::sleep(POLL).await;
                 in_flight = self.in_flight(&servers).await?;
             }
-            Ok(Drained {
-                servers: servers
-                    .into_iter()
-                    .map(|server| format!("{}/{server}", self.backend))
-                    .collect(),
-                in_flight,
-            })
+            Ok(Drained { servers, in_flight })
         }
         .boxed()
     }
 
     fn restore<'a>(&'a self, drained: &'a Drained) -> BoxFuture<'a, Result<(), String>> {
         async move {
-            for name in &drained.servers {
-                let server = name
-                    .strip_prefix(&format!("{}/", self.backend))
-                    .unwrap_or(name);
+            for server in &drained.servers {
                 self.set_state(server, "ready").await?;
             }
             Ok(())

@@ -34,7 +34,7 @@ pub trait Rotation: Send + Sync {
 /// Servers a [`Rotation::drain`] took out, and how that went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drained {
-    /// The balancer's names for them (`replicas/leaky-0-1`).
+    /// The balancer's names for them, in the rotation's backend (`leaky-0-1`).
     pub servers: Vec<String>,
     /// Requests still in flight on them when the drain stopped waiting (0: all finished).
     pub in_flight: u64,
