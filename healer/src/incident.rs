@@ -8,10 +8,9 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::guardrails::{ApprovalHandle, Guardrails};
-use crate::notify;
 use crate::platform::Platform;
 use crate::rotation::{Drained, Rotation};
-use crate::runbook::{Action, Runbook, Step};
+use crate::runbook::{Runbook, Step};
 use crate::signal::TargetRef;
 use crate::template;
 use crate::verify;
@@ -68,7 +67,7 @@ impl Incident {
                 self.confidence, self.guardrails.min_confidence
             );
             for step in &self.runbook.steps {
-                if matches!(step.action, Action::Notify { .. }) {
+                if step.action.only_notifies() {
                     // A failed notification is recorded by run_step; the escalation follows anyway.
                     let _ = self.run_step(step).await;
                 } else {
@@ -143,28 +142,6 @@ impl Incident {
         }
     }
 
-    /// Takes the target out of the rotation, waiting at most `wait` for its requests in
-    /// flight. Without a rotation there is nothing to drain: that is no failure.
-    async fn drain(&self, target: &TargetRef, wait: Duration) -> Result<(), String> {
-        let Some(rotation) = &self.rotation else {
-            tracing::info!(incident = %self.id, "no balancer rotation configured: nothing to drain");
-            return Ok(());
-        };
-        let addresses = self
-            .platform
-            .addresses(target)
-            .await
-            .map_err(|e| e.to_string())?;
-        let drained = rotation.drain(&addresses, wait).await?;
-        if drained.servers.is_empty() {
-            tracing::info!(incident = %self.id, ?addresses, "not behind the balancer: nothing to drain");
-            return Ok(());
-        }
-        tracing::info!(incident = %self.id, servers = ?drained.servers, in_flight = drained.in_flight, "drained");
-        *self.drained.lock().unwrap_or_else(PoisonError::into_inner) = Some(drained);
-        Ok(())
-    }
-
     /// The target as it is now: recreate and rollback replace the container.
     fn live(&self) -> TargetRef {
         self.current
@@ -173,7 +150,8 @@ impl Incident {
             .clone()
     }
 
-    fn replace(&self, new: TargetRef) {
+    /// Makes `new` the target later steps and verification act on.
+    pub(crate) fn replace(&self, new: TargetRef) {
         tracing::info!(incident = %self.id, old = %self.live().id, new = %new.id, "target replaced");
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = new;
     }
@@ -262,7 +240,7 @@ impl Incident {
     /// Runs one attempt of `step` holding a permit of the concurrency limit, unless it only
     /// waits or notifies.
     async fn execute_within_limit(&self, step: &Step) -> Result<(), String> {
-        if matches!(step.action, Action::Wait(_) | Action::Notify { .. }) {
+        if !step.action.holds_permit() {
             return self.execute(step).await;
         }
         let _permit = Arc::clone(&self.permits)
@@ -275,84 +253,14 @@ impl Incident {
     /// Runs one attempt of `step`, within its timeout; `Err` says why it failed.
     async fn execute(&self, step: &Step) -> Result<(), String> {
         let target = self.live();
-        let attempt = async {
-            match &step.action {
-                Action::Restart { grace } => self
-                    .platform
-                    .restart(&target, *grace, step.timeout)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Action::Recreate => self
-                    .platform
-                    .recreate(&target, step.timeout)
-                    .await
-                    .map(|new| self.replace(new))
-                    .map_err(|e| e.to_string()),
-                Action::Rollback => self
-                    .platform
-                    .rollback(&target, step.timeout)
-                    .await
-                    .map(|new| self.replace(new))
-                    .map_err(|e| e.to_string()),
-                Action::Scale(scale) => self
-                    .platform
-                    .scale(&target, *scale, step.timeout)
-                    .await
-                    .map(|replicas| {
-                        tracing::info!(incident = %self.id, replicas, "scaled");
-                    })
-                    .map_err(|e| e.to_string()),
-                Action::UpdateLimits(limits) => self
-                    .platform
-                    .update_limits(&target, *limits, step.timeout)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Action::Stop { grace } => self
-                    .platform
-                    .stop(&target, *grace, step.timeout)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Action::Signal(signal) => self
-                    .platform
-                    .send_signal(&target, signal, step.timeout)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Action::Wait(duration) => {
-                    tokio::time::sleep(*duration).await;
-                    Ok(())
-                }
-                Action::Drain { wait } => self.drain(&target, *wait).await,
-                Action::Http { method, path, port } => {
-                    let path = path.render(&self.template_context())?;
-                    let port = port.unwrap_or_else(|| verify::label_port(&target));
-                    let endpoint = self
-                        .platform
-                        .http_endpoint(&target, port)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let url = format!("http://{endpoint}{path}");
-                    send(self.client.request(method.clone(), &url), &url).await
-                }
-                Action::Notify { url, format, text } => {
-                    let context = self.template_context();
-                    let url = url.render(&context)?;
-                    let text = text.render(&context)?;
-                    let body = notify::body(format, &text, &self.id, &self.target.name);
-                    let request = self
-                        .client
-                        .post(&url)
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body);
-                    send(request, &url).await
-                }
-            }
-        };
+        let attempt = step.action.execute(self, &target, step.timeout);
         tokio::time::timeout(step.timeout, attempt)
             .await
             .unwrap_or_else(|_| Err(format!("timed out after {:?}", step.timeout)))
     }
 
-    fn template_context(&self) -> template::Context<'_> {
+    /// What the templates of steps are rendered with.
+    pub(crate) fn template_context(&self) -> template::Context<'_> {
         template::Context {
             target: &self.target,
             incident: &self.id,
@@ -367,16 +275,6 @@ impl Incident {
             incident: self.id.clone(),
             reason,
         });
-    }
-}
-
-/// Sends `request`; a non-2xx answer is an error.
-async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(), String> {
-    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("{url}: HTTP {}", response.status()))
     }
 }
 

@@ -19,6 +19,7 @@
 //! The healer touches the world only through a [`Platform`] and reports only its decisions, as
 //! [`journal::Event`]s, to a [`journal::Sink`]. It knows nothing about scenarios or load.
 
+mod actions;
 pub mod alertmanager;
 mod classify;
 mod detect;

@@ -254,3 +254,27 @@ async fn a_failing_signal_stream_stops_the_healer_with_an_error() {
         "the healer lost its signals: the platform's signal stream failed: connection reset"
     );
 }
+
+#[tokio::test]
+async fn an_unpause_step_resumes_the_target_without_restarting_it() {
+    let runbook = "name: unpause-frozen\nclass: hang\nwhen:\n  - health: unhealthy\nsteps:\n  \
+                   - { action: unpause, timeout: 5s }\n\
+                   verify:\n  within: 5s\ncooldown: 5s\nmax_actions: 5\nwindow: 10m\n";
+    let run = Run::start(runbook, Restarts::Succeed, Some(leaky().await));
+    let leaky0 = target("leaky-0", "r1");
+    run.send(&leaky0, SignalKind::Health { healthy: false });
+    run.wait_for(1, is_verified).await;
+    assert_eq!(run.platform.unpaused(), [leaky0]);
+    let (restarts, events) = run.finish().await;
+    assert_eq!(restarts, 0);
+    let incident = "leaky-0-hang-1";
+    assert_eq!(
+        events[2..],
+        [
+            format!("started {incident} unpause"),
+            format!("finished {incident} unpause ok=true error=None"),
+            format!("verified {incident} ok=true"),
+            format!("closed {incident} ok=true"),
+        ]
+    );
+}

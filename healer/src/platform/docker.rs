@@ -213,6 +213,24 @@ impl Platform for DockerPlatform {
         .boxed()
     }
 
+    fn unpause(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let target = target.clone();
+        async move {
+            timed(
+                &target,
+                "unpause",
+                timeout,
+                self.docker.unpause_container(&target.id),
+            )
+            .await
+        }
+        .boxed()
+    }
+
     fn recreate(
         &self,
         target: &TargetRef,

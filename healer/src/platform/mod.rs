@@ -69,6 +69,18 @@ pub trait Platform: Send + Sync {
         unsupported(target, "signal")
     }
 
+    /// Resumes a paused `target`: its processes go on where they were frozen, with their
+    /// state. A target that is not paused is an error. Gives up after `timeout`. Default:
+    /// unsupported.
+    fn unpause(
+        &self,
+        target: &TargetRef,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        let _ = timeout;
+        unsupported(target, "unpause")
+    }
+
     /// Removes `target` and creates it again from the same configuration (image, command,
     /// environment, labels, limits, ports, name), then starts it. Gives the new target (a new
     /// id). Default: unsupported.

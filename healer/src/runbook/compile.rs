@@ -18,6 +18,8 @@ use crate::template::Template;
 
 mod step;
 
+pub(crate) use step::StepFields;
+
 const KINDS: &[&str] = &[
     "docker_event",
     "health",

@@ -5,6 +5,10 @@
 mod compile;
 mod spec;
 
+/// Where [`crate::notify`] finds the body formats of `notify` steps.
+pub(crate) use crate::actions::notify::NotifyFormat;
+pub(crate) use compile::StepFields;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroU32;
@@ -13,9 +17,9 @@ use std::time::Duration;
 
 use specfile::Problems;
 
-use crate::platform::{Limits, Scale, Scope};
+use crate::actions::Action;
+use crate::platform::Scope;
 use crate::signal::SignalKind;
-use crate::template::Template;
 
 /// Every problem of one runbook file, each at file:line:col with its field.
 pub type RunbookError = Problems;
@@ -75,60 +79,13 @@ pub(crate) enum Trigger {
     Anomaly { metric: String, z: f64, warmup: u32 },
 }
 
-/// One remediation step.
+/// One remediation step: its action (see [`crate::actions`]), timeout and retries.
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
     pub(crate) action: Action,
     pub(crate) timeout: Duration,
     /// Further attempts after a failed one.
     pub(crate) retries: u32,
-}
-
-/// What a step does.
-#[derive(Debug, Clone)]
-pub(crate) enum Action {
-    /// Start the target; one that runs is stopped first, SIGKILL coming `grace` after its
-    /// stop signal (at once when zero).
-    Restart { grace: Duration },
-    /// Remove and create again from the same configuration.
-    Recreate,
-    /// Stop the target, SIGKILL coming `grace` after its stop signal (at once when zero).
-    Stop { grace: Duration },
-    /// Recreate from the previous image.
-    Rollback,
-    /// Change the number of replicas.
-    Scale(Scale),
-    /// Change memory/CPU limits in place.
-    UpdateLimits(Limits),
-    /// Sleep, e.g. to let a target settle.
-    Wait(Duration),
-    /// Take the target out of the load balancer's rotation (see [`crate::rotation`]) and
-    /// wait, at most this long, for its requests in flight; it goes back in when the incident
-    /// ends.
-    Drain { wait: Duration },
-    /// An HTTP request to the target itself, e.g. its clear-cache endpoint.
-    Http {
-        method: reqwest::Method,
-        path: Template,
-        port: Option<u16>,
-    },
-    /// A webhook to humans.
-    Notify {
-        url: Template,
-        format: NotifyFormat,
-        text: Template,
-    },
-    /// A Unix signal to the target's main process (`SIGHUP`…).
-    Signal(String),
-}
-
-/// The body a `notify` step posts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum NotifyFormat {
-    /// `{"text": …}`, which Slack incoming webhooks and many chat tools accept.
-    Slack,
-    /// A PagerDuty Events v2 `trigger` event with this routing key.
-    PagerDuty { routing_key: String },
 }
 
 /// How to check the target works again after the steps (see [`crate::verify`] for the
@@ -233,38 +190,6 @@ impl fmt::Display for Trigger {
                 ..
             } => write!(f, "trend: {metric}, reaches: {reaches}, within: {within:?}"),
             Trigger::Anomaly { metric, z, .. } => write!(f, "anomaly: {metric}, z: {z}"),
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The grace is left out: journal records and reports name actions by kind.
-            Action::Restart { .. } => f.write_str("restart"),
-            Action::Recreate => f.write_str("recreate"),
-            Action::Stop { .. } => f.write_str("stop"),
-            Action::Rollback => f.write_str("rollback"),
-            Action::Scale(Scale::To(n)) => write!(f, "scale to {n}"),
-            Action::Scale(Scale::By(by)) => write!(f, "scale by {by:+}"),
-            Action::UpdateLimits(limits) => {
-                f.write_str("update_limits")?;
-                if let Some(bytes) = limits.memory_bytes {
-                    write!(f, " memory {bytes}B")?;
-                }
-                if let Some(cpus) = limits.cpus {
-                    write!(f, " cpus {cpus}")?;
-                }
-                Ok(())
-            }
-            Action::Wait(duration) => write!(f, "wait {duration:?}"),
-            Action::Drain { .. } => f.write_str("drain"),
-            Action::Http { method, path, .. } => write!(f, "http {method} {path}"),
-            Action::Notify { format, .. } => match format {
-                NotifyFormat::Slack => f.write_str("notify"),
-                NotifyFormat::PagerDuty { .. } => f.write_str("notify (pagerduty)"),
-            },
-            Action::Signal(signal) => write!(f, "signal {signal}"),
         }
     }
 }

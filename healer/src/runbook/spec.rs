@@ -96,58 +96,21 @@ impl TriggerSpec {
     ];
 }
 
-/// One step: an `action` and the parameters it takes.
+/// One step: an `action`, its `timeout` and `retries`, and the fields the action takes.
 #[derive(Debug, Default, Deserialize)]
 #[serde(expecting = "a step, e.g. { action: restart, timeout: 10s }")]
 pub(super) struct StepSpec {
     pub(super) action: Option<Scalar>,
     pub(super) timeout: Option<Scalar>,
     pub(super) retries: Option<Scalar>,
-    /// `restart`, `stop`: time from the stop signal to SIGKILL (default 1 s; `0s`: kill at once).
-    pub(super) grace: Option<Scalar>,
-    /// `wait`: how long; `drain`: the longest wait for requests in flight (default 2 s).
-    pub(super) duration: Option<Scalar>,
-    /// `http`: request method, path and container port.
-    pub(super) method: Option<Scalar>,
-    pub(super) path: Option<Scalar>,
-    pub(super) port: Option<Scalar>,
-    /// `notify`: where, in which body format, with what text.
-    pub(super) url: Option<Scalar>,
-    pub(super) format: Option<Scalar>,
-    pub(super) text: Option<Scalar>,
-    pub(super) routing_key: Option<Scalar>,
-    /// `signal`: which one.
-    pub(super) signal: Option<Scalar>,
-    /// `scale`: to how many replicas, or by how many more (`+1`) or fewer (`-1`).
-    pub(super) replicas: Option<Scalar>,
-    pub(super) by: Option<Scalar>,
-    /// `update_limits`: the new memory limit (`512MiB`) and CPU limit (`1.5` CPUs).
-    pub(super) memory: Option<Scalar>,
-    pub(super) cpus: Option<Scalar>,
+    /// Every other key: the fields of the action (each action's module in [`crate::actions`]
+    /// names and checks its own: `grace`, `duration`, `path`…), and unknown keys.
     #[serde(flatten)]
-    pub(super) unknown: Unknown,
+    pub(super) fields: BTreeMap<String, serde_yaml::Value>,
 }
 
 impl StepSpec {
-    pub(super) const FIELDS: &[&str] = &[
-        "action",
-        "timeout",
-        "retries",
-        "grace",
-        "duration",
-        "method",
-        "path",
-        "port",
-        "url",
-        "format",
-        "text",
-        "routing_key",
-        "signal",
-        "replicas",
-        "by",
-        "memory",
-        "cpus",
-    ];
+    pub(super) const FIELDS: &[&str] = &["action", "timeout", "retries"];
 }
 
 /// `verify:` probes every 50 ms until `consecutive` (default 1) probes in a row answer 2xx,

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::actions::restart::Restart;
+use crate::actions::stop::Stop;
 
 const SHIPPED: &str = include_str!("../../runbooks/restart-on-oom.yaml");
 
@@ -50,7 +52,7 @@ fn shipped_runbook_loads_with_its_values() {
     assert_eq!(runbook.steps.len(), 1);
     assert!(matches!(
         runbook.steps[0].action,
-        Action::Restart { grace } if grace == Duration::from_secs(1)
+        Action::Restart(Restart { grace }) if grace == Duration::from_secs(1)
     ));
     assert_eq!(runbook.steps[0].timeout, Duration::from_secs(10));
     assert_eq!(runbook.steps[0].retries, 1);
@@ -333,7 +335,7 @@ fn restart_and_stop_take_a_grace_before_sigkill_default_one_second() {
         .steps
         .iter()
         .map(|step| match step.action {
-            Action::Restart { grace } | Action::Stop { grace } => grace,
+            Action::Restart(Restart { grace }) | Action::Stop(Stop { grace }) => grace,
             ref other => panic!("unexpected {other}"),
         })
         .collect();
@@ -360,7 +362,7 @@ fn runbooks_for_processes_that_do_not_answer_kill_at_once() {
     let grace = |name: &str| {
         let runbook = Runbook::load(&dir.join(format!("{name}.yaml"))).unwrap();
         let restart = runbook.steps.iter().find_map(|step| match step.action {
-            Action::Restart { grace } => Some(grace),
+            Action::Restart(Restart { grace }) => Some(grace),
             _ => None,
         });
         restart.unwrap_or_else(|| panic!("{name} has no restart step"))
@@ -382,4 +384,46 @@ fn scaling_never_goes_below_one_replica() {
     assert_eq!(Scale::To(0).wanted(4), 1);
     assert_eq!(Scale::By(2).wanted(1), 3);
     assert_eq!(Scale::By(-5).wanted(3), 1);
+}
+
+#[test]
+fn unpause_takes_no_fields_and_needs_a_timeout() {
+    let with_steps = |steps: &str| {
+        shipped_with(
+            "  - action: restart            # also works on a container that has already exited\n    timeout: 10s\n    retries: 1                 # further attempts after a failed one\n",
+            steps,
+        )
+    };
+    let runbook = parse(&with_steps("  - { action: unpause, timeout: 5s }\n")).unwrap();
+    assert!(matches!(runbook.steps[0].action, Action::Unpause(_)));
+    assert_eq!(runbook.steps[0].action.to_string(), "unpause");
+    assert_eq!(runbook.steps[0].timeout, Duration::from_secs(5));
+
+    let found = problems(&with_steps(
+        "  - { action: unpause, grace: 0s, timeout: 5s }\n  - { action: unpause }\n  \
+         - { action: unpuase, timeout: 5s }\n",
+    ));
+    assert_eq!(
+        found,
+        [
+            "rb.yaml:7:24: steps[0].grace: `grace` does not go with `unpause`, which takes: no \
+             other settings",
+            "rb.yaml:8:7: steps[1].timeout: missing field `timeout`",
+            "rb.yaml:9:7: steps[2].action: unknown value `unpuase`, expected one of: restart, \
+             recreate, stop, scale, rollback, update_limits, wait, drain, http, notify, signal, \
+             unpause\n  fix: did you mean `unpause`?",
+        ]
+    );
+}
+
+#[test]
+fn a_list_or_map_where_an_action_field_belongs_is_a_problem_at_the_field() {
+    let yaml = shipped_with("    timeout: 10s\n", "    timeout: 10s\n    grace: [1]\n");
+    assert_eq!(
+        problems(&yaml),
+        [
+            "rb.yaml:9:5: steps[0].grace: invalid type: sequence, expected a single value such as \
+             30s, 64MiB, 5% or 2000"
+        ]
+    );
 }

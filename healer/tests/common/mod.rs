@@ -46,8 +46,8 @@ pub enum Restarts {
 }
 
 /// Signals come from the [`Feed`] [`FakePlatform::new`] gives; every restart is recorded with
-/// its grace and answered as [`Restarts`] says; a rollback gives a new container of the same
-/// name (id `<old id>-rolled-back`); `http_endpoint` answers with one address for every target
+/// its grace and answered as [`Restarts`] says; every unpause is recorded and succeeds; a
+/// rollback gives a new container of the same name (id `<old id>-rolled-back`); `http_endpoint` answers with one address for every target
 /// (or "not published"); `targets` lists, and `find_target` finds, the targets it is given.
 pub struct FakePlatform {
     signals: Mutex<Option<mpsc::UnboundedReceiver<Result<Signal, PlatformError>>>>,
@@ -59,6 +59,8 @@ pub struct FakePlatform {
     known: Vec<TargetRef>,
     /// Every restart asked for, in order, with its grace.
     restarted: Mutex<Vec<(TargetRef, Duration)>>,
+    /// Every unpause asked for, in order.
+    unpaused: Mutex<Vec<TargetRef>>,
     running: AtomicU32,
     most_at_once: AtomicU32,
 }
@@ -74,6 +76,7 @@ impl FakePlatform {
             listed: Vec::new(),
             known: Vec::new(),
             restarted: Mutex::new(Vec::new()),
+            unpaused: Mutex::new(Vec::new()),
             running: AtomicU32::new(0),
             most_at_once: AtomicU32::new(0),
         };
@@ -113,6 +116,11 @@ impl FakePlatform {
     pub fn graces(&self) -> Vec<Duration> {
         let restarted = self.restarted.lock().unwrap();
         restarted.iter().map(|(_, grace)| *grace).collect()
+    }
+
+    /// The targets unpaused (asked to be), in order.
+    pub fn unpaused(&self) -> Vec<TargetRef> {
+        self.unpaused.lock().unwrap().clone()
     }
 
     /// The most [`Restarts::SucceedAfter`] restarts that ran at once.
@@ -159,6 +167,15 @@ impl Platform for FakePlatform {
             }
             .boxed(),
         }
+    }
+
+    fn unpause(
+        &self,
+        target: &TargetRef,
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        self.unpaused.lock().unwrap().push(target.clone());
+        future::ready(Ok(())).boxed()
     }
 
     fn rollback(

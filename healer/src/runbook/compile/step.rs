@@ -1,236 +1,65 @@
-//! `steps[i]` → [`Step`]: the action and the parameters each one takes, and its timeout.
+//! `steps[i]` → [`Step`]: the action named, its fields checked by its module in
+//! [`crate::actions`], which the registry also tells apart from unknown keys, and the timeout.
 
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
+use serde::Deserialize;
 use specfile::Scalar;
 
 use super::Compiler;
-use crate::platform::{Limits, Scale};
+use crate::actions;
 use crate::runbook::spec::StepSpec;
-use crate::runbook::{Action, NotifyFormat, Step};
+use crate::runbook::Step;
 use crate::template::Template;
-
-const ACTIONS: &[&str] = &[
-    "restart",
-    "recreate",
-    "stop",
-    "scale",
-    "rollback",
-    "update_limits",
-    "wait",
-    "drain",
-    "http",
-    "notify",
-    "signal",
-];
-const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
-/// `restart` and `stop`: from the stop signal to SIGKILL, unless the step sets `grace`.
-const DEFAULT_GRACE: Duration = Duration::from_secs(1);
-/// `drain`: the longest wait for the requests in flight, unless the step sets `duration`.
-const DEFAULT_DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 impl Compiler {
     pub(super) fn step(&mut self, path: &str, spec: &StepSpec) -> Option<Step> {
-        self.p.unknown_fields(path, &spec.unknown, StepSpec::FIELDS);
+        let action_fields = actions::fields();
+        let (given, unknown): (BTreeMap<_, _>, BTreeMap<_, _>) = spec
+            .fields
+            .iter()
+            .map(|(key, value)| (key.clone(), value))
+            .partition(|(key, _)| action_fields.contains(&key.as_str()));
+        let expected: Vec<&str> = StepSpec::FIELDS
+            .iter()
+            .copied()
+            .chain(action_fields)
+            .collect();
+        self.p.unknown_fields(path, &unknown, &expected);
+        let fields = self.scalars(path, given);
         let retries = match &spec.retries {
             None => Some(0),
             Some(v) => self.parse_num::<u32>(&format!("{path}.retries"), v, "a whole number"),
         };
         let field = format!("{path}.action");
-        let Some(action) = spec.action.as_ref() else {
+        let Some(name) = spec.action.as_ref() else {
             self.missing(&field);
             return None;
         };
-        let given = [
-            ("grace", spec.grace.is_some()),
-            ("duration", spec.duration.is_some()),
-            ("method", spec.method.is_some()),
-            ("path", spec.path.is_some()),
-            ("port", spec.port.is_some()),
-            ("url", spec.url.is_some()),
-            ("format", spec.format.is_some()),
-            ("text", spec.text.is_some()),
-            ("routing_key", spec.routing_key.is_some()),
-            ("signal", spec.signal.is_some()),
-            ("replicas", spec.replicas.is_some()),
-            ("by", spec.by.is_some()),
-            ("memory", spec.memory.is_some()),
-            ("cpus", spec.cpus.is_some()),
-        ];
-        let sub = |key: &str| format!("{path}.{key}");
-        let kind = action.as_str();
-        let action = match kind {
-            "restart" => {
-                self.only(path, kind, &["grace"], &given);
-                self.duration_or(&sub("grace"), spec.grace.as_ref(), DEFAULT_GRACE)
-                    .map(|grace| Action::Restart { grace })
-            }
-            "stop" => {
-                self.only(path, kind, &["grace"], &given);
-                self.duration_or(&sub("grace"), spec.grace.as_ref(), DEFAULT_GRACE)
-                    .map(|grace| Action::Stop { grace })
-            }
-            "recreate" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Recreate)
-            }
-            "rollback" => {
-                self.only(path, kind, &[], &given);
-                Some(Action::Rollback)
-            }
-            "scale" => {
-                self.only(path, kind, &["replicas", "by"], &given);
-                match (&spec.replicas, &spec.by) {
-                    (Some(n), None) => self
-                        .parse_num::<u32>(&sub("replicas"), n, "a whole number of replicas")
-                        .map(|n| Action::Scale(Scale::To(n))),
-                    (None, Some(by)) => self
-                        .parse_num::<i32>(&sub("by"), by, "a whole number such as +1 or -1")
-                        .map(|by| Action::Scale(Scale::By(by))),
-                    _ => {
-                        self.p.push(
-                            path,
-                            "`scale` takes exactly one of `replicas` (how many) and `by` (+N or -N)",
-                            None,
-                        );
-                        None
-                    }
-                }
-            }
-            "update_limits" => {
-                self.only(path, kind, &["memory", "cpus"], &given);
-                let memory = match &spec.memory {
-                    None => Some(None),
-                    Some(v) => self.p.size(&sub("memory"), v.as_str()).map(Some),
-                };
-                let cpus = match &spec.cpus {
-                    None => Some(None),
-                    Some(v) => self.number(&sub("cpus"), v, 0.01..=1024.0).map(Some),
-                };
-                if spec.memory.is_none() && spec.cpus.is_none() {
-                    self.p
-                        .push(path, "`update_limits` needs `memory`, `cpus` or both", None);
-                }
-                Some(Action::UpdateLimits(Limits {
-                    memory_bytes: memory?,
-                    cpus: cpus?,
-                }))
-            }
-            "wait" => {
-                self.only(path, kind, &["duration"], &given);
-                self.required_duration(&sub("duration"), spec.duration.as_ref())
-                    .map(Action::Wait)
-            }
-            "drain" => {
-                self.only(path, kind, &["duration"], &given);
-                self.duration_or(&sub("duration"), spec.duration.as_ref(), DEFAULT_DRAIN_WAIT)
-                    .map(|wait| Action::Drain { wait })
-            }
-            "http" => {
-                self.only(path, kind, &["method", "path", "port"], &given);
-                let method = match &spec.method {
-                    None => Some(reqwest::Method::POST),
-                    Some(m) => match m.as_str() {
-                        "GET" | "POST" | "PUT" | "DELETE" => {
-                            reqwest::Method::from_str(m.as_str()).ok()
-                        }
-                        other => self.bad_choice(
-                            &sub("method"),
-                            other,
-                            &["GET", "POST", "PUT", "DELETE"],
-                        ),
-                    },
-                };
-                let http_path = self.required(&sub("path"), spec.path.as_ref(), |c, f, v| {
-                    if !v.as_str().starts_with('/') {
-                        c.p.push(f, format!("must start with `/`, got `{v}`"), None);
-                        return None;
-                    }
-                    c.template(f, v)
-                });
-                let port = match &spec.port {
-                    None => Some(None),
-                    Some(v) => self
-                        .parse_num::<u16>(&sub("port"), v, "a port number")
-                        .map(Some),
-                };
-                Some(Action::Http {
-                    method: method?,
-                    path: http_path?,
-                    port: port?,
-                })
-            }
-            "notify" => {
-                self.only(
+        let (action, default_timeout) = match actions::kind(name.as_str()) {
+            Some(kind) => {
+                let given: Vec<(&str, bool)> =
+                    fields.keys().map(|key| (key.as_str(), true)).collect();
+                self.only(path, kind.name, kind.fields, &given);
+                (kind.compile)(&mut StepFields {
+                    c: self,
                     path,
-                    kind,
-                    &["url", "format", "text", "routing_key"],
-                    &given,
-                );
-                let url = self.required(&sub("url"), spec.url.as_ref(), |c, f, v| c.template(f, v));
-                let text = match &spec.text {
-                    None => Template::parse("{{class}} incident {{incident}} on {{target}}").ok(),
-                    Some(v) => self.template(&sub("text"), v),
-                };
-                let format = match spec.format.as_ref().map(Scalar::as_str) {
-                    None | Some("slack") => {
-                        if spec.routing_key.is_some() {
-                            self.p.push(
-                                &sub("routing_key"),
-                                "`routing_key` goes only with `format: pagerduty`",
-                                None,
-                            );
-                        }
-                        Some(NotifyFormat::Slack)
-                    }
-                    Some("pagerduty") => self
-                        .required_text(&sub("routing_key"), spec.routing_key.as_ref())
-                        .map(|routing_key| NotifyFormat::PagerDuty { routing_key }),
-                    Some(other) => self.bad_choice(&sub("format"), other, &["slack", "pagerduty"]),
-                };
-                Some(Action::Notify {
-                    url: url?,
-                    format: format?,
-                    text: text?,
+                    fields: &fields,
                 })
             }
-            "signal" => {
-                self.only(path, kind, &["signal"], &given);
-                self.required(&sub("signal"), spec.signal.as_ref(), |c, f, v| {
-                    let name = v.as_str();
-                    if name.starts_with("SIG")
-                        && name.len() > 3
-                        && name
-                            .chars()
-                            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
-                    {
-                        Some(Action::Signal(name.to_owned()))
-                    } else {
-                        c.p.push(
-                            f,
-                            format!("expected a signal name such as SIGHUP, got `{name}`"),
-                            None,
-                        );
-                        None
-                    }
-                })
-            }
-            other => self.bad_choice(&field, other, ACTIONS),
+            None => (
+                self.bad_choice(&field, name.as_str(), &actions::names()),
+                None,
+            ),
         };
-        let default_timeout = match kind {
-            "wait" => None,
-            "http" | "notify" => Some(DEFAULT_HTTP_TIMEOUT),
-            _ => None,
-        };
-        let timeout = match (&spec.timeout, default_timeout, &action) {
-            (Some(v), _, _) => self.p.duration(&sub("timeout"), v.as_str()),
-            (None, Some(default), _) => Some(default),
-            (None, None, Some(Action::Wait(duration) | Action::Drain { wait: duration })) => {
-                Some(*duration + Duration::from_secs(1))
-            }
-            (None, None, _) => {
-                self.missing(&sub("timeout"));
+        let timeout = match (&spec.timeout, default_timeout) {
+            (Some(v), _) => self.p.duration(&format!("{path}.timeout"), v.as_str()),
+            (None, Some(default)) => Some(default),
+            (None, None) => {
+                self.missing(&format!("{path}.timeout"));
                 None
             }
         };
@@ -239,5 +68,139 @@ impl Compiler {
             timeout: timeout?,
             retries: retries?,
         })
+    }
+
+    /// The action fields given, as text; a null is left out, as if not written; a list or map
+    /// is a problem at its field.
+    fn scalars(
+        &mut self,
+        path: &str,
+        given: BTreeMap<String, &serde_yaml::Value>,
+    ) -> BTreeMap<String, Scalar> {
+        given
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .filter_map(|(key, value)| match Scalar::deserialize(value) {
+                Ok(scalar) => Some((key, scalar)),
+                Err(error) => {
+                    self.p
+                        .push(&format!("{path}.{key}"), error.to_string(), None);
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// A step's fields as its action's [`ActionKind::compile`](crate::actions::ActionKind::compile)
+/// reads them: by key, each problem recorded at its field path (`steps[2].grace`).
+pub(crate) struct StepFields<'a> {
+    c: &'a mut Compiler,
+    path: &'a str,
+    fields: &'a BTreeMap<String, Scalar>,
+}
+
+impl<'a> StepFields<'a> {
+    /// The value of `key`, if the step sets it.
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Scalar> {
+        self.fields.get(key)
+    }
+
+    /// The step's own path, where problems of the step as a whole go.
+    pub(crate) fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// The path of field `key`.
+    pub(crate) fn field(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    /// Records a problem at `field` (a path).
+    pub(crate) fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.c.p.push(field, message, None);
+    }
+
+    /// `key` checked by `check` (given its path and value), which the step must set.
+    pub(crate) fn required<T>(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(&mut Self, &str, &Scalar) -> Option<T>,
+    ) -> Option<T> {
+        let field = self.field(key);
+        match self.get(key) {
+            Some(value) => check(self, &field, value),
+            None => {
+                self.c.missing(&field);
+                None
+            }
+        }
+    }
+
+    /// `key` checked by `check` if the step sets it: `Some(None)` when it does not, `None` after
+    /// a problem.
+    pub(crate) fn optional<T>(
+        &mut self,
+        key: &str,
+        check: impl FnOnce(&mut Self, &str, &Scalar) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let field = self.field(key);
+        match self.get(key) {
+            Some(value) => check(self, &field, value).map(Some),
+            None => Some(None),
+        }
+    }
+
+    /// The duration `key`, `default` when the step leaves it out.
+    pub(crate) fn duration_or(&mut self, key: &str, default: Duration) -> Option<Duration> {
+        let field = self.field(key);
+        self.c.duration_or(&field, self.get(key), default)
+    }
+
+    /// The duration `key`, which the step must set.
+    pub(crate) fn required_duration(&mut self, key: &str) -> Option<Duration> {
+        let field = self.field(key);
+        self.c.required_duration(&field, self.get(key))
+    }
+
+    /// The non-empty text `key`, which the step must set.
+    pub(crate) fn required_text(&mut self, key: &str) -> Option<String> {
+        let field = self.field(key);
+        self.c.required_text(&field, self.get(key))
+    }
+
+    /// A whole number (or anything else `FromStr`), `expected` naming it in the problem.
+    pub(crate) fn whole<T: FromStr>(
+        &mut self,
+        field: &str,
+        value: &Scalar,
+        expected: &str,
+    ) -> Option<T> {
+        self.c.parse_num(field, value, expected)
+    }
+
+    /// A number within `range`.
+    pub(crate) fn number(
+        &mut self,
+        field: &str,
+        value: &Scalar,
+        range: RangeInclusive<f64>,
+    ) -> Option<f64> {
+        self.c.number(field, value, range)
+    }
+
+    /// A size in bytes (`256MiB`).
+    pub(crate) fn size(&mut self, field: &str, value: &Scalar) -> Option<u64> {
+        self.c.p.size(field, value.as_str())
+    }
+
+    /// A template of the incident (`/x?who={{target}}`).
+    pub(crate) fn template(&mut self, field: &str, value: &Scalar) -> Option<Template> {
+        self.c.template(field, value)
+    }
+
+    /// Records that `got` is none of `expected`, with a did-you-mean hint.
+    pub(crate) fn bad_choice<T>(&mut self, field: &str, got: &str, expected: &[&str]) -> Option<T> {
+        self.c.bad_choice(field, got, expected)
     }
 }
