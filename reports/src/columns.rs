@@ -1,23 +1,31 @@
 //! The columns of every per-trial table (terminal, HTML, Markdown): one list, so that the three
 //! show the same figures under the same names. Each renderer adds its own trial key (the HTML's
-//! is a link) and result cell (coloured, bold, with reasons), which differ by format.
+//! is a link) and result cell (coloured, bold, with reasons), which differ by format; JUnit
+//! gives them in a failed trial's message. The run-wide figures are in `figures`.
 
-use crate::fmt::{opt_secs, percent, secs};
+use crate::fmt::Amount;
 use crate::TrialOutcome;
 
-/// One column: its heading, and its text for a trial.
+/// One column: its heading, and its amount for a trial.
 pub(crate) struct Column {
     pub name: &'static str,
     /// A figure, right-aligned; else text, left-aligned.
     pub numeric: bool,
-    pub value: fn(&TrialOutcome) -> String,
+    pub value: fn(&TrialOutcome) -> Amount,
 }
 
-const fn figure(name: &'static str, value: fn(&TrialOutcome) -> String) -> Column {
+const fn figure(name: &'static str, value: fn(&TrialOutcome) -> Amount) -> Column {
     Column {
         name,
         numeric: true,
         value,
+    }
+}
+
+impl Column {
+    /// Its text for `t`.
+    pub fn text(&self, t: &TrialOutcome) -> String {
+        (self.value)(t).to_string()
     }
 }
 
@@ -29,17 +37,15 @@ pub(crate) const TRIAL_COLUMNS: [Column; 11] = [
         numeric: false,
         value: outage,
     },
-    figure("detect", |t| opt_secs(t.ttd_ms)),
-    figure("act", |t| opt_secs(t.tta_ms)),
-    figure("platform", |t| opt_secs(t.platform_call_ms)),
-    figure("start→good", |t| opt_secs(t.finished_to_recovered_ms)),
-    figure("MTTR", |t| opt_secs(t.mttr_ms)),
-    figure("confirm", |t| opt_secs(t.confirmation_ms)),
-    figure("downtime", |t| secs(t.downtime_ms)),
-    figure("errors", |t| {
-        t.error_rate.map_or_else(|| "-".to_owned(), percent)
-    }),
-    figure("OOM", |t| t.oom_kills.to_string()),
+    figure("detect", |t| Amount::Ms(t.ttd_ms)),
+    figure("act", |t| Amount::Ms(t.tta_ms)),
+    figure("platform", |t| Amount::Ms(t.platform_call_ms)),
+    figure("start→good", |t| Amount::Ms(t.finished_to_recovered_ms)),
+    figure("MTTR", |t| Amount::Ms(t.mttr_ms)),
+    figure("confirm", |t| Amount::Ms(t.confirmation_ms)),
+    figure("downtime", |t| Amount::Ms(Some(t.downtime_ms))),
+    figure("errors", |t| Amount::Fraction(t.error_rate)),
+    figure("OOM", |t| Amount::Count(t.oom_kills)),
     figure("heals", heals),
 ];
 
@@ -49,20 +55,20 @@ pub(crate) const PHASES: [&str; 2] = [
     "confirm: first good answer → the K-th good probe answered",
 ];
 
-fn outage(t: &TrialOutcome) -> String {
-    match (&t.outage_target, t.outage) {
+fn outage(t: &TrialOutcome) -> Amount {
+    Amount::Text(match (&t.outage_target, t.outage) {
         (Some(target), true) => format!("yes ({target})"),
         (None, true) => "yes".to_owned(),
         (_, false) => "no".to_owned(),
-    }
+    })
 }
 
 /// Verified heals, with the unverified remediations beside them when there are any.
-fn heals(t: &TrialOutcome) -> String {
+fn heals(t: &TrialOutcome) -> Amount {
     if t.unverified > 0 {
-        format!("{} ({} unverified)", t.heals, t.unverified)
+        Amount::Text(format!("{} ({} unverified)", t.heals, t.unverified))
     } else {
-        t.heals.to_string()
+        Amount::Count(t.heals)
     }
 }
 
@@ -84,7 +90,7 @@ mod tests {
             unverified: 2,
             ..TrialOutcome::default()
         };
-        let row: Vec<String> = TRIAL_COLUMNS.iter().map(|c| (c.value)(&t)).collect();
+        let row: Vec<String> = TRIAL_COLUMNS.iter().map(|c| c.text(&t)).collect();
         assert_eq!(
             row,
             [

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fmt::{limit_secs, percent, secs};
@@ -9,20 +10,25 @@ use crate::summary::Aggregate;
 use crate::TrialOutcome;
 
 /// What a scenario expects of every run. `None` means "not checked".
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Expectations {
-    /// Every outage must end (recovered, by the K-good-probes rule) within this time of its start.
+    /// Every outage must end (recovered, by the K-good-probes rule) within this time of its start,
+    /// in milliseconds.
     #[serde(
         default,
         with = "opt_duration_ms",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "f64", range(min = 0))]
     pub recovered_within: Option<Duration>,
     /// Failed requests / all requests over the whole run must stay at or below this fraction (0..=1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1))]
     pub max_error_rate: Option<f64>,
     /// Successful trials / all trials must be at least this fraction (0..=1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1))]
     pub min_success_rate: Option<f64>,
     /// OOM kills over the whole run must stay at or below this (0: heal before the kernel must).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,20 +43,23 @@ pub struct Expectations {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healed: Option<bool>,
     /// Every trial's load p99 latency must stay at or below this: for faults that slow users
-    /// down rather than fail their requests.
+    /// down rather than fail their requests. In milliseconds.
     #[serde(
         default,
         with = "opt_duration_ms",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "f64", range(min = 0))]
     pub max_p99_latency: Option<Duration>,
 }
 
 /// One expectation checked against a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Verdict {
     /// The expectation, e.g. `recovered_within 10s`.
     pub expectation: String,
+    /// The run met the expectation.
     pub passed: bool,
     /// The measured value and why it passed or failed.
     pub detail: String,

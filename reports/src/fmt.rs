@@ -1,4 +1,32 @@
-//! Number formatting shared by the terminal table and the verdict details.
+//! Number formatting shared by every report and the verdict details: [`Amount`], a figure with
+//! its unit, is how a report writes a figure.
+
+use std::fmt;
+
+/// A figure's amount, with its unit: what decides how every report writes it.
+pub(crate) enum Amount {
+    /// Milliseconds, written as seconds (`0.400s`); `-` when the run has no such duration.
+    Ms(Option<f64>),
+    /// A fraction, written as a percentage (`0.5%`); `-` when there is nothing to divide.
+    Fraction(Option<f64>),
+    Count(u32),
+    /// Counts or a figure with a remark, already in words.
+    Text(String),
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Amount::Ms(ms) => f.write_str(&opt_secs(*ms)),
+            Amount::Fraction(fraction) => match fraction {
+                Some(fraction) => f.write_str(&percent(*fraction)),
+                None => f.write_str("-"),
+            },
+            Amount::Count(n) => write!(f, "{n}"),
+            Amount::Text(text) => f.write_str(text),
+        }
+    }
+}
 
 /// Milliseconds as seconds with millisecond precision: `1.234s`, `-0.500s`.
 pub(crate) fn secs(ms: f64) -> String {

@@ -7,8 +7,10 @@ use journal::Record;
 
 use crate::chart;
 use crate::columns::{PHASES, TRIAL_COLUMNS};
-use crate::fmt::{opt_secs, percent, secs};
+use crate::figures;
+use crate::fmt::{secs, Amount};
 use crate::markup::{esc, utc};
+use crate::outcome::rate;
 use crate::over_time;
 use crate::over_time_chart;
 use crate::timeline::{audit, timeline, LoadTotals};
@@ -129,73 +131,18 @@ fn expectations(out: &mut String, summary: &RunSummary) {
     out.push_str("</table>\n");
 }
 
+/// A row per run-wide figure the run has, under its name on its own.
 fn figures(out: &mut String, summary: &RunSummary) {
-    let a = &summary.aggregate;
-    let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), percent);
-    let rows = [
-        (
-            "MTTR p50 / p95 / max",
-            format!(
-                "{} / {} / {}",
-                opt_secs(a.mttr_p50_ms),
-                opt_secs(a.mttr_p95_ms),
-                opt_secs(a.mttr_max_ms)
-            ),
-        ),
-        (
-            "detect p50 (negative: healer first)",
-            opt_secs(a.ttd_p50_ms),
-        ),
-        ("act p50", opt_secs(a.tta_p50_ms)),
-        ("platform call p50", opt_secs(a.platform_call_p50_ms)),
-        ("start→good p50", opt_secs(a.finished_to_recovered_p50_ms)),
-        ("confirm p50", opt_secs(a.confirmation_p50_ms)),
-        (
-            "container start→good p50",
-            opt_secs(a.container_start_to_recovered_p50_ms),
-        ),
-        (
-            "outages / recovered",
-            format!(
-                "{} / {} (K = {})",
-                a.trials_with_outage, a.recovered_trials, summary.healthy_after
-            ),
-        ),
-        (
-            "success rate",
-            format!(
-                "{} ({} of {} trials)",
-                rate(a.success_rate),
-                a.successful_trials,
-                a.trials
-            ),
-        ),
-        (
-            "error rate",
-            format!(
-                "{} ({} failed of {} requests)",
-                rate(a.error_rate),
-                a.requests_failed,
-                a.requests_ok.saturating_add(a.requests_failed)
-            ),
-        ),
-        ("downtime", secs(a.downtime_ms)),
-        (
-            "OOM kills / verified heals / actions / unverified / escalations",
-            format!(
-                "{} / {} / {} / {} / {}",
-                a.oom_kills, a.heals, a.actions, a.unverified, a.escalations
-            ),
-        ),
-    ];
     out.push_str("<h2>Figures</h2>\n<table id=\"figures\">\n");
-    for (name, value) in rows {
-        let _ = writeln!(
-            out,
-            "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
-            esc(name),
-            esc(&value)
-        );
+    for figure in figures::shown(summary).flat_map(|line| line.figures()) {
+        if let Some(value) = figure.text(summary) {
+            let _ = writeln!(
+                out,
+                "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
+                esc(figure.label),
+                esc(&value)
+            );
+        }
     }
     out.push_str("</table>\n");
 }
@@ -231,7 +178,7 @@ fn trial_table(out: &mut String, summary: &RunSummary) {
         );
         for c in &TRIAL_COLUMNS {
             let class = if c.numeric { " class=\"n\"" } else { "" };
-            let _ = write!(out, "<td{class}>{}</td>", esc(&(c.value)(t)));
+            let _ = write!(out, "<td{class}>{}</td>", esc(&c.text(t)));
         }
         let _ = write!(out, "<td>{}</td>", pass_fail(t.success));
         if any_said {
@@ -273,12 +220,7 @@ fn load_table(out: &mut String, load: &[LoadTotals]) {
          <th>error rate</th><th>rate</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n",
     );
     for l in load {
-        let total = l.requests_ok.saturating_add(l.requests_failed);
-        let error_rate = if total == 0 {
-            "-".to_owned()
-        } else {
-            percent(l.requests_failed as f64 / total as f64)
-        };
+        let error_rate = Amount::Fraction(rate(l.requests_failed, l.requests_ok));
         let _ = writeln!(
             out,
             "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{error_rate}</td>\

@@ -1,10 +1,12 @@
-//! JUnit XML for CI systems: one `<testsuite>` per run, a `<testcase>` per expectation (its
-//! failure message is the verdict's detail) and one per trial. Valid against the Ant/Jenkins
-//! JUnit schema committed at `reports/schema/junit-10.xsd`.
+//! JUnit XML for CI systems: one `<testsuite>` per run, its properties the run's facts and every
+//! run-wide figure, a `<testcase>` per expectation (its failure message is the verdict's detail)
+//! and one per trial (its failure message the trial's columns and why it failed). Valid against
+//! the Ant/Jenkins JUnit schema committed at `reports/schema/junit-10.xsd`.
 
 use std::fmt::Write;
 
-use crate::fmt::opt_secs;
+use crate::columns::TRIAL_COLUMNS;
+use crate::figures;
 use crate::markup::{esc, utc};
 use crate::{RunInfo, RunSummary};
 
@@ -25,16 +27,15 @@ pub fn render_junit(summary: &RunSummary, info: &RunInfo) -> String {
         failures += u32::from(!v.passed);
     }
     for t in &summary.trials {
-        let detail = format!(
-            "outage: {}, TTD {}, TTA {}, MTTR {}{}",
-            t.outage_target.as_deref().unwrap_or("none"),
-            opt_secs(t.ttd_ms),
-            opt_secs(t.tta_ms),
-            opt_secs(t.mttr_ms),
-            t.failure_reason
-                .as_deref()
-                .map_or_else(String::new, |r| format!(": {r}"))
-        );
+        let columns: Vec<String> = TRIAL_COLUMNS
+            .iter()
+            .map(|c| format!("{} {}", c.name, (c.value)(t)))
+            .collect();
+        let reason = t
+            .failure_reason
+            .as_deref()
+            .map_or_else(String::new, |r| format!(": {r}"));
+        let detail = format!("{}{reason}", columns.join(", "));
         cases.push_str(&testcase(
             &format!("{suite}.trials"),
             &format!("trial {}", t.trial),
@@ -71,18 +72,18 @@ pub fn render_junit(summary: &RunSummary, info: &RunInfo) -> String {
         stamp.trim_end_matches('Z')
     );
     out.push_str("    <properties>\n");
-    let a = &summary.aggregate;
-    let properties = [
+    let run = [
         ("run_id", info.run_id.clone()),
         ("scenario", info.scenario.clone()),
         ("journal", info.journal.display().to_string()),
         ("started", stamp),
         ("healthy_after", summary.healthy_after.to_string()),
-        ("mttr_p50", opt_secs(a.mttr_p50_ms)),
-        ("mttr_p95", opt_secs(a.mttr_p95_ms)),
         ("interrupted", interrupted.to_string()),
     ];
-    for (name, value) in properties {
+    let figures = figures::shown(summary)
+        .flat_map(|line| line.figures())
+        .filter_map(|f| Some((f.key, f.text(summary)?)));
+    for (name, value) in run.into_iter().chain(figures) {
         let _ = writeln!(
             out,
             "      <property name=\"{name}\" value=\"{}\"/>",

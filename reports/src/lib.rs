@@ -11,6 +11,7 @@ mod chart;
 mod columns;
 pub mod compare;
 pub mod expect;
+mod figures;
 mod fmt;
 mod history;
 mod html;
@@ -34,5 +35,7 @@ pub use markdown::render_markdown;
 pub use markup::utc;
 pub use outcome::{trial_outcomes, OutageCause, TrialOutcome};
 pub use report::{regenerate, write_reports, Regenerated, ReportPaths, JOURNAL_FILE, RESULT_FILE};
-pub use result::{write_result_json, ResultFile, ResultSummary, RunInfo, SCHEMA_VERSION};
+pub use result::{
+    result_schema, write_result_json, ResultFile, ResultSummary, RunInfo, SCHEMA_VERSION,
+};
 pub use summary::{percentile, summarize, Aggregate, RunSummary};

@@ -1,10 +1,11 @@
-//! A GitHub-flavoured Markdown summary of a run, for CI job summaries: verdicts, run-wide
-//! figures with the MTTR broken into phases, and one row per trial.
+//! A GitHub-flavoured Markdown summary of a run, for CI job summaries: verdicts, the run-wide
+//! figures (a list item per line of them) with the MTTR broken into phases, and one row per
+//! trial.
 
 use std::fmt::Write;
 
 use crate::columns::{PHASES, TRIAL_COLUMNS};
-use crate::fmt::{opt_secs, percent, secs};
+use crate::figures::{self, WIDE};
 use crate::markup::esc;
 use crate::{RunInfo, RunSummary};
 
@@ -40,41 +41,23 @@ pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
         }
         out.push('\n');
     }
-    let a = &summary.aggregate;
-    let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), percent);
-    let _ = writeln!(
-        out,
-        "**MTTR** p50 {} · p95 {} · max {} ({} outage(s), {} recovered, K = {}) · **success** {} \
-         ({} of {}) · **errors** {} ({} of {} requests) · **downtime** {} · **verified heals** {} \
-         of {} action(s), {} unverified\n",
-        opt_secs(a.mttr_p50_ms),
-        opt_secs(a.mttr_p95_ms),
-        opt_secs(a.mttr_max_ms),
-        a.trials_with_outage,
-        a.recovered_trials,
-        summary.healthy_after,
-        rate(a.success_rate),
-        a.successful_trials,
-        a.trials,
-        rate(a.error_rate),
-        a.requests_failed,
-        a.requests_ok.saturating_add(a.requests_failed),
-        secs(a.downtime_ms),
-        a.heals,
-        a.actions,
-        a.unverified,
-    );
-    let _ = writeln!(
-        out,
-        "**MTTR by phase** (p50): detect {} → act {} → platform call {} → start→good {} · then \
-         confirm {} · container start→good {}\n",
-        opt_secs(a.ttd_p50_ms),
-        opt_secs(a.tta_p50_ms),
-        opt_secs(a.platform_call_p50_ms),
-        opt_secs(a.finished_to_recovered_p50_ms),
-        opt_secs(a.confirmation_p50_ms),
-        opt_secs(a.container_start_to_recovered_p50_ms),
-    );
+    for line in figures::shown(summary) {
+        let separator = if line.separator == WIDE {
+            " · "
+        } else {
+            line.separator
+        };
+        let body = line.body(summary, separator, " ");
+        match line.heading {
+            Some(heading) if !heading.is_empty() => {
+                let _ = writeln!(out, "- **{heading}** {body}");
+            }
+            _ => {
+                let _ = writeln!(out, "- {body}");
+            }
+        }
+    }
+    out.push('\n');
     let _ = writeln!(out, "{}.\n", PHASES.join("; "));
     out.push_str("| trial |");
     for c in &TRIAL_COLUMNS {
@@ -88,7 +71,7 @@ pub fn render_markdown(summary: &RunSummary, info: &RunInfo) -> String {
     for t in &summary.trials {
         let _ = write!(out, "| {} |", t.trial);
         for c in &TRIAL_COLUMNS {
-            let _ = write!(out, " {} |", cell(&(c.value)(t)));
+            let _ = write!(out, " {} |", cell(&c.text(t)));
         }
         let mut result = match &t.failure_reason {
             None => "ok".to_owned(),

@@ -52,10 +52,11 @@ pub(crate) use remediation::verification_outcome;
 use std::collections::HashMap;
 
 use journal::{Event, Record};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// What started a trial's outage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutageCause {
     /// The independent prober saw a failed request.
@@ -67,9 +68,11 @@ pub enum OutageCause {
 /// The figures of one trial. Times are milliseconds: `*_at_ms` on the journal's clock, the others
 /// durations between two of those instants. `None` means the figure does not exist for this trial
 /// (no outage, no detection, never recovered…), never zero.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TrialOutcome {
     /// The trial number (1-based).
+    #[schemars(range(min = 1))]
     pub trial: u32,
     /// Outage recovered (or none at all) and the trial was not interrupted.
     pub success: bool,
@@ -87,9 +90,10 @@ pub struct TrialOutcome {
     pub outage_target: Option<String>,
     /// What started the outage.
     pub outage_cause: Option<OutageCause>,
-    /// The trial's first fault injection.
+    /// The trial's first fault injection, on the journal's clock.
     pub fault_at_ms: Option<f64>,
-    /// The outage's start: a failed probe's send time or a container's death.
+    /// The outage's start: the send time of the first failed probe or a container's death,
+    /// whichever came first.
     pub outage_start_ms: Option<f64>,
     /// The healer's first detection after the fault.
     pub detected_at_ms: Option<f64>,
@@ -142,18 +146,22 @@ pub struct TrialOutcome {
     pub container_start_to_recovered_ms: Option<f64>,
     /// Confirmed − recovered: what the K−1 further good probes cost.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub confirmation_ms: Option<f64>,
     /// Recovered − action.
     pub action_to_recovered_ms: Option<f64>,
-    /// Recovered − outage start.
+    /// MTTR: recovered − outage start.
+    #[schemars(range(min = 0))]
     pub mttr_ms: Option<f64>,
     /// Total time covered by failing probe spans.
+    #[schemars(range(min = 0))]
     pub downtime_ms: f64,
     /// Successful load requests (from the trial's `Load` events).
     pub requests_ok: u64,
     /// Failed load requests.
     pub requests_failed: u64,
     /// `requests_failed / (requests_ok + requests_failed)`; `None` without any request.
+    #[schemars(range(min = 0, max = 1))]
     pub error_rate: Option<f64>,
     /// Docker `oom` events.
     pub oom_kills: u32,
@@ -169,6 +177,7 @@ pub struct TrialOutcome {
     /// The 99th percentile latency of the trial's load, in ms, from its `load` record: what
     /// users felt of a fault that slows rather than fails. `None` without load results.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub load_p99_ms: Option<f64>,
 }
 

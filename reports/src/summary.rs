@@ -1,6 +1,7 @@
 //! A run's summary: every trial's outcome, run-wide aggregates and the expectation verdicts.
 
 use journal::{Event, Record};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::expect::{Expectations, Verdict};
@@ -10,21 +11,27 @@ use crate::outcome::{rate, trial_outcomes, TrialOutcome};
 /// breakdown's phases need not add up to the MTTR p50. Percentiles use the nearest-rank method on the sorted values: the p-th
 /// percentile of n values is the value of rank ⌈p/100 × n⌉ (1-based), so it is always one of the
 /// measured values. `None` when no trial has the figure.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Aggregate {
     /// Trials in the journal.
     pub trials: u32,
     /// Successful trials.
     pub successful_trials: u32,
     /// `successful_trials / trials`; `None` without trials.
+    #[schemars(range(min = 0, max = 1))]
     pub success_rate: Option<f64>,
     /// Trials in which users saw an outage.
     pub trials_with_outage: u32,
     /// Trials whose outage recovered.
     pub recovered_trials: u32,
-    /// MTTR percentiles and maximum over the trials whose outage recovered.
+    /// Median MTTR over the trials whose outage recovered.
+    #[schemars(range(min = 0))]
     pub mttr_p50_ms: Option<f64>,
+    /// 95th percentile MTTR over the trials whose outage recovered.
+    #[schemars(range(min = 0))]
     pub mttr_p95_ms: Option<f64>,
+    /// Longest MTTR over the trials whose outage recovered.
+    #[schemars(range(min = 0))]
     pub mttr_max_ms: Option<f64>,
     /// Median time to detect (negative: the healer usually detected before users saw an outage).
     pub ttd_p50_ms: Option<f64>,
@@ -41,13 +48,17 @@ pub struct Aggregate {
     pub container_start_to_recovered_p50_ms: Option<f64>,
     /// Median confirmation: the recovery to the answer of its K-th good probe.
     #[serde(default)]
+    #[schemars(range(min = 0))]
     pub confirmation_p50_ms: Option<f64>,
     /// Total downtime over all trials.
+    #[schemars(range(min = 0))]
     pub downtime_ms: f64,
-    /// Load requests over all trials.
+    /// Successful load requests over all trials.
     pub requests_ok: u64,
+    /// Failed load requests over all trials.
     pub requests_failed: u64,
     /// `requests_failed / (requests_ok + requests_failed)`; `None` without any request.
+    #[schemars(range(min = 0, max = 1))]
     pub error_rate: Option<f64>,
     /// Docker `oom` events over all trials.
     pub oom_kills: u32,

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::columns::{PHASES, TRIAL_COLUMNS};
-use crate::fmt::{opt_secs, percent, secs};
-use crate::summary::{percentile, RunSummary};
+use crate::figures::{self, WIDE};
+use crate::summary::RunSummary;
 use crate::TrialOutcome;
 
 impl RunSummary {
@@ -61,86 +61,24 @@ impl RunSummary {
         out
     }
 
+    /// The run-wide figures, a line each, behind a first column of their headings.
     fn aggregate_lines(&self, out: &mut String) {
-        let a = &self.aggregate;
-        let _ = writeln!(
-            out,
-            "MTTR          p50 {}  p95 {}  max {}  ({} outage(s), {} recovered, K = {})",
-            opt_secs(a.mttr_p50_ms),
-            opt_secs(a.mttr_p95_ms),
-            opt_secs(a.mttr_max_ms),
-            a.trials_with_outage,
-            a.recovered_trials,
-            self.healthy_after
-        );
-        let before = if a.ttd_p50_ms.is_some_and(|ttd| ttd < 0.0) {
-            " (healer first)"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "MTTR phases   p50 detect {}{before}, act {}, platform {}, start→good {}",
-            opt_secs(a.ttd_p50_ms),
-            opt_secs(a.tta_p50_ms),
-            opt_secs(a.platform_call_p50_ms),
-            opt_secs(a.finished_to_recovered_p50_ms),
-        );
-        let container = a
-            .container_start_to_recovered_p50_ms
-            .map_or_else(String::new, |ms| {
-                format!(", container start→good {}", secs(ms))
-            });
-        let _ = writeln!(
-            out,
-            "              p50 confirm {}{container}",
-            opt_secs(a.confirmation_p50_ms),
-        );
-        if self.trials.iter().any(|t| t.alert_received_at_ms.is_some()) {
-            let p50 = |figure: fn(&TrialOutcome) -> Option<f64>| {
-                opt_secs(percentile(
-                    self.trials.iter().filter_map(figure).collect(),
-                    50.0,
-                ))
-            };
-            let _ = writeln!(
-                out,
-                "alerting p50  fault→firing {}, firing→webhook {}, webhook→action {}",
-                p50(|t| t.fault_to_firing_ms),
-                p50(|t| t.firing_to_webhook_ms),
-                p50(|t| t.webhook_to_action_ms)
-            );
+        for line in figures::shown(self) {
+            let heading = line
+                .heading
+                .map_or_else(String::new, |h| format!("{h:<HEADING_WIDTH$}"));
+            let _ = writeln!(out, "{heading}{}", line.body(self, line.separator, WIDE));
         }
-        let success = a.success_rate.map_or_else(|| "-".to_owned(), percent);
-        let _ = writeln!(
-            out,
-            "success rate  {success}  ({} of {} trials)",
-            a.successful_trials, a.trials
-        );
-        let errors = a.error_rate.map_or_else(|| "-".to_owned(), percent);
-        let _ = writeln!(
-            out,
-            "error rate    {errors}  ({} failed of {} requests)",
-            a.requests_failed,
-            a.requests_ok.saturating_add(a.requests_failed)
-        );
-        let _ = writeln!(
-            out,
-            "OOM kills {}, verified heals {}, actions {}, unverified {}, escalations {}, downtime {}",
-            a.oom_kills,
-            a.heals,
-            a.actions,
-            a.unverified,
-            a.escalations,
-            secs(a.downtime_ms)
-        );
     }
 }
+
+/// The width of the figures' first column.
+const HEADING_WIDTH: usize = 14;
 
 /// The trial, its columns, and ok or FAIL (the reasons follow the table).
 fn row(t: &TrialOutcome) -> Vec<String> {
     let mut cells = vec![t.trial.to_string()];
-    cells.extend(TRIAL_COLUMNS.iter().map(|c| (c.value)(t)));
+    cells.extend(TRIAL_COLUMNS.iter().map(|c| c.text(t)));
     cells.push(if t.success { "ok" } else { "FAIL" }.to_owned());
     cells
 }

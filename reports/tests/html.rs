@@ -282,3 +282,44 @@ fn markdown_summary_is_a_table_per_trial() {
     .unwrap();
     assert!(md.contains(&format!("**MTTR** p50 {:.3}s", mttr / 1000.0)));
 }
+
+/// The text of each `<td class="n">` of `table`.
+fn numbers(table: &str) -> Vec<&str> {
+    table
+        .split("<td class=\"n\">")
+        .skip(1)
+        .filter_map(|h| h.split_once("</td>").map(|(text, _)| text))
+        .collect()
+}
+
+#[test]
+fn every_report_gives_the_same_run_figures() {
+    for run in support::RUNS {
+        let (_scratch, records, again) = support::regenerated(run);
+        let html = render_html(&records, &again.summary, &again.info);
+        let values = numbers(table(&html, "figures"));
+        let junit = render_junit(&again.summary, &again.info);
+        // The JUnit properties after the run's own facts (up to `interrupted`) are the figures.
+        let properties: Vec<&str> = junit
+            .split("<property name=\"")
+            .skip(1)
+            .skip_while(|p| !p.starts_with("interrupted\""))
+            .skip(1)
+            .filter_map(|p| p.split_once("value=\"")?.1.split_once('"'))
+            .map(|(value, _)| value)
+            .collect();
+        assert_eq!(properties, values, "{run}");
+        let md = render_markdown(&again.summary, &again.info);
+        let terminal = again.summary.render_table();
+        for value in values {
+            assert!(
+                md.contains(value),
+                "{run}: {value} missing from the Markdown"
+            );
+            assert!(
+                terminal.contains(value),
+                "{run}: {value} missing from the table"
+            );
+        }
+    }
+}

@@ -25,6 +25,29 @@ fn errors(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The command that rewrites `schema/result.schema.json` from `reports::result_schema`.
+const REGENERATE: &str =
+    "UPDATE_SCHEMA=1 cargo nextest run -p reports committed_schema_is_generated";
+
+#[test]
+fn committed_schema_is_generated() {
+    let path = schema_dir().join("result.schema.json");
+    let generated = serde_json::to_string_pretty(&reports::result_schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        // Beside it, then renamed over it: the other tests read it meanwhile.
+        let scratch = path.with_extension("json.new");
+        std::fs::write(&scratch, &generated).unwrap();
+        std::fs::rename(&scratch, &path).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        committed == generated,
+        "reports/schema/result.schema.json is not the schema generated from reports::ResultFile; \
+         regenerate it with `{REGENERATE}` and review the diff"
+    );
+}
+
 #[test]
 fn result_json_validates_against_the_committed_schema() {
     let validator = result_validator();
