@@ -5,30 +5,26 @@
 //! host's `tail` and the libraries `ldd` lists, running `tail -f /dev/null`. It does not OOM (the
 //! `sim` crate owns the leaky image); it checks the signals the OOM path relies on: `die` with
 //! its exit code, then `start` after `restart`. As PID 1 without a handler, `tail` ignores
-//! SIGTERM, as a hung process would: a restart with a grace waits it out. Containers and the
-//! image carry `sim.test=healer-<unique>` and are removed at the end, also when an assertion
-//! fails.
+//! SIGTERM, as a hung process would: a restart with a grace waits it out. Containers, the image
+//! and their cleanup are the shared [`fixture`]'s.
 
-use std::collections::{BTreeMap, HashMap};
+mod fixture;
+
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::panic::AssertUnwindSafe;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bollard::models::{
-    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-};
-use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
-    RestartContainerOptionsBuilder,
-};
+use bollard::query_parameters::{KillContainerOptionsBuilder, RestartContainerOptionsBuilder};
 use bollard::Docker;
-use futures_util::{FutureExt, StreamExt};
-use healer::{DockerPlatform, Platform, PlatformError, Scope, Signal, SignalKind, TargetRef};
+use futures_util::StreamExt;
+use healer::{DockerPlatform, Platform, PlatformError, Scope, Signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-const TEST_LABEL: &str = "sim.test";
+use fixture::{Fixture, TEST_LABEL};
+
 const SCOPE_LABEL: &str = "healer.scope";
 /// The runbooks' default restart grace.
 const GRACE: Duration = Duration::from_secs(1);
@@ -44,14 +40,11 @@ async fn docker_platform_reports_deaths_and_restarts_of_scoped_containers_only()
 /// before (`--no-capture` shows them); timings are not asserted.
 #[tokio::test]
 async fn restart_starts_what_does_not_run_and_kills_what_does_first() {
-    with_test_image(|docker, run, image| async move {
+    with_test_image(|f, image| async move {
+        let docker = f.docker.clone();
         let platform = DockerPlatform::new(docker.clone());
-        let id = create(&docker, &run, &image, "lifecycle", true).await;
-        let target = TargetRef {
-            id: id.clone(),
-            name: format!("{run}-lifecycle"),
-            labels: BTreeMap::new(),
-        };
+        let target = f.start("lifecycle", &image, &[(SCOPE_LABEL, "in")]).await;
+        let id = target.id.clone();
         let timeout = Duration::from_secs(30);
         let docker_restart = RestartContainerOptionsBuilder::new().t(1).build();
         // (state, grace the runbooks use there): OOM-killed or crashed; hung; paused.
@@ -137,40 +130,27 @@ async fn running_unpaused(docker: &Docker, id: &str) -> (bool, bool) {
     (state.running.unwrap(), !state.paused.unwrap())
 }
 
-/// Runs `body` with a unique run id and the test image built for it, then removes everything
-/// labelled with the run, also when `body` panics.
-async fn with_test_image<F>(body: impl FnOnce(Docker, String, String) -> F)
+/// Runs `body` with a fixture and the test image built for it; the fixture removes everything
+/// of the run afterwards, also when `body` panics.
+async fn with_test_image<F>(body: impl FnOnce(Arc<Fixture>, String) -> F)
 where
     F: std::future::Future<Output = ()>,
 {
-    let docker = Docker::connect_with_local_defaults()
-        .unwrap()
-        .negotiate_version()
+    Fixture::new("platform")
         .await
-        .expect("the Docker engine runs on this machine");
-    let run = format!(
-        "healer-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-    let image = format!("healer-test-tail:{run}");
-    let outcome = AssertUnwindSafe(async {
-        build_image(&docker, &run, &image).await;
-        body(docker.clone(), run.clone(), image.clone()).await;
-    })
-    .catch_unwind()
-    .await;
-    cleanup(&docker, &run, &image).await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+        .run(|f| async move {
+            let config = "CMD [\"/usr/bin/tail\", \"-f\", \"/dev/null\"]\n";
+            let tail = Path::new("/usr/bin/tail");
+            let image = f
+                .build_scratch("tail", "t", tail, "/usr/bin/tail", config)
+                .await;
+            body(f, image).await;
+        })
+        .await;
 }
 
-async fn scenario(docker: Docker, run: String, image: String) {
-    let (docker, run, image) = (&docker, run.as_str(), image.as_str());
+async fn scenario(f: Arc<Fixture>, image: String) {
+    let (docker, run) = (&f.docker, f.run.as_str());
     let platform = DockerPlatform::connect().await.unwrap();
     let scope = Scope {
         labels: BTreeMap::from([
@@ -188,13 +168,9 @@ async fn scenario(docker: Docker, run: String, image: String) {
         }
     });
 
-    let inside = create(docker, run, image, "in", true).await;
-    let outside = create(docker, run, image, "out", false).await;
-    let target = TargetRef {
-        id: inside.clone(),
-        name: format!("{run}-in"),
-        labels: BTreeMap::new(),
-    };
+    let target = f.start("in", &image, &[(SCOPE_LABEL, "in")]).await;
+    let outside = f.start("out", &image, &[]).await.id;
+    let inside = target.id.clone();
 
     // The event stream subscribes when first polled: restart until one `start` shows it is live.
     let mut seen = Vec::new();
@@ -275,114 +251,7 @@ async fn next(signals: &mut mpsc::UnboundedReceiver<Result<Signal, PlatformError
         .unwrap()
 }
 
-/// Builds a scratch image holding the host's `tail` and the libraries it needs.
-async fn build_image(docker: &Docker, run: &str, image: &str) {
-    let mut context = tar::Builder::new(Vec::new());
-    let dockerfile = format!(
-        "FROM scratch\nCOPY rootfs/ /\nLABEL {TEST_LABEL}={run}\nCMD [\"/usr/bin/tail\", \"-f\", \"/dev/null\"]\n"
-    );
-    append(&mut context, "Dockerfile", dockerfile.as_bytes(), 0o644);
-    let ldd = std::process::Command::new("ldd")
-        .arg("/usr/bin/tail")
-        .output()
-        .unwrap();
-    assert!(ldd.status.success(), "ldd /usr/bin/tail failed");
-    let libraries = String::from_utf8(ldd.stdout).unwrap();
-    let files = libraries
-        .lines()
-        .filter_map(|line| line.split_whitespace().find(|word| word.starts_with('/')))
-        .chain(["/usr/bin/tail"]);
-    for file in files {
-        let bytes = std::fs::read(file).unwrap();
-        append(&mut context, &format!("rootfs{file}"), &bytes, 0o755);
-    }
-    let context = context.into_inner().unwrap();
-    // No build cache: tests run side by side and remove their own images (see docker_heal.rs).
-    let options = BuildImageOptionsBuilder::new()
-        .t(image)
-        .nocache(true)
-        .rm(true)
-        .build();
-    let mut build = docker.build_image(options, None, Some(bollard::body_full(context.into())));
-    while let Some(step) = build.next().await {
-        let step = step.expect("image builds");
-        assert!(step.error_detail.is_none(), "image build failed: {step:?}");
-    }
-}
-
-fn append(context: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8], mode: u32) {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(bytes.len() as u64);
-    header.set_mode(mode);
-    header.set_cksum();
-    context.append_data(&mut header, path, bytes).unwrap();
-}
-
-/// Creates and starts a container publishing 8080/tcp on a loopback port; `scoped` adds the
-/// label the test's scope asks for.
-async fn create(docker: &Docker, run: &str, image: &str, suffix: &str, scoped: bool) -> String {
-    let mut labels = HashMap::from([(TEST_LABEL.to_owned(), run.to_owned())]);
-    if scoped {
-        labels.insert(SCOPE_LABEL.to_owned(), "in".to_owned());
-    }
-    let ports = HashMap::from([(
-        "8080/tcp".to_owned(),
-        Some(vec![PortBinding {
-            host_ip: Some("127.0.0.1".to_owned()),
-            host_port: Some(String::new()),
-        }]),
-    )]);
-    let body = ContainerCreateBody {
-        image: Some(image.to_owned()),
-        labels: Some(labels),
-        exposed_ports: Some(vec!["8080/tcp".to_owned()]),
-        host_config: Some(HostConfig {
-            port_bindings: Some(ports),
-            restart_policy: Some(RestartPolicy {
-                name: Some(RestartPolicyNameEnum::NO),
-                maximum_retry_count: None,
-            }),
-            ..HostConfig::default()
-        }),
-        ..ContainerCreateBody::default()
-    };
-    let options = CreateContainerOptionsBuilder::new()
-        .name(&format!("{run}-{suffix}"))
-        .build();
-    let id = docker
-        .create_container(Some(options), body)
-        .await
-        .unwrap()
-        .id;
-    docker.start_container(&id, None).await.unwrap();
-    id
-}
-
 async fn kill(docker: &Docker, id: &str) {
     let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
     docker.kill_container(id, Some(options)).await.unwrap();
-}
-
-/// Removes every container labelled for this run, then the image. Never panics: it runs after
-/// a failed assertion too.
-async fn cleanup(docker: &Docker, run: &str, image: &str) {
-    let filters = HashMap::from([("label", vec![format!("{TEST_LABEL}={run}")])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .unwrap_or_default();
-    for id in containers.into_iter().filter_map(|c| c.id) {
-        let options = RemoveContainerOptionsBuilder::new().force(true).build();
-        if let Err(error) = docker.remove_container(&id, Some(options)).await {
-            eprintln!("cannot remove test container {id}: {error}");
-        }
-    }
-    let options = RemoveImageOptionsBuilder::new().force(true).build();
-    if let Err(error) = docker.remove_image(image, Some(options), None).await {
-        eprintln!("cannot remove test image {image}: {error}");
-    }
 }
