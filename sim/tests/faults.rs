@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use sim::docker::{RunResources, TargetContainer, TargetSpec};
+use sim::faults::kinds::{BadDeploy, CrashLoop, Pause, ResourceSqueeze};
 use sim::faults::Injector;
 use sim::scenario::{FaultKind, FaultPlan};
 
@@ -134,7 +135,7 @@ async fn pause_freezes_the_replica_until_it_is_cleared() {
     with_replica(|resources, replica| async move {
         wait_healthy(&replica).await;
         let injector = Injector::new(resources.docker().clone());
-        let pause = fault(FaultKind::Pause);
+        let pause = fault(FaultKind::Pause(Pause));
 
         injector.inject(&pause, &replica).await.unwrap();
         assert!(is_paused(&resources, &replica.id).await);
@@ -156,7 +157,7 @@ async fn a_replica_left_paused_is_still_removed_by_cleanup() {
     with_replica(|resources, replica| async move {
         let injector = Injector::new(resources.docker().clone());
         injector
-            .inject(&fault(FaultKind::Pause), &replica)
+            .inject(&fault(FaultKind::Pause(Pause)), &replica)
             .await
             .unwrap();
         assert!(is_paused(&resources, &replica.id).await);
@@ -169,10 +170,10 @@ async fn squeeze_lowers_the_limits_live_and_clear_restores_the_originals() {
     with_replica(|resources, replica| async move {
         wait_healthy(&replica).await;
         let injector = Injector::new(resources.docker().clone());
-        let squeeze = fault(FaultKind::ResourceSqueeze {
+        let squeeze = fault(FaultKind::ResourceSqueeze(ResourceSqueeze {
             memory_bytes: Some(32 << 20),
             nano_cpus: Some(250_000_000),
-        });
+        }));
         assert_eq!(
             host_limits(&resources, &replica.id).await,
             (MEMORY, MEMORY, NANO_CPUS)
@@ -199,10 +200,10 @@ async fn squeeze_lowers_the_limits_live_and_clear_restores_the_originals() {
 async fn a_memory_only_squeeze_leaves_the_cpu_limit_alone() {
     with_replica(|resources, replica| async move {
         let injector = Injector::new(resources.docker().clone());
-        let squeeze = fault(FaultKind::ResourceSqueeze {
+        let squeeze = fault(FaultKind::ResourceSqueeze(ResourceSqueeze {
             memory_bytes: Some(48 << 20),
             nano_cpus: None,
-        });
+        }));
         injector.inject(&squeeze, &replica).await.unwrap();
         assert_eq!(
             host_limits(&resources, &replica.id).await,
@@ -226,7 +227,7 @@ async fn crash_loop_makes_restarts_fail_until_it_is_cleared() {
     with_replica_env(env, |resources, replica| async move {
         wait_healthy(&replica).await;
         let injector = Injector::new(resources.docker().clone());
-        let crash_loop = fault(FaultKind::CrashLoop);
+        let crash_loop = fault(FaultKind::CrashLoop(CrashLoop));
         let docker = resources.docker();
 
         injector.inject(&crash_loop, &replica).await.unwrap();
@@ -270,7 +271,7 @@ async fn a_bad_deploy_replaces_the_replica_with_a_failing_version_that_rolls_bac
         let old_image = before.config.unwrap().image.unwrap();
 
         Injector::new(docker.clone())
-            .inject(&fault(FaultKind::BadDeploy), &replica)
+            .inject(&fault(FaultKind::BadDeploy(BadDeploy)), &replica)
             .await
             .unwrap();
         let deployed = docker.inspect_container(&name, None).await.unwrap();
@@ -316,7 +317,7 @@ async fn a_bad_deploy_replaces_the_replica_with_a_failing_version_that_rolls_bac
 
         // Twice replaced, it is still the replica faults reach.
         let injector = Injector::new(docker.clone());
-        let pause = fault(FaultKind::Pause);
+        let pause = fault(FaultKind::Pause(Pause));
         injector.inject(&pause, &replica).await.unwrap();
         assert!(is_paused(&resources, &name).await);
         injector.clear(&pause.kind, &replica).await.unwrap();

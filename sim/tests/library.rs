@@ -29,6 +29,7 @@ const RUN_HERE: &[&str] = &[
     "cpu-saturation",
     "latency-injection",
     "cache-bloat",
+    "network-loss",
 ];
 
 #[test]

@@ -1,17 +1,19 @@
-//! Injecting a scenario's faults into target replicas, and removing them again.
+//! Injecting a scenario's faults into target replicas, and removing them again. Each kind of
+//! fault is a module of [`kinds`], listed in its registry; this module holds what they share:
+//! the [`Injector`] (Docker, an HTTP client, the network proxies, the limits to restore).
 //!
 //! Faults inside the built-in target go through its chaos endpoints; `kill`, `pause` and
 //! `resource-squeeze` go through Docker; `crash-loop` writes a marker file through Docker that
 //! makes the built-in target refuse to start, then crashes it; `bad-deploy` replaces the replica
-//! with a container of the built-in target's failing next version; `network-latency` and
-//! `network-errors` set a toxic on the replica's proxy (see [`crate::netproxy`]). Every fault that can outlive its window is cleared when
-//! the window ends or the trial ends; all but the network faults live inside the trial's
-//! containers, so removing those removes whatever a failed clear left (a toxic lives in the
-//! run's proxy, removed with the run).
+//! with a container of the built-in target's failing next version; `network-latency`,
+//! `network-errors` and `network-loss` set a toxic on the replica's proxy (see
+//! [`crate::netproxy`]). Every fault that can outlive its window is cleared when the window ends
+//! or the trial ends; all but the network faults live inside the trial's containers, so removing
+//! those removes whatever a failed clear left (a toxic lives in the run's proxy, removed with the
+//! run).
 
 mod chaos;
-mod crash_loop;
-mod deploy;
+pub mod kinds;
 mod limits;
 mod network;
 
@@ -19,15 +21,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::query_parameters::{KillContainerOptionsBuilder, StopContainerOptionsBuilder};
 use bollard::Docker;
 
 use crate::docker::TargetContainer;
 use crate::netproxy::NetProxies;
-use crate::scenario::{FaultKind, FaultPlan};
-use chaos::{chaos_query, clear_query};
-pub use crash_loop::MARKER_PATH as CRASH_LOOP_MARKER;
-pub use deploy::prepare as prepare_deploys;
+use crate::scenario::FaultPlan;
+pub use kinds::prepare as prepare_deploys;
+use kinds::FaultKind;
+pub use kinds::MARKER_PATH as CRASH_LOOP_MARKER;
 use limits::Limits;
 
 /// Injecting or clearing a fault failed.
@@ -50,8 +51,18 @@ pub enum FaultError {
     #[error("{target}: the deploy failed: {source}")]
     Deploy {
         target: String,
-        source: deploy::DeployError,
+        source: kinds::DeployError,
     },
+}
+
+impl FaultError {
+    /// Makes Docker's refusal of a fault on `target` a [`FaultError::Docker`].
+    fn docker(target: &TargetContainer) -> impl FnOnce(bollard::errors::Error) -> Self + '_ {
+        |source| FaultError::Docker {
+            target: target.name.clone(),
+            source,
+        }
+    }
 }
 
 /// Talks to targets to inject faults, and remembers what it must put back.
@@ -94,65 +105,7 @@ impl Injector {
         fault: &FaultPlan,
         target: &TargetContainer,
     ) -> Result<(), FaultError> {
-        let docker_error = |source| FaultError::Docker {
-            target: target.name.clone(),
-            source,
-        };
-        match &fault.kind {
-            FaultKind::Kill => {
-                let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
-                self.docker
-                    .kill_container(&target.container, Some(options))
-                    .await
-                    .map_err(docker_error)
-            }
-            FaultKind::Pause => self
-                .docker
-                .pause_container(&target.container)
-                .await
-                .map_err(docker_error),
-            FaultKind::ResourceSqueeze {
-                memory_bytes,
-                nano_cpus,
-            } => {
-                let current = Limits::inspect(&self.docker, &target.container)
-                    .await
-                    .map_err(docker_error)?;
-                // Overlapping squeezes keep the limits from before the first one.
-                self.originals_mut()
-                    .entry(target.container.clone())
-                    .or_insert(current);
-                let squeezed = current.squeezed(*memory_bytes, *nano_cpus);
-                squeezed
-                    .apply(&self.docker, &target.container)
-                    .await
-                    .map_err(docker_error)
-            }
-            FaultKind::DependencyOutage => {
-                let options = StopContainerOptionsBuilder::new().t(1).build();
-                self.docker
-                    .stop_container(&target.container, Some(options))
-                    .await
-                    .map_err(docker_error)
-            }
-            FaultKind::BadDeploy => deploy::deploy(&self.docker, target)
-                .await
-                .map_err(|source| FaultError::Deploy {
-                    target: target.name.clone(),
-                    source,
-                }),
-            FaultKind::CrashLoop => {
-                crash_loop::set_marker(&self.docker, &target.container, true)
-                    .await
-                    .map_err(docker_error)?;
-                let crash = FaultKind::Crash { exit_code: 1 };
-                self.post(target, &chaos_query(&crash, None)).await
-            }
-            kind @ (FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }) => {
-                self.toxic(target, kind, true).await
-            }
-            kind => self.post(target, &chaos_query(kind, fault.duration)).await,
-        }
+        fault.kind.inject(self, target, fault.duration).await
     }
 
     /// Removes a fault whose window ended: resumes a paused replica, restores squeezed limits,
@@ -164,54 +117,7 @@ impl Injector {
         fault: &FaultKind,
         target: &TargetContainer,
     ) -> Result<(), FaultError> {
-        let docker_error = |source| FaultError::Docker {
-            target: target.name.clone(),
-            source,
-        };
-        match fault {
-            FaultKind::Pause => {
-                // A restart (the healer's) or a kill already ended the pause: nothing to undo.
-                let state = self.state(&target.container).await.map_err(docker_error)?;
-                if state.paused != Some(true) {
-                    return Ok(());
-                }
-                self.docker
-                    .unpause_container(&target.container)
-                    .await
-                    .map_err(docker_error)
-            }
-            FaultKind::ResourceSqueeze { .. } => {
-                let original = self.originals_mut().remove(&target.container);
-                match original {
-                    Some(original) => original
-                        .apply(&self.docker, &target.container)
-                        .await
-                        .map_err(docker_error),
-                    None => Ok(()),
-                }
-            }
-            FaultKind::DependencyOutage => {
-                // The healer may have started it again already: nothing to undo then.
-                let state = self.state(&target.container).await.map_err(docker_error)?;
-                if state.running == Some(true) {
-                    return Ok(());
-                }
-                self.docker
-                    .start_container(&target.container, None)
-                    .await
-                    .map_err(docker_error)
-            }
-            FaultKind::CrashLoop => crash_loop::set_marker(&self.docker, &target.container, false)
-                .await
-                .map_err(docker_error),
-            kind @ (FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }) => {
-                self.toxic(target, kind, false).await
-            }
-            kind => match clear_query(kind) {
-                Some(query) => self.post(target, query).await,
-                None => Ok(()),
-            },
-        }
+        fault.clear(self, target).await
     }
 
     async fn state(
@@ -234,35 +140,12 @@ impl Injector {
         self.send(target, reqwest::Method::POST, url).await
     }
 
-    /// Sets (`on`) or clears the toxic of network fault `kind` on `target`'s proxy.
     /// Clears every toxic on the network proxy in front of `target`, if it has one.
     pub async fn reset_network(&self, target: &TargetContainer) -> Result<(), FaultError> {
         match self.net_proxies.control_url(&target.name) {
             Some(url) => self.send(target, reqwest::Method::DELETE, url).await,
             None => Ok(()),
         }
-    }
-
-    async fn toxic(
-        &self,
-        target: &TargetContainer,
-        kind: &FaultKind,
-        on: bool,
-    ) -> Result<(), FaultError> {
-        let (Some(toxic), Some(url)) = (
-            network::toxic(kind),
-            self.net_proxies.control_url(&target.name),
-        ) else {
-            return Err(FaultError::NoProxy {
-                target: target.name.clone(),
-            });
-        };
-        let (method, query) = if on {
-            (reqwest::Method::POST, toxic.set_query())
-        } else {
-            (reqwest::Method::DELETE, toxic.clear_query())
-        };
-        self.send(target, method, format!("{url}?{query}")).await
     }
 
     /// Sends a request that must succeed (2xx) to `url`, on behalf of `target`.
@@ -293,19 +176,5 @@ impl Injector {
 /// How the journal describes `fault`'s injection: the chaos request, the signal sent, or the
 /// Docker change made.
 pub fn describe(fault: &FaultPlan) -> String {
-    match &fault.kind {
-        FaultKind::Kill => "SIGKILL".to_owned(),
-        FaultKind::Pause => "docker pause".to_owned(),
-        FaultKind::CrashLoop => format!("marker {} + crash?code=1", crash_loop::MARKER_PATH),
-        FaultKind::BadDeploy => deploy::DESCRIPTION.to_owned(),
-        FaultKind::DependencyOutage => "docker stop of the dependency".to_owned(),
-        FaultKind::ResourceSqueeze {
-            memory_bytes,
-            nano_cpus,
-        } => limits::describe(*memory_bytes, *nano_cpus),
-        kind => match network::toxic(kind) {
-            Some(toxic) => network::describe(&toxic),
-            None => chaos_query(kind, fault.duration),
-        },
-    }
+    fault.kind.describe(fault.duration)
 }

@@ -1,10 +1,12 @@
 //! The proxy's HTTP control API, and the toxics as the fault injector asks for them.
 //!
-//! - `GET /toxics`: the toxics in force, as JSON (`{"latency_ms":0,"jitter_ms":0,"reset":0.0}`).
-//! - `POST /toxics?latency_ms=400&jitter_ms=100&reset=0.5`: sets the toxics given (any subset),
-//!   leaves the others; answers the new state. Unknown parameters, or a `reset` outside 0..=1,
-//!   are refused (400).
-//! - `DELETE /toxics?toxic=latency|reset`: clears that toxic; without `toxic`, clears them all.
+//! - `GET /toxics`: the toxics in force, as JSON
+//!   (`{"latency_ms":0,"jitter_ms":0,"reset":0.0,"loss":0.0}`).
+//! - `POST /toxics?latency_ms=400&jitter_ms=100&reset=0.5&loss=0.3`: sets the toxics given (any
+//!   subset), leaves the others; answers the new state. Unknown parameters, or a `reset` or
+//!   `loss` outside 0..=1, are refused (400).
+//! - `DELETE /toxics?toxic=latency|reset|loss`: clears that toxic; without `toxic`, clears them
+//!   all.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,8 @@ pub enum Toxic {
     Latency { fixed: Duration, jitter: Duration },
     /// This fraction (0..=1) of new connections reset.
     Reset { fraction: f64 },
+    /// This fraction (0..=1) of new connections blackholed: accepted, then never answered.
+    Loss { fraction: f64 },
 }
 
 impl Toxic {
@@ -33,6 +37,7 @@ impl Toxic {
         match self {
             Toxic::Latency { .. } => "latency",
             Toxic::Reset { .. } => "reset",
+            Toxic::Loss { .. } => "loss",
         }
     }
 
@@ -45,6 +50,7 @@ impl Toxic {
                 jitter.as_millis()
             ),
             Toxic::Reset { fraction } => format!("reset={fraction}"),
+            Toxic::Loss { fraction } => format!("loss={fraction}"),
         }
     }
 
@@ -66,6 +72,7 @@ struct SetParams {
     latency_ms: Option<u64>,
     jitter_ms: Option<u64>,
     reset: Option<f64>,
+    loss: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,15 +86,18 @@ async fn show(Shared(state): Shared<Arc<State>>) -> Response {
 }
 
 async fn set(Shared(state): Shared<Arc<State>>, Query(params): Query<SetParams>) -> Response {
-    if let Some(reset) = params.reset {
-        if !(0.0..=1.0).contains(&reset) {
-            return bad_request(format!("reset must be a fraction from 0 to 1, got {reset}"));
+    for (name, fraction) in [("reset", params.reset), ("loss", params.loss)] {
+        if let Some(fraction) = fraction.filter(|f| !(0.0..=1.0).contains(f)) {
+            return bad_request(format!(
+                "{name} must be a fraction from 0 to 1, got {fraction}"
+            ));
         }
     }
     let toxics = state.update(|toxics| {
         toxics.latency_ms = params.latency_ms.unwrap_or(toxics.latency_ms);
         toxics.jitter_ms = params.jitter_ms.unwrap_or(toxics.jitter_ms);
         toxics.reset = params.reset.unwrap_or(toxics.reset);
+        toxics.loss = params.loss.unwrap_or(toxics.loss);
     });
     tracing::info!(?toxics, "toxics set");
     json(&toxics)
@@ -101,9 +111,10 @@ async fn clear(Shared(state): Shared<Arc<State>>, Query(params): Query<ClearPara
             toxics.jitter_ms = 0;
         }),
         Some("reset") => state.update(|toxics| toxics.reset = 0.0),
+        Some("loss") => state.update(|toxics| toxics.loss = 0.0),
         Some(other) => {
             return bad_request(format!(
-                "unknown toxic {other:?}: expected `latency` or `reset`"
+                "unknown toxic {other:?}: expected `latency`, `reset` or `loss`"
             ))
         }
     };

@@ -8,9 +8,10 @@
 //! - [`pipe`]: the data path. Every accepted connection is piped to the upstream both ways; each
 //!   chunk read is forwarded after the latency toxic's delay (per direction, as Toxiproxy's
 //!   `latency` toxic does); the reset toxic closes a fraction of new connections at once with a
-//!   TCP reset.
-//! - [`control`]: `GET /toxics` (state as JSON), `POST /toxics?latency_ms=&jitter_ms=&reset=`
-//!   (sets the toxics given), `DELETE /toxics[?toxic=latency|reset]` (clears one, or all).
+//!   TCP reset; the loss toxic blackholes a fraction of them (what packet loss looks like to a
+//!   client of a TCP proxy: a timeout, not a reset).
+//! - [`control`]: `GET /toxics` (state as JSON), `POST /toxics?latency_ms=&jitter_ms=&reset=&loss=`
+//!   (sets the toxics given), `DELETE /toxics[?toxic=latency|reset|loss]` (clears one, or all).
 //! - [`containers`]: the runner's side: one proxy container per replica on the run's network.
 
 mod containers;
@@ -38,6 +39,18 @@ pub struct Toxics {
     /// The fraction (0..=1) of new connections reset at once instead of being proxied, spread
     /// evenly over the connections since it was set.
     pub reset: f64,
+    /// The fraction (0..=1) of new connections (of those not reset) accepted and then
+    /// blackholed: read and discarded, never forwarded nor answered, until the client gives
+    /// up. Spread evenly like `reset`.
+    pub loss: f64,
+}
+
+/// What becomes of a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Proxy,
+    Reset,
+    Blackhole,
 }
 
 /// The toxics, shared by the control API and every connection: each chunk reads them afresh,
@@ -47,6 +60,8 @@ struct State {
     toxics: Mutex<Toxics>,
     /// New connections since `reset` was last set.
     connections: AtomicU64,
+    /// New connections not reset since `loss` was last set.
+    loss_connections: AtomicU64,
 }
 
 impl State {
@@ -63,10 +78,13 @@ impl State {
             .toxics
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let reset = toxics.reset;
+        let (reset, loss) = (toxics.reset, toxics.loss);
         change(&mut toxics);
         if toxics.reset != reset {
             self.connections.store(0, Ordering::Relaxed);
+        }
+        if toxics.loss != loss {
+            self.loss_connections.store(0, Ordering::Relaxed);
         }
         *toxics
     }
@@ -87,14 +105,26 @@ impl State {
         Duration::from_millis(ms)
     }
 
-    /// Whether the next new connection is proxied (`false`: reset it). Connection `n` since the
-    /// fraction `f` was set is reset when `floor((n+1)·f) > floor(n·f)`, so exactly `f` of them
-    /// are, evenly spread (all of them at 1, none at 0).
-    fn admit(&self) -> bool {
-        let reset = self.toxics().reset;
-        let n = self.connections.fetch_add(1, Ordering::Relaxed) as f64;
-        ((n + 1.0) * reset).floor() <= (n * reset).floor()
+    /// What becomes of the next new connection: reset by the reset toxic's share, else
+    /// blackholed by the loss toxic's share of the rest, else proxied.
+    fn admit(&self) -> Verdict {
+        let Toxics { reset, loss, .. } = self.toxics();
+        if picked(&self.connections, reset) {
+            Verdict::Reset
+        } else if picked(&self.loss_connections, loss) {
+            Verdict::Blackhole
+        } else {
+            Verdict::Proxy
+        }
     }
+}
+
+/// Whether the next of the connections `counter` counts is among the `fraction` picked.
+/// Connection `n` since the fraction `f` was set is picked when `floor((n+1)·f) > floor(n·f)`,
+/// so exactly `f` of them are, evenly spread (all of them at 1, none at 0).
+fn picked(counter: &AtomicU64, fraction: f64) -> bool {
+    let n = counter.fetch_add(1, Ordering::Relaxed) as f64;
+    ((n + 1.0) * fraction).floor() > (n * fraction).floor()
 }
 
 /// A pseudo-random number for jitter: std's per-process random SipHash keys (which differ for

@@ -1,5 +1,5 @@
-//! The proxy's data path: accept, reset or connect upstream, then pipe both ways, delaying each
-//! chunk by the latency toxic.
+//! The proxy's data path: accept, then reset, blackhole, or connect upstream and pipe both
+//! ways, delaying each chunk by the latency toxic.
 
 use std::io;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::State;
+use super::{State, Verdict};
 
 /// The most bytes read at once, i.e. the largest chunk a delay applies to.
 const CHUNK: usize = 16 * 1024;
@@ -27,14 +27,25 @@ pub(super) async fn accept_loop(
 ) -> io::Result<()> {
     let upstream: Arc<str> = upstream.into();
     loop {
-        let (client, peer) = listener.accept().await?;
-        if !state.admit() {
-            // A zero linger makes the close a TCP reset rather than an orderly FIN.
-            if let Err(e) = client.set_zero_linger() {
-                tracing::debug!(%peer, "cannot set a zero linger: {e}");
+        let (mut client, peer) = listener.accept().await?;
+        match state.admit() {
+            Verdict::Proxy => {}
+            Verdict::Reset => {
+                // A zero linger makes the close a TCP reset rather than an orderly FIN.
+                if let Err(e) = client.set_zero_linger() {
+                    tracing::debug!(%peer, "cannot set a zero linger: {e}");
+                }
+                drop(client);
+                continue;
             }
-            drop(client);
-            continue;
+            Verdict::Blackhole => {
+                // Everything the client sends is swallowed, nothing comes back, until it gives
+                // up and closes.
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client, &mut tokio::io::sink()).await;
+                });
+                continue;
+            }
         }
         let upstream = upstream.clone();
         let state = state.clone();

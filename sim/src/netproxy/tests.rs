@@ -130,12 +130,46 @@ async fn half_the_connections_are_reset_alternately() {
     assert_eq!(through, [true, false, true, false, true, false]);
 }
 
+/// Whether a new connection is blackholed: accepted and written to, but never answered (nor
+/// closed or reset) within a while.
+async fn blackholed(proxy: SocketAddr) -> bool {
+    let mut stream = TcpStream::connect(proxy).await.expect("accepted");
+    stream.write_all(b"ping").await.expect("written");
+    let mut echoed = [0; 4];
+    let read = stream.read(&mut echoed);
+    tokio::time::timeout(Duration::from_millis(300), read)
+        .await
+        .is_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loss_blackholes_a_share_of_new_connections_until_cleared() {
+    let (proxy, url) = proxy_to_echo().await;
+    let loss = Toxic::Loss { fraction: 0.5 };
+    let (status, body) = control(reqwest::Method::POST, &url, &loss.set_query()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(toxics(&body).loss, 0.5);
+    let mut lost = Vec::new();
+    for _ in 0..4 {
+        lost.push(blackholed(proxy).await);
+    }
+    assert_eq!(lost, [false, true, false, true]);
+    let (status, body) = control(reqwest::Method::DELETE, &url, &loss.clear_query()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(toxics(&body).loss, 0.0);
+    for _ in 0..3 {
+        assert!(round_trip(proxy).await.is_some(), "cleared: passes through");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_control_api_refuses_bad_settings_and_clears_one_toxic_at_a_time() {
     let (_, url) = proxy_to_echo().await;
     let (status, body) = control(reqwest::Method::POST, &url, "reset=1.5").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("fraction from 0 to 1"), "{body}");
+    let (status, body) = control(reqwest::Method::POST, &url, "loss=-0.1").await;
+    assert_eq!(status, 400, "{body}");
     let (status, _) = control(reqwest::Method::POST, &url, "latency=5").await;
     assert_eq!(status, 400, "an unknown parameter is refused");
     let (status, _) = control(reqwest::Method::DELETE, &url, "toxic=bandwidth").await;
@@ -153,7 +187,8 @@ async fn the_control_api_refuses_bad_settings_and_clears_one_toxic_at_a_time() {
         Toxics {
             latency_ms: 0,
             jitter_ms: 0,
-            reset: 0.25
+            reset: 0.25,
+            loss: 0.0,
         }
     );
 }
@@ -162,10 +197,26 @@ async fn the_control_api_refuses_bad_settings_and_clears_one_toxic_at_a_time() {
 fn a_reset_fraction_resets_exactly_that_share_evenly() {
     let state = State::default();
     state.update(|t| t.reset = 0.25);
-    let admitted: Vec<bool> = (0..8).map(|_| state.admit()).collect();
+    let admitted: Vec<bool> = (0..8).map(|_| state.admit() == Verdict::Proxy).collect();
     assert_eq!(admitted, [true, true, true, false, true, true, true, false]);
     state.update(|t| t.reset = 0.0);
-    assert!((0..100).all(|_| state.admit()));
+    assert!((0..100).all(|_| state.admit() == Verdict::Proxy));
+}
+
+#[test]
+fn a_loss_fraction_blackholes_that_share_of_the_connections_not_reset() {
+    use Verdict::{Blackhole, Proxy, Reset};
+    let state = State::default();
+    state.update(|t| t.loss = 0.5);
+    let verdicts: Vec<Verdict> = (0..4).map(|_| state.admit()).collect();
+    assert_eq!(verdicts, [Proxy, Blackhole, Proxy, Blackhole]);
+    // Reset first; the loss goes on counting the connections left.
+    state.update(|t| t.reset = 0.5);
+    let verdicts: Vec<Verdict> = (0..8).map(|_| state.admit()).collect();
+    assert_eq!(
+        verdicts,
+        [Proxy, Reset, Blackhole, Reset, Proxy, Reset, Blackhole, Reset]
+    );
 }
 
 #[test]
@@ -202,4 +253,7 @@ fn toxics_map_to_their_control_queries() {
     let reset = Toxic::Reset { fraction: 0.5 };
     assert_eq!(reset.set_query(), "reset=0.5");
     assert_eq!(reset.clear_query(), "toxic=reset");
+    let loss = Toxic::Loss { fraction: 0.3 };
+    assert_eq!(loss.set_query(), "loss=0.3");
+    assert_eq!(loss.clear_query(), "toxic=loss");
 }

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::RunContext;
 use crate::docker::TargetContainer;
 use crate::faults;
-use crate::scenario::{FaultKind, FaultPlan};
+use crate::scenario::FaultPlan;
 
 /// Injects each fault at its time (relative to the start of load) and clears it when its
 /// window ends, marking in `active` what is in force. Returns once the schedule is done or the
@@ -95,7 +95,7 @@ pub(super) fn fault_targets<'a>(
     fault: &FaultPlan,
 ) -> Vec<&'a TargetContainer> {
     match fault.replica {
-        _ if fault.kind == FaultKind::DependencyOutage => dependency.into_iter().collect(),
+        _ if fault.kind.hits_dependency() => dependency.into_iter().collect(),
         Some(index) => replicas.get(index as usize).into_iter().collect(),
         None => replicas.iter().collect(),
     }

@@ -57,6 +57,9 @@
 //!   - kind: network-errors      # that proxy resets this share of new connections; needs a
 //!     at: 3s                    # balancer
 //!     rate: 50%
+//!   - kind: network-loss        # that proxy blackholes this share of new connections (accepts,
+//!     at: 3s                    # never answers: a timeout, not a reset); needs a balancer
+//!     rate: 75%
 //!   # also: `kind: hang`, `kind: crash` (exit_code, default 1), `kind: kill`,
 //!   # `kind: bad-deploy` (built-in target only, no duration: the replica is replaced by its
 //!   # next version, which fails health, labelled healer.previous-image for a rollback),
@@ -90,9 +93,10 @@ mod spec;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub(crate) use compile::{KindCompiler, CPUS, MIN_MEMORY};
 pub use plan::{
-    Balancer, DependencyPlan, FaultKind, FaultName, FaultPlan, HealthPlan, Leak, LoadPlan,
-    MonitoringPlan, Plan, TargetImage, TargetPlan,
+    Balancer, DependencyPlan, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan,
+    Plan, TargetImage, TargetPlan,
 };
 use specfile::Problems;
 

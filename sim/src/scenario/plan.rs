@@ -2,9 +2,11 @@
 //! runbook resolved to a file. Built only by `compile`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// What a fault does: defined with each kind, in [`crate::faults::kinds`].
+pub use crate::faults::kinds::{FaultKind, Leak};
 
 /// A scenario ready to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,173 +155,6 @@ fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// What a fault does.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FaultKind {
-    MemoryLeak(Leak),
-    CpuBurn {
-        threads: u32,
-    },
-    Latency {
-        fixed: Duration,
-        jitter: Duration,
-    },
-    Hang,
-    Crash {
-        exit_code: i32,
-    },
-    Kill,
-    /// The built-in target crashed now, and made to refuse every start until the fault ends
-    /// (a config that makes restarts fail).
-    CrashLoop,
-    /// The replica's processes frozen (`docker pause`) until the fault ends.
-    Pause,
-    /// The replica's limits lowered live (`docker update`) until the fault ends, then restored.
-    /// At least one is set; each is below the target's own limit.
-    ResourceSqueeze {
-        memory_bytes: Option<u64>,
-        /// Billionths of a CPU, as Docker's `NanoCpus`.
-        nano_cpus: Option<i64>,
-    },
-    /// The replica replaced by a container of the built-in target's next version, which fails
-    /// its health check, labelled with the image to roll back to; lasts until rolled back.
-    BadDeploy,
-    /// The scenario's dependency stopped (`docker stop`) until the fault ends, then started again
-    /// if still stopped.
-    DependencyOutage,
-    /// Every chunk between the balancer and the replica delayed, in each direction, by a proxy
-    /// in the path (the replica itself answers as fast as ever).
-    NetworkLatency {
-        fixed: Duration,
-        jitter: Duration,
-    },
-    /// This fraction (0..=1) of new connections from the balancer to the replica reset by the
-    /// proxy in the path.
-    NetworkErrors {
-        rate: f64,
-    },
-}
-
-/// How a memory leak grows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leak {
-    /// Steadily, this many bytes per second.
-    Rate { bytes_per_sec: u64 },
-    /// All at once.
-    Amount { bytes: u64 },
-    /// This many bytes per request served.
-    PerRequest { bytes: u64 },
-}
-
-/// The name of a kind of fault: every kind there is, so that each `match` on it (the fields
-/// a kind takes, how it compiles) is checked for completeness by the compiler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultName {
-    MemoryLeak,
-    CpuBurn,
-    Latency,
-    Hang,
-    Crash,
-    Kill,
-    Pause,
-    ResourceSqueeze,
-    CrashLoop,
-    BadDeploy,
-    NetworkLatency,
-    NetworkErrors,
-    DependencyOutage,
-}
-
-impl FaultName {
-    /// Every kind, in the order the docs list them.
-    pub const ALL: [FaultName; 13] = [
-        FaultName::MemoryLeak,
-        FaultName::CpuBurn,
-        FaultName::Latency,
-        FaultName::Hang,
-        FaultName::Crash,
-        FaultName::Kill,
-        FaultName::Pause,
-        FaultName::ResourceSqueeze,
-        FaultName::CrashLoop,
-        FaultName::BadDeploy,
-        FaultName::NetworkLatency,
-        FaultName::NetworkErrors,
-        FaultName::DependencyOutage,
-    ];
-
-    /// The name as written in scenario files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultName::MemoryLeak => "memory-leak",
-            FaultName::CpuBurn => "cpu-burn",
-            FaultName::Latency => "latency",
-            FaultName::Hang => "hang",
-            FaultName::Crash => "crash",
-            FaultName::Kill => "kill",
-            FaultName::Pause => "pause",
-            FaultName::ResourceSqueeze => "resource-squeeze",
-            FaultName::CrashLoop => "crash-loop",
-            FaultName::BadDeploy => "bad-deploy",
-            FaultName::NetworkLatency => "network-latency",
-            FaultName::NetworkErrors => "network-errors",
-            FaultName::DependencyOutage => "dependency-outage",
-        }
-    }
-
-    /// The kind a scenario file names, if there is one by that name.
-    pub fn parse(text: &str) -> Option<FaultName> {
-        FaultName::ALL
-            .into_iter()
-            .find(|name| name.as_str() == text)
-    }
-
-    /// Every kind's name, as written in scenario files.
-    pub fn names() -> [&'static str; 13] {
-        FaultName::ALL.map(FaultName::as_str)
-    }
-}
-
-impl fmt::Display for FaultName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FaultKind {
-    /// Which kind this is.
-    pub fn fault_name(&self) -> FaultName {
-        match self {
-            FaultKind::MemoryLeak(_) => FaultName::MemoryLeak,
-            FaultKind::CpuBurn { .. } => FaultName::CpuBurn,
-            FaultKind::Latency { .. } => FaultName::Latency,
-            FaultKind::Hang => FaultName::Hang,
-            FaultKind::Crash { .. } => FaultName::Crash,
-            FaultKind::Kill => FaultName::Kill,
-            FaultKind::Pause => FaultName::Pause,
-            FaultKind::ResourceSqueeze { .. } => FaultName::ResourceSqueeze,
-            FaultKind::CrashLoop => FaultName::CrashLoop,
-            FaultKind::BadDeploy => FaultName::BadDeploy,
-            FaultKind::DependencyOutage => FaultName::DependencyOutage,
-            FaultKind::NetworkLatency { .. } => FaultName::NetworkLatency,
-            FaultKind::NetworkErrors { .. } => FaultName::NetworkErrors,
-        }
-    }
-
-    /// The name as written in scenario files.
-    pub fn name(&self) -> &'static str {
-        self.fault_name().as_str()
-    }
-
-    /// Whether the fault lives in the network path (a proxy between balancer and replica).
-    pub fn is_network(&self) -> bool {
-        matches!(
-            self,
-            FaultKind::NetworkLatency { .. } | FaultKind::NetworkErrors { .. }
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,7 +165,7 @@ mod tests {
             at_latest: at_latest.map(Duration::from_millis),
             duration: None,
             replica: None,
-            kind: FaultKind::Kill,
+            kind: FaultKind::Kill(crate::faults::kinds::Kill),
         }
     }
 

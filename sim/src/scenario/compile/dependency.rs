@@ -2,6 +2,7 @@
 
 use super::target::is_container_name;
 use super::Compiler;
+use crate::faults::kinds;
 use crate::scenario::plan::{DependencyPlan, TargetImage, TargetPlan};
 use crate::scenario::spec::{DependencySpec, FaultSpec};
 
@@ -41,23 +42,30 @@ impl Compiler<'_> {
         Some(DependencyPlan { name })
     }
 
-    /// A `dependency-outage` fault needs a dependency, and hits it rather than a replica.
+    /// A fault that hits the dependency (`dependency-outage`) needs one, and hits it rather
+    /// than a replica.
     pub(super) fn dependency_faults(&mut self, faults: &[FaultSpec], has_dependency: bool) {
         for (i, fault) in faults.iter().enumerate() {
-            if fault.kind.as_deref() != Some("dependency-outage") {
+            let Some(kind) = fault.kind.as_deref().and_then(kinds::find) else {
+                continue;
+            };
+            if !kind.hits_dependency {
                 continue;
             }
             if !has_dependency {
                 self.p.push(
                     &format!("faults[{i}].kind"),
-                    "a dependency-outage fault stops the scenario's dependency, and it has none",
+                    format!(
+                        "a {} fault stops the scenario's dependency, and it has none",
+                        kind.name
+                    ),
                     Some("add `dependency: { name: db }`".into()),
                 );
             }
             if fault.replica.is_some() {
                 self.p.push(
                     &format!("faults[{i}].replica"),
-                    "a dependency-outage fault stops the dependency, not a replica",
+                    format!("a {} fault stops the dependency, not a replica", kind.name),
                     Some("remove `replica`".into()),
                 );
             }

@@ -1,34 +1,15 @@
-//! The `faults` section: each fault's kind, start, duration and replica, and the fields of
-//! its kind.
+//! The `faults` section: each fault's kind, start, duration and replica; the fields of its kind
+//! are compiled by the kind itself (see [`crate::faults::kinds`]) through a [`KindCompiler`].
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use specfile::{did_you_mean, Scalar};
+use specfile::{did_you_mean, ProblemList};
 
-use super::{Compiler, CPUS, MIN_MEMORY};
-use crate::scenario::plan::{
-    Balancer, FaultKind, FaultName, FaultPlan, Leak, TargetImage, TargetPlan,
-};
+use super::Compiler;
+use crate::faults::kinds::{self, Entry};
+use crate::scenario::plan::{Balancer, FaultPlan, TargetPlan};
 use crate::scenario::spec::FaultSpec;
-
-const DEFAULT_CPU_BURN_THREADS: u32 = 1;
-const DEFAULT_CRASH_EXIT_CODE: i32 = 1;
-
-/// The fields a fault kind takes besides the common ones, and whether it lasts (takes
-/// `duration`) or happens at once.
-fn kind_fields(kind: FaultName) -> (&'static [&'static str], bool) {
-    match kind {
-        FaultName::MemoryLeak => (&["rate", "amount", "per_request"], true),
-        FaultName::CpuBurn => (&["threads"], true),
-        FaultName::Latency | FaultName::NetworkLatency => (&["fixed", "jitter"], true),
-        FaultName::Hang | FaultName::Pause | FaultName::CrashLoop => (&[], true),
-        FaultName::Crash => (&["exit_code"], false),
-        FaultName::Kill | FaultName::BadDeploy => (&[], false),
-        FaultName::ResourceSqueeze => (&["memory", "cpus"], true),
-        FaultName::NetworkErrors => (&["rate"], true),
-        FaultName::DependencyOutage => (&[], true),
-    }
-}
 
 impl Compiler<'_> {
     /// Fault `i`, or `None` if it has problems (all of them recorded).
@@ -47,10 +28,10 @@ impl Compiler<'_> {
                 self.missing(&field("kind"), "kind: memory-leak");
                 None
             }
-            Some(kind) => match FaultName::parse(kind) {
-                Some(name) => Some(name),
+            Some(kind) => match kinds::find(kind) {
+                Some(entry) => Some(entry),
                 None => {
-                    let names = FaultName::names();
+                    let names = kinds::names();
                     self.p.push(
                         &field("kind"),
                         format!(
@@ -126,18 +107,18 @@ impl Compiler<'_> {
     }
 
     /// Reports unknown fields, and fields that do not apply to the fault's kind.
-    fn fault_fields(&mut self, base: &str, kind: Option<FaultName>, spec: &FaultSpec) {
+    fn fault_fields(&mut self, base: &str, kind: Option<&Entry>, spec: &FaultSpec) {
         let Some(kind) = kind else {
             // Without a kind, any field of any kind may belong.
             let all: Vec<&str> = FaultSpec::COMMON
                 .iter()
-                .chain(FaultName::ALL.iter().flat_map(|k| kind_fields(*k).0))
+                .chain(kinds::KINDS.iter().flat_map(|k| k.fields))
                 .copied()
                 .collect();
             self.p.unknown_fields(base, &spec.unknown, &all);
             return;
         };
-        let (specific, lasts) = kind_fields(kind);
+        let (specific, lasts, name) = (kind.fields, kind.lasts, kind.name);
         let expected: Vec<&str> = FaultSpec::COMMON
             .iter()
             .copied()
@@ -148,21 +129,21 @@ impl Compiler<'_> {
         if !lasts && spec.duration.is_some() {
             self.p.push(
                 &format!("{base}.duration"),
-                format!("a {kind} fault happens at once and takes no duration"),
+                format!("a {name} fault happens at once and takes no duration"),
                 Some("remove `duration`".into()),
             );
         }
-        for name in spec.specific_fields() {
-            if !specific.contains(&name) {
+        for field in spec.specific_fields() {
+            if !specific.contains(&field) {
                 let takes = if specific.is_empty() {
                     "no fields of its own".to_owned()
                 } else {
                     specific.join(", ")
                 };
                 self.p.push(
-                    &format!("{base}.{name}"),
-                    format!("`{name}` does not apply to a {kind} fault, which takes {takes}"),
-                    Some(format!("remove `{name}`")),
+                    &format!("{base}.{field}"),
+                    format!("`{field}` does not apply to a {name} fault, which takes {takes}"),
+                    Some(format!("remove `{field}`")),
                 );
             }
         }
@@ -190,225 +171,105 @@ impl Compiler<'_> {
         }
     }
 
-    /// The kind-specific part of a fault of kind `kind`.
+    /// The kind-specific part of a fault of kind `kind`, compiled by the kind.
     fn fault_kind(
         &mut self,
         base: &str,
-        kind: FaultName,
+        kind: &Entry,
         spec: &FaultSpec,
         target: &TargetPlan,
-    ) -> Option<FaultKind> {
-        let field = |name: &str| format!("{base}.{name}");
-        match kind {
-            FaultName::MemoryLeak => self.leak(base, spec).map(FaultKind::MemoryLeak),
-            FaultName::CpuBurn => {
-                let threads = self.int(
-                    &field("threads"),
-                    spec.threads,
-                    DEFAULT_CPU_BURN_THREADS,
-                    1..=64,
-                )?;
-                Some(FaultKind::CpuBurn { threads })
-            }
-            FaultName::Latency => {
-                let (fixed, jitter) = self.latency(base, spec)?;
-                Some(FaultKind::Latency { fixed, jitter })
-            }
-            FaultName::NetworkLatency | FaultName::NetworkErrors
-                if target.balancer == Balancer::None =>
-            {
-                self.p.push(
-                    &field("kind"),
-                    format!(
-                        "a {kind} fault needs a load balancer: it lives in a proxy between the \
-                         balancer and the replica"
-                    ),
-                    Some("set `target.balancer: haproxy`".into()),
-                );
-                None
-            }
-            FaultName::NetworkLatency => {
-                let (fixed, jitter) = self.latency(base, spec)?;
-                Some(FaultKind::NetworkLatency { fixed, jitter })
-            }
-            FaultName::NetworkErrors => self.connection_errors(base, spec),
-            FaultName::Hang => Some(FaultKind::Hang),
-            FaultName::Crash => {
-                let exit_code = self.int(
-                    &field("exit_code"),
-                    spec.exit_code,
-                    DEFAULT_CRASH_EXIT_CODE,
-                    0..=255,
-                )?;
-                Some(FaultKind::Crash { exit_code })
-            }
-            FaultName::Pause => Some(FaultKind::Pause),
-            FaultName::ResourceSqueeze => self.squeeze(base, spec, target),
-            FaultName::CrashLoop if target.image != TargetImage::Leaky => {
-                self.p.push(
-                    &field("kind"),
-                    "a crash-loop fault needs the built-in target (`image: leaky`), which reads \
-                     the marker file that makes its restarts fail",
-                    None,
-                );
-                None
-            }
-            FaultName::CrashLoop => Some(FaultKind::CrashLoop),
-            FaultName::BadDeploy if target.image != TargetImage::Leaky => {
-                self.p.push(
-                    &field("kind"),
-                    "a bad-deploy fault needs the built-in target (`image: leaky`): sim builds \
-                     its next version, which fails its health check, from it",
-                    Some("use `target.image: leaky`".into()),
-                );
-                None
-            }
-            FaultName::BadDeploy => Some(FaultKind::BadDeploy),
-            FaultName::DependencyOutage => Some(FaultKind::DependencyOutage),
-            FaultName::Kill => Some(FaultKind::Kill),
-        }
-    }
-
-    /// `fixed` (required) and `jitter` (default 0) of a latency fault.
-    fn latency(&mut self, base: &str, spec: &FaultSpec) -> Option<(Duration, Duration)> {
-        let field = |name: &str| format!("{base}.{name}");
-        let fixed = match &spec.fixed {
-            Some(fixed) => self.p.duration(&field("fixed"), fixed.as_str()),
-            None => {
-                self.missing(&field("fixed"), "fixed: 200ms");
-                None
-            }
-        };
-        let jitter = self.duration_or(&field("jitter"), spec.jitter.as_ref(), Duration::ZERO);
-        Some((fixed?, jitter?))
-    }
-
-    /// A network-errors fault: `rate`, the share of connections reset, above 0%.
-    fn connection_errors(&mut self, base: &str, spec: &FaultSpec) -> Option<FaultKind> {
-        let field = format!("{base}.rate");
-        let Some(rate) = &spec.rate else {
-            self.missing(&field, "rate: 50%");
-            return None;
-        };
-        let rate = self.p.percent(&field, rate.as_str())?;
-        if rate <= 0.0 {
-            self.p.push(&field, "must be more than 0%", None);
-            return None;
-        }
-        Some(FaultKind::NetworkErrors { rate })
-    }
-
-    /// A resource squeeze: `memory` and/or `cpus`, each below the target's own limit (Docker
-    /// cannot put an unlimited container back to unlimited, so there must be one to restore).
-    fn squeeze(&mut self, base: &str, spec: &FaultSpec, target: &TargetPlan) -> Option<FaultKind> {
-        if spec.memory.is_none() && spec.cpus.is_none() {
+    ) -> Option<kinds::FaultKind> {
+        if kind.in_network && target.balancer == Balancer::None {
             self.p.push(
-                base,
-                "a resource-squeeze fault needs memory, cpus or both",
-                Some("add e.g. `memory: 32MiB`".into()),
+                &format!("{base}.kind"),
+                format!(
+                    "a {} fault needs a load balancer: it lives in a proxy between the \
+                     balancer and the replica",
+                    kind.name
+                ),
+                Some("set `target.balancer: haproxy`".into()),
             );
             return None;
         }
-        let mut ok = true;
-        let memory_bytes = spec.memory.as_ref().and_then(|memory| {
-            let field = format!("{base}.memory");
-            let bytes = self.p.size(&field, memory.as_str());
-            ok &= bytes.is_some();
-            let bytes = bytes?;
-            let problem = match target.memory_bytes {
-                _ if bytes < MIN_MEMORY => Some(format!(
-                    "{memory} is below the 6MiB Docker accepts as a memory limit"
-                )),
-                None => Some("the target has no memory limit to squeeze and restore".into()),
-                Some(limit) if bytes >= limit => Some(format!(
-                    "{memory} is not below the target's memory limit ({limit} bytes)"
-                )),
-                Some(_) => None,
-            };
-            if let Some(problem) = problem {
-                self.p
-                    .push(&field, problem, Some("set target.memory above it".into()));
-                ok = false;
-                return None;
-            }
-            Some(bytes)
-        });
-        let nano_cpus = spec.cpus.and_then(|cpus| {
-            let field = format!("{base}.cpus");
-            let nanos = (cpus * 1e9).round() as i64;
-            let problem = match target.nano_cpus {
-                _ if !CPUS.contains(&cpus) => Some(format!(
-                    "must be between {} and {} CPUs, got {cpus}",
-                    CPUS.start(),
-                    CPUS.end()
-                )),
-                None => Some("the target has no CPU limit to squeeze and restore".into()),
-                Some(limit) if nanos >= limit => Some(format!(
-                    "{cpus} CPUs is not below the target's CPU limit ({} CPUs)",
-                    limit as f64 / 1e9
-                )),
-                Some(_) => None,
-            };
-            if let Some(problem) = problem {
-                self.p
-                    .push(&field, problem, Some("set target.cpus above it".into()));
-                ok = false;
-                return None;
-            }
-            Some(nanos)
-        });
-        ok.then_some(FaultKind::ResourceSqueeze {
-            memory_bytes,
-            nano_cpus,
+        (kind.compile)(&mut KindCompiler {
+            c: self,
+            base,
+            spec,
+            target,
         })
     }
+}
 
-    /// A memory leak: exactly one of `rate`, `amount`, `per_request`.
-    fn leak(&mut self, base: &str, spec: &FaultSpec) -> Option<Leak> {
-        let given: Vec<(&str, &Scalar)> = [
-            ("rate", &spec.rate),
-            ("amount", &spec.amount),
-            ("per_request", &spec.per_request),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.as_ref().map(|value| (name, value)))
-        .collect();
-        let [(name, value)] = given[..] else {
-            if given.is_empty() {
-                self.p.push(
-                    base,
-                    "a memory-leak fault needs one of: rate, amount, per_request",
-                    Some("add e.g. `rate: 32MiB/s`".into()),
-                );
-            } else {
-                let names: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
-                self.p.push(
-                    &format!("{base}.{}", names[1]),
-                    format!(
-                        "give exactly one of rate, amount, per_request; this fault has {}",
-                        names.join(" and ")
-                    ),
-                    Some("keep one and remove the others".into()),
-                );
+/// One fault's own fields, as its kind's `compile` reads them: the spec, the target it hits,
+/// and the scenario's problem list, every problem located at `faults[i].<field>`.
+pub(crate) struct KindCompiler<'a, 'c> {
+    c: &'a mut Compiler<'c>,
+    base: &'a str,
+    pub spec: &'a FaultSpec,
+    pub target: &'a TargetPlan,
+}
+
+impl KindCompiler<'_, '_> {
+    /// The path of the fault's field `name` (`faults[1].rate`); `""` is the fault itself.
+    pub fn field(&self, name: &str) -> String {
+        if name.is_empty() {
+            self.base.to_owned()
+        } else {
+            format!("{}.{name}", self.base)
+        }
+    }
+
+    /// The problem list, to parse a value of field [`Self::field`] with.
+    pub fn problems(&mut self) -> &mut ProblemList {
+        &mut self.c.p
+    }
+
+    /// Records a problem with the fault's field `name` (`""`: the fault itself).
+    pub fn push(&mut self, name: &str, message: impl Into<String>, fix: Option<String>) {
+        let field = self.field(name);
+        self.c.p.push(&field, message, fix);
+    }
+
+    /// Field `name`, an integer in `range`, or `default` when absent.
+    pub fn int<T: TryFrom<i64>>(
+        &mut self,
+        name: &str,
+        value: Option<i64>,
+        default: T,
+        range: RangeInclusive<i64>,
+    ) -> Option<T> {
+        let field = self.field(name);
+        self.c.int(&field, value, default, range)
+    }
+
+    /// `fixed` (required) and `jitter` (default 0) of a latency.
+    pub fn latency(&mut self) -> Option<(Duration, Duration)> {
+        let (fixed_field, jitter_field) = (self.field("fixed"), self.field("jitter"));
+        let fixed = match &self.spec.fixed {
+            Some(fixed) => self.c.p.duration(&fixed_field, fixed.as_str()),
+            None => {
+                self.c.missing(&fixed_field, "fixed: 200ms");
+                None
             }
+        };
+        let jitter = self
+            .c
+            .duration_or(&jitter_field, self.spec.jitter.as_ref(), Duration::ZERO);
+        Some((fixed?, jitter?))
+    }
+
+    /// `rate` (required; `example` shows it), a share of something above 0%.
+    pub fn share(&mut self, example: &str) -> Option<f64> {
+        let field = self.field("rate");
+        let Some(rate) = &self.spec.rate else {
+            self.c.missing(&field, example);
             return None;
         };
-        let field = format!("{base}.{name}");
-        let bytes = if name == "rate" {
-            self.p.rate(&field, value.as_str())?
-        } else {
-            self.p.size(&field, value.as_str())?
-        };
-        if bytes == 0 {
-            self.p.push(&field, "must be more than 0", None);
+        let share = self.c.p.percent(&field, rate.as_str())?;
+        if share <= 0.0 {
+            self.c.p.push(&field, "must be more than 0%", None);
             return None;
         }
-        Some(match name {
-            "rate" => Leak::Rate {
-                bytes_per_sec: bytes,
-            },
-            "amount" => Leak::Amount { bytes },
-            _ => Leak::PerRequest { bytes },
-        })
+        Some(share)
     }
 }

@@ -30,12 +30,14 @@ mod target;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use faults::KindCompiler;
+
 const DEFAULT_TRIALS: u32 = 1;
 const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
 
 /// Docker refuses memory limits below 6 MiB.
-const MIN_MEMORY: u64 = 6 << 20;
-const CPUS: RangeInclusive<f64> = 0.01..=1024.0;
+pub(crate) const MIN_MEMORY: u64 = 6 << 20;
+pub(crate) const CPUS: RangeInclusive<f64> = 0.01..=1024.0;
 
 /// Compiles the spec read from `source` (with `map` locating its fields) into a plan.
 pub(super) fn compile(
@@ -61,7 +63,10 @@ pub(super) fn compile(
         .enumerate()
         .filter_map(|(i, fault)| c.fault(i, fault, &target, replicas, load_duration))
         .collect();
-    if faults.iter().any(|f| f.kind == FaultKind::CrashLoop) {
+    if faults
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::CrashLoop(_)))
+    {
         // Where the target looks for the marker the fault writes.
         target.env.insert(
             leaky::CRASH_ON_START_VAR.to_owned(),

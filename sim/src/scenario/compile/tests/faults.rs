@@ -3,36 +3,41 @@
 use std::time::Duration;
 
 use super::{check, Scratch, MINIMAL};
-use crate::scenario::plan::{FaultKind, FaultName, Leak};
+use crate::faults::kinds::{
+    self, BadDeploy, CpuBurn, Crash, CrashLoop, DependencyOutage, Hang, Kill, Latency,
+    NetworkErrors, NetworkLatency, NetworkLoss, Pause, ResourceSqueeze,
+};
+use crate::scenario::plan::{FaultKind, Leak};
 
 #[test]
 fn fault_kind_names_round_trip() {
     let kinds = [
         FaultKind::MemoryLeak(Leak::Amount { bytes: 1 }),
-        FaultKind::CpuBurn { threads: 1 },
-        FaultKind::Latency {
+        FaultKind::CpuBurn(CpuBurn { threads: 1 }),
+        FaultKind::Latency(Latency {
             fixed: Duration::ZERO,
             jitter: Duration::ZERO,
-        },
-        FaultKind::Hang,
-        FaultKind::Crash { exit_code: 1 },
-        FaultKind::Kill,
-        FaultKind::Pause,
-        FaultKind::ResourceSqueeze {
+        }),
+        FaultKind::Hang(Hang),
+        FaultKind::Crash(Crash { exit_code: 1 }),
+        FaultKind::Kill(Kill),
+        FaultKind::Pause(Pause),
+        FaultKind::ResourceSqueeze(ResourceSqueeze {
             memory_bytes: None,
             nano_cpus: Some(1),
-        },
-        FaultKind::CrashLoop,
-        FaultKind::BadDeploy,
-        FaultKind::NetworkLatency {
+        }),
+        FaultKind::CrashLoop(CrashLoop),
+        FaultKind::BadDeploy(BadDeploy),
+        FaultKind::NetworkLatency(NetworkLatency {
             fixed: Duration::ZERO,
             jitter: Duration::ZERO,
-        },
-        FaultKind::NetworkErrors { rate: 1.0 },
-        FaultKind::DependencyOutage,
+        }),
+        FaultKind::NetworkErrors(NetworkErrors { rate: 1.0 }),
+        FaultKind::NetworkLoss(NetworkLoss { rate: 1.0 }),
+        FaultKind::DependencyOutage(DependencyOutage),
     ];
     let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
-    assert_eq!(names, FaultName::names());
+    assert_eq!(names, kinds::names());
 }
 
 const SQUEEZABLE: &str = "target: { image: leaky, memory: 64MiB, cpus: 1 }\n\
@@ -55,19 +60,19 @@ fn pause_and_squeeze_compile_with_their_windows() {
     assert_eq!(
         faults,
         [
-            (FaultKind::Pause, Some(Duration::from_secs(3))),
+            (FaultKind::Pause(Pause), Some(Duration::from_secs(3))),
             (
-                FaultKind::ResourceSqueeze {
+                FaultKind::ResourceSqueeze(ResourceSqueeze {
                     memory_bytes: Some(32 << 20),
                     nano_cpus: Some(250_000_000),
-                },
+                }),
                 Some(Duration::from_secs(4))
             ),
             (
-                FaultKind::ResourceSqueeze {
+                FaultKind::ResourceSqueeze(ResourceSqueeze {
                     memory_bytes: Some(16 << 20),
                     nano_cpus: None,
-                },
+                }),
                 None
             ),
         ]
@@ -134,7 +139,7 @@ fn a_squeeze_must_lower_an_existing_limit() {
 fn a_crash_loop_points_the_target_at_its_marker() {
     let text = format!("{MINIMAL}faults:\n  - {{ kind: crash-loop, at: 1s, duration: 5s }}\n");
     let plan = Scratch::new().compile(&text).unwrap();
-    assert_eq!(plan.faults[0].kind, FaultKind::CrashLoop);
+    assert_eq!(plan.faults[0].kind, FaultKind::CrashLoop(CrashLoop));
     assert_eq!(
         plan.target
             .env
@@ -157,7 +162,7 @@ fn a_crash_loop_needs_the_built_in_target() {
 fn a_bad_deploy_needs_the_built_in_target_and_lasts_until_rolled_back() {
     let text = format!("{MINIMAL}faults:\n  - {{ kind: bad-deploy, at: 1s, replica: 0 }}\n");
     let plan = Scratch::new().compile(&text).unwrap();
-    assert_eq!(plan.faults[0].kind, FaultKind::BadDeploy);
+    assert_eq!(plan.faults[0].kind, FaultKind::BadDeploy(BadDeploy));
     assert_eq!(plan.faults[0].duration, None);
     let other = "target: { image: app:1 }\nload: { duration: 10s }\n\
                  faults:\n  - { kind: bad-deploy, at: 1s }\n";
@@ -173,7 +178,10 @@ fn a_dependency_points_the_target_at_it_and_its_outage_needs_it() {
          faults:\n  - {{ kind: dependency-outage, at: 1s, duration: 5s }}\n"
     );
     let plan = Scratch::new().compile(&text).unwrap();
-    assert_eq!(plan.faults[0].kind, FaultKind::DependencyOutage);
+    assert_eq!(
+        plan.faults[0].kind,
+        FaultKind::DependencyOutage(DependencyOutage)
+    );
     assert_eq!(plan.dependency.as_ref().unwrap().name, "db");
     assert_eq!(
         plan.target
@@ -212,15 +220,15 @@ fn network_faults_compile_behind_a_balancer() {
     assert_eq!(
         kinds,
         [
-            &FaultKind::NetworkLatency {
+            &FaultKind::NetworkLatency(NetworkLatency {
                 fixed: ms(400),
                 jitter: ms(100)
-            },
-            &FaultKind::NetworkLatency {
+            }),
+            &FaultKind::NetworkLatency(NetworkLatency {
                 fixed: ms(50),
                 jitter: Duration::ZERO
-            },
-            &FaultKind::NetworkErrors { rate: 0.5 },
+            }),
+            &FaultKind::NetworkErrors(NetworkErrors { rate: 0.5 }),
         ]
     );
     assert_eq!(
@@ -228,6 +236,49 @@ fn network_faults_compile_behind_a_balancer() {
         (Some(ms(6000)), Some(1))
     );
     assert!(plan.faults.iter().all(|f| f.kind.is_network()));
+}
+
+#[test]
+fn network_loss_compiles_behind_a_balancer_with_its_share_of_connections() {
+    let text = format!(
+        "{BALANCED}faults:\n  - {{ kind: network-loss, at: 2s, duration: 4s, rate: 30%, replica: 1 }}\n"
+    );
+    let plan = Scratch::new().compile(&text).unwrap();
+    let fault = &plan.faults[0];
+    assert_eq!(
+        fault.kind,
+        FaultKind::NetworkLoss(NetworkLoss { rate: 0.3 })
+    );
+    assert_eq!(
+        (fault.duration, fault.replica),
+        (Some(Duration::from_secs(4)), Some(1))
+    );
+    assert!(fault.kind.is_network());
+    assert_eq!(
+        crate::faults::describe(fault),
+        "netproxy POST /toxics?loss=0.3"
+    );
+    let cases = [
+        (
+            MINIMAL,
+            ", rate: 30%",
+            "faults[0].kind",
+            "needs a load balancer",
+        ),
+        (BALANCED, "", "faults[0].rate", "is required"),
+        (BALANCED, ", rate: 0%", "faults[0].rate", "more than 0%"),
+        (BALANCED, ", rate: 150%", "faults[0].rate", "above 100%"),
+        (
+            BALANCED,
+            ", rate: 5%, fixed: 1s",
+            "faults[0].fixed",
+            "does not apply to a network-loss fault, which takes rate",
+        ),
+    ];
+    for (head, fields, field, words) in cases {
+        let text = format!("{head}faults:\n  - {{ kind: network-loss, at: 1s{fields} }}\n");
+        check(&text, 4, field, words);
+    }
 }
 
 #[test]
@@ -378,9 +429,7 @@ fn unknown_fault_kinds_list_the_kinds() {
     let problems = Scratch::new().compile(&text).unwrap_err().0;
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].field, "faults[0].kind");
-    assert!(problems[0]
-        .message
-        .ends_with(&FaultName::names().join(", ")));
+    assert!(problems[0].message.ends_with(&kinds::names().join(", ")));
     assert!(problems[0]
         .message
         .contains("memory-leak, cpu-burn, latency, hang, crash, kill"));

@@ -7,6 +7,7 @@ use std::time::Duration;
 use specfile::Problems;
 
 use super::compile;
+use crate::faults::kinds::{CpuBurn, Crash, Hang, Kill, Latency};
 use crate::scenario::plan::{
     Balancer, FaultKind, HealthPlan, Leak, LoadPlan, Plan, TargetImage, TargetPlan,
 };
@@ -188,20 +189,20 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
             }),
             FaultKind::MemoryLeak(Leak::Amount { bytes: 10_000_000 }),
             FaultKind::MemoryLeak(Leak::PerRequest { bytes: 1024 }),
-            FaultKind::CpuBurn { threads: 2 },
-            FaultKind::Latency {
+            FaultKind::CpuBurn(CpuBurn { threads: 2 }),
+            FaultKind::Latency(Latency {
                 fixed: ms(200),
                 jitter: ms(50)
-            },
-            FaultKind::Latency {
+            }),
+            FaultKind::Latency(Latency {
                 fixed: ms(1000),
                 jitter: Duration::ZERO
-            },
-            FaultKind::Hang,
-            FaultKind::Crash { exit_code: 3 },
-            FaultKind::Crash { exit_code: 1 },
-            FaultKind::Kill,
-            FaultKind::CpuBurn { threads: 1 },
+            }),
+            FaultKind::Hang(Hang),
+            FaultKind::Crash(Crash { exit_code: 3 }),
+            FaultKind::Crash(Crash { exit_code: 1 }),
+            FaultKind::Kill(Kill),
+            FaultKind::CpuBurn(CpuBurn { threads: 1 }),
         ]
     );
     let f = &plan.faults[1];

@@ -1,4 +1,4 @@
-//! The `bad-deploy` fault: the replica replaced, as a deployer would replace it, by a container
+//! `bad-deploy`, built-in target only, at once: the replica replaced, as a deployer would replace it, by a container
 //! of its image's next version, whose image makes the built-in target fail its health check. The
 //! new container keeps the old one's name, network aliases, host port, limits and labels, and is
 //! labelled `healer.previous-image` with the image it replaced, for the healer's rollback.
@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+use super::{Fault, FaultKind};
 use crate::docker::{self, ImageError, TargetContainer};
-use crate::scenario::{FaultKind, FaultPlan};
+use crate::faults::{FaultError, Injector};
+use crate::scenario::{FaultPlan, KindCompiler, TargetImage};
 
 /// What the next version's image sets: version 2 of the built-in target, whose `/health`
 /// answers 503.
@@ -18,12 +20,51 @@ const NEXT_VERSION_ENV: [(&str, &str); 2] = [("LEAKY_VERSION", "2"), ("LEAKY_FAI
 /// How long replacing the container (remove, create, start) may take.
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How the journal describes a deploy.
-pub(super) const DESCRIPTION: &str =
-    "deploy of the next version (image with LEAKY_FAIL_HEALTH=true), labelled healer.previous-image";
-
 /// A deploy's cause of failure, whatever the step.
-pub(super) type DeployError = Box<dyn std::error::Error + Send + Sync>;
+pub type DeployError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A bad deploy; no fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadDeploy;
+
+impl Fault for BadDeploy {
+    const NAME: &'static str = "bad-deploy";
+    const FIELDS: &'static [&'static str] = &[];
+    const LASTS: bool = false;
+
+    fn compile(f: &mut KindCompiler<'_, '_>) -> Option<Self> {
+        if f.target.image != TargetImage::Leaky {
+            f.push(
+                "kind",
+                "a bad-deploy fault needs the built-in target (`image: leaky`): sim builds \
+                 its next version, which fails its health check, from it",
+                Some("use `target.image: leaky`".into()),
+            );
+            return None;
+        }
+        Some(BadDeploy)
+    }
+
+    async fn inject(
+        &self,
+        injector: &Injector,
+        target: &TargetContainer,
+        _window: Option<Duration>,
+    ) -> Result<(), FaultError> {
+        deploy(&injector.docker, target)
+            .await
+            .map_err(|source| FaultError::Deploy {
+                target: target.name.clone(),
+                source,
+            })
+    }
+
+    fn describe(&self, _window: Option<Duration>) -> String {
+        "deploy of the next version (image with LEAKY_FAIL_HEALTH=true), labelled \
+         healer.previous-image"
+            .to_owned()
+    }
+}
 
 /// The next version of `image`: `image` with [`NEXT_VERSION_ENV`] baked in, built if missing.
 async fn next_version(docker: &Docker, image: &str) -> Result<String, ImageError> {
@@ -35,7 +76,7 @@ async fn next_version(docker: &Docker, image: &str) -> Result<String, ImageError
 pub async fn prepare(docker: &Docker, faults: &[FaultPlan], image: &str) -> Result<(), ImageError> {
     if faults
         .iter()
-        .any(|fault| fault.kind == FaultKind::BadDeploy)
+        .any(|fault| matches!(fault.kind, FaultKind::BadDeploy(_)))
     {
         next_version(docker, image).await?;
     }
@@ -43,7 +84,7 @@ pub async fn prepare(docker: &Docker, faults: &[FaultPlan], image: &str) -> Resu
 }
 
 /// Replaces `target` by a container of its image's next version, under the same name.
-pub(super) async fn deploy(docker: &Docker, target: &TargetContainer) -> Result<(), DeployError> {
+async fn deploy(docker: &Docker, target: &TargetContainer) -> Result<(), DeployError> {
     let current = docker
         .inspect_container(&target.container, None)
         .await?
