@@ -12,7 +12,6 @@ mod fixture;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,11 +138,7 @@ where
     Fixture::new("platform")
         .await
         .run(|f| async move {
-            let config = "CMD [\"/usr/bin/tail\", \"-f\", \"/dev/null\"]\n";
-            let tail = Path::new("/usr/bin/tail");
-            let image = f
-                .build_scratch("tail", "t", tail, "/usr/bin/tail", config)
-                .await;
+            let image = f.build_tail().await;
             body(f, image).await;
         })
         .await;

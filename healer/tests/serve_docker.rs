@@ -3,15 +3,20 @@
 //! decision and the action, and SIGTERM stops it cleanly.
 //!
 //! Nothing can be pulled here, so the test builds a scratch image holding the host's `tail`
-//! (`tail -f /dev/null`). The container and the image carry `sim.test=<unique>`; a guard removes
-//! them on every path, a failed assertion included.
+//! (`tail -f /dev/null`); the container, the image and their cleanup are the shared
+//! [`fixture`]'s, and a guard kills the daemon on every path, a failed assertion included.
+
+mod fixture;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use journal::Event;
+
+use fixture::Fixture;
 
 const RUNBOOK: &str = "\
 name: restart-on-memory-alert
@@ -29,78 +34,25 @@ max_actions: 1
 window: 10m
 ";
 
-/// Removes the test's containers and image, and stops the daemon, whatever happened.
-struct Cleanup {
-    run: String,
-    image: String,
-    daemon: Option<Child>,
-}
+/// Kills the daemon if the test ends before it stopped it.
+struct Daemon(Option<Child>);
 
-impl Drop for Cleanup {
+impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Some(daemon) = &mut self.daemon {
+        if let Some(daemon) = &mut self.0 {
             let _ = daemon.kill();
             let _ = daemon.wait();
         }
-        let ids = docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=sim.test={}", self.run),
-        ]);
-        for id in ids.split_whitespace() {
-            docker(&["rm", "-f", id]);
-        }
-        docker(&["rmi", "-f", &self.image]);
     }
 }
 
-/// Runs the docker CLI and returns its stdout.
-fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker").args(args).output().unwrap();
-    if !output.status.success() {
-        eprintln!(
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// Builds a scratch image holding `/usr/bin/tail` and the libraries `ldd` lists for it.
-fn build_image(image: &str, run: &str) {
-    let context = tempfile::tempdir().unwrap();
-    let ldd = Command::new("ldd").arg("/usr/bin/tail").output().unwrap();
-    assert!(ldd.status.success(), "ldd /usr/bin/tail failed");
-    let libraries = String::from_utf8(ldd.stdout).unwrap();
-    let files = libraries
-        .lines()
-        .filter_map(|line| line.split_whitespace().find(|word| word.starts_with('/')))
-        .chain(["/usr/bin/tail"]);
-    for file in files {
-        let to = context.path().join("rootfs").join(&file[1..]);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(file, &to).unwrap();
-    }
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!("FROM scratch\nCOPY rootfs/ /\nLABEL sim.test={run}\nCMD [\"/usr/bin/tail\", \"-f\", \"/dev/null\"]\n"),
-    )
-    .unwrap();
-    let built = Command::new("docker")
-        .args(["build", "--no-cache", "-q", "-t", image])
-        .arg(context.path())
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "docker build: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-}
-
-fn started_at(container: &str) -> String {
-    docker(&["inspect", "-f", "{{.State.StartedAt}}", container])
+/// When `container` last started, as Docker reports it.
+async fn started_at(f: &Fixture, container: &str) -> Option<String> {
+    let inspected = f.docker.inspect_container(container, None).await.unwrap();
+    inspected
+        .state
+        .and_then(|state| state.started_at)
+        .map(|at| at.to_string())
 }
 
 /// The fixture's firing alert, naming `container`.
@@ -115,35 +67,15 @@ fn payload(container: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_webhook_alert_restarts_a_real_container_and_sigterm_stops_the_daemon() {
-    let run = format!(
-        "healer-serve-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-    let image = format!("healer-test-tail:{run}");
-    let mut cleanup = Cleanup {
-        run: run.clone(),
-        image: image.clone(),
-        daemon: None,
-    };
-    build_image(&image, &run);
-    let container = format!("{run}-api");
-    docker(&[
-        "run",
-        "-d",
-        "--restart",
-        "no",
-        "--name",
-        &container,
-        "--label",
-        &format!("sim.test={run}"),
-        &image,
-    ]);
-    let before = started_at(&container);
-    assert!(!before.is_empty(), "the container did not start");
+    Fixture::new("serve").await.run(scenario).await;
+}
+
+async fn scenario(f: Arc<Fixture>) {
+    let image = f.build_tail().await;
+    let container = f.start("api", &image, &[]).await.name;
+    let before = started_at(&f, &container).await;
+    assert!(before.is_some(), "the container did not start");
+    let run = &f.run;
 
     let dir = tempfile::tempdir().unwrap();
     let runbooks = dir.path().join("runbooks");
@@ -162,7 +94,7 @@ async fn a_webhook_alert_restarts_a_real_container_and_sigterm_stops_the_daemon(
         .spawn()
         .unwrap();
     let stderr = daemon.stderr.take().unwrap();
-    cleanup.daemon = Some(daemon);
+    let mut daemon = Daemon(Some(daemon));
     let url = serving_url(stderr);
 
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -193,17 +125,21 @@ async fn a_webhook_alert_restarts_a_real_container_and_sigterm_stops_the_daemon(
         matches!(events.first(), Some(Event::Detected { target, .. }) if target == &container),
         "{events:#?}"
     );
-    assert_ne!(started_at(&container), before, "Docker did not restart it");
+    assert_ne!(
+        started_at(&f, &container).await,
+        before,
+        "Docker did not restart it"
+    );
 
-    let daemon = cleanup.daemon.as_mut().unwrap();
-    let pid = daemon.id().to_string();
+    let child = daemon.0.as_mut().unwrap();
+    let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    let status = daemon.wait().unwrap();
-    cleanup.daemon = None;
+    let status = child.wait().unwrap();
+    daemon.0 = None;
     assert_eq!(status.code(), Some(0));
 }
 
