@@ -31,6 +31,7 @@ mod notify;
 mod platform;
 pub mod rotation;
 mod runbook;
+#[cfg(feature = "serve")]
 pub mod serve;
 mod signal;
 mod sources;
@@ -40,6 +41,7 @@ mod verify;
 pub use engine::{Healer, HealerError};
 pub use guardrails::{ApprovalHandle, Guardrails};
 pub use knowledge::{KnowledgeBase, KnowledgeError, OutcomeStats};
+#[cfg(feature = "docker")]
 pub use platform::docker::{forget_stale_neighbors, DockerPlatform, NAME_LABEL, REPLICA_OF_LABEL};
 pub use platform::{
     Limits, Platform, PlatformError, Scale, Scope, Stats, PREVIOUS_IMAGE_LABEL,

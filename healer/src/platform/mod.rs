@@ -2,6 +2,7 @@
 //!
 //! Implementations live in submodules ([`docker`]); only they may talk to a container engine.
 
+#[cfg(feature = "docker")]
 pub mod docker;
 #[cfg(test)]
 pub(crate) mod fake;
