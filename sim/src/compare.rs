@@ -5,6 +5,7 @@
 //! computed from their journals.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use reports::compare::{observe_up_to_ms, trial_lengths_ms, Comparison, StrategyTrials};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +19,7 @@ use crate::strategy::Strategy;
 pub struct CompareOptions {
     /// The runs root: the comparison goes in `<out>/<scenario>/compare-<stamp>/`.
     pub out: PathBuf,
-    pub strategies: Vec<Strategy>,
+    pub strategies: Vec<Arc<dyn Strategy>>,
     /// Trials per strategy.
     pub trials: u32,
     /// Show a live status line on a terminal.
@@ -74,7 +75,7 @@ pub async fn compare(
             let run_options = RunOptions {
                 out: dir.join(strategy.name()),
                 progress: options.progress,
-                strategy: *strategy,
+                strategy: strategy.clone(),
                 seed: Some(base_seed.wrapping_add(u64::from(round))),
                 observe_up_to: options.observe_up_to,
             };

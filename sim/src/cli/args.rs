@@ -2,11 +2,12 @@
 //! codes `sim --help` lists.
 
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 
 use clap::{Parser, Subcommand};
 
 use super::target::NetproxyArgs;
-use crate::strategy::Strategy;
+use crate::strategy::{self, Alertmanager, Autoheal, Strategy};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -16,6 +17,10 @@ Exit codes:
   3    environment: no Docker engine answers, or a target image is missing
   4    the run could not be carried out (Docker failed mid-run, a target never started)
   130  interrupted (Ctrl-C / SIGTERM), after cleaning up";
+
+/// `sim compare`'s `--strategies` when none are given, from the strategies' registry.
+static DEFAULT_COMPARISON: LazyLock<String> =
+    LazyLock::new(|| strategy::compared_by_default().join(","));
 
 /// sim: chaos scenarios against real Docker containers, healed by runbooks-as-code, measured.
 #[derive(Debug, Parser)]
@@ -61,8 +66,12 @@ pub(super) enum Command {
         /// Print result.json on stdout instead of the summary table.
         #[arg(long)]
         json: bool,
-        /// Who heals: none, docker-restart, autoheal, alertmanager, embedded, floor.
-        #[arg(long, default_value = "embedded", value_name = "NAME")]
+        #[arg(
+            long,
+            default_value = "embedded",
+            value_name = "NAME",
+            help = format!("Who heals: {}", strategy::names().join(", "))
+        )]
         strategy: String,
         /// After the load's planned duration, keep the load running and each trial observing
         /// until every outage has recovered, for at most this long (0s: end with the load).
@@ -82,13 +91,15 @@ pub(super) enum Command {
     Compare {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
         scenario: String,
-        /// Comma-separated strategies: none, docker-restart, autoheal, alertmanager, embedded,
-        /// floor (a bare Docker `start` on every `die`: the floor the others are measured
-        /// against).
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "none,docker-restart,autoheal,embedded"
+            default_value = DEFAULT_COMPARISON.as_str(),
+            help = format!(
+                "Comma-separated strategies: {} (a bare Docker `start` on every `die`: the floor \
+                 the others are measured against)",
+                strategy::names().join(", ")
+            )
         )]
         strategies: Vec<String>,
         /// Trials per strategy (default: the scenario's).
@@ -186,18 +197,18 @@ pub(super) struct AutohealArgs {
 
 impl AutohealArgs {
     /// The strategies whose settings these flags give.
-    pub(super) fn configured(&self) -> [Strategy; 2] {
+    pub(super) fn configured(&self) -> [Arc<dyn Strategy>; 2] {
         [
-            Strategy::Autoheal {
+            Arc::new(Autoheal {
                 interval: self.autoheal_interval,
                 retries: self.autoheal_retries.max(1),
                 poll: self.autoheal_poll,
-            },
-            Strategy::Alertmanager {
+            }),
+            Arc::new(Alertmanager {
                 scrape: self.alertmanager_scrape,
                 rule_for: self.alertmanager_for,
                 group_wait: self.alertmanager_group_wait,
-            },
+            }),
         ]
     }
 }

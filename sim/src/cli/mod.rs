@@ -4,6 +4,7 @@
 //! The arguments and their help are in `args`; each command's work is in a module of its own.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -11,7 +12,7 @@ use crate::compare::CompareOptions;
 use crate::exit;
 use crate::runner::RunOptions;
 use crate::scenario::{self, Context};
-use crate::strategy::Strategy;
+use crate::strategy::{self, Embedded, Strategy};
 
 mod args;
 mod compare;
@@ -75,7 +76,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             let options = RunOptions {
                 out,
                 progress: true,
-                strategy: Strategy::Embedded,
+                strategy: Arc::new(Embedded),
                 seed,
                 observe_up_to,
             };
@@ -92,7 +93,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             autoheal,
             ..
         } => {
-            let strategy = match Strategy::parse(&strategy, &autoheal.configured()) {
+            let strategy = match strategy::parse(&strategy, &autoheal.configured()) {
                 Ok(strategy) => strategy,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -116,9 +117,9 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             observe_up_to,
             autoheal,
         } => {
-            let parsed: Result<Vec<Strategy>, _> = strategies
+            let parsed: Result<Vec<Arc<dyn Strategy>>, _> = strategies
                 .iter()
-                .map(|name| Strategy::parse(name, &autoheal.configured()))
+                .map(|name| strategy::parse(name, &autoheal.configured()))
                 .collect();
             let strategies = match parsed {
                 Ok(strategies) if !strategies.is_empty() => strategies,

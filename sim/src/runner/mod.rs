@@ -1,8 +1,9 @@
 //! `sim run`: carries out a compiled plan against Docker, trial by trial, recording everything in
 //! the journal, and computes the figures by replaying that journal.
 //!
-//! Who heals under each strategy is in `heal`; what a trial watches besides its faults (the
-//! status line, the observation past the load's planned end, the settle) is in `observe`.
+//! Who heals under each strategy is in `crate::strategy`; what a trial watches besides its
+//! faults (the status line, the observation past the load's planned end, the settle) is in
+//! `observe`.
 //!
 //! Cleanup is structural: the trials run in a task of their own, and whatever ends them (success,
 //! an error, a panic, Ctrl-C) the run's containers and network are then removed by label.
@@ -31,7 +32,6 @@ use crate::progress::Progress;
 use crate::scenario::Plan;
 use crate::strategy::Strategy;
 
-mod heal;
 mod observe;
 mod run;
 mod schedule;
@@ -49,7 +49,7 @@ pub struct RunOptions {
     /// Show a live status line on a terminal.
     pub progress: bool,
     /// Who heals the targets (the embedded healer unless told otherwise).
-    pub strategy: Strategy,
+    pub strategy: Arc<dyn Strategy>,
     /// The seed for randomised fault times (`at: 2s..6s`); `None` draws a fresh one.
     pub seed: Option<u64>,
     /// After the load's planned duration, keep the load running and the trial observing until
@@ -139,7 +139,7 @@ struct RunContext {
     injector: Injector,
     progress: Progress,
     cancel: CancellationToken,
-    strategy: Strategy,
+    strategy: Arc<dyn Strategy>,
     /// What randomised fault times are drawn from.
     seed: u64,
     /// How long a trial may observe past its load's planned end.

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::setup::{prepare, target_image};
 use super::trial::run_trials;
-use super::{heal, RunContext, RunError, RunOptions, RunOutcome};
+use super::{RunContext, RunError, RunOptions, RunOutcome};
 use crate::alerting;
 use crate::docker::{self, RunResources};
 use crate::faults::{self, Injector};
@@ -23,7 +23,7 @@ pub async fn run(
     options: &RunOptions,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
-    let runbooks = heal::runbooks(&plan, options.strategy)?;
+    let runbooks = options.strategy.runbooks(&plan)?;
     let docker = docker::connect().await?;
     let progress = Progress::new(options.progress);
     let image = target_image(&docker, &plan.target.image, &progress).await?;
@@ -40,7 +40,7 @@ pub async fn run(
         source,
     })?;
     let journal = Arc::new(Journal::create(&dir.join("journal.jsonl"))?);
-    let timing = heal::alerting_timing(&mut plan, options.strategy, &dir)?;
+    let timing = options.strategy.alerting(&mut plan, &dir)?;
     let randomised = plan.faults.iter().any(|f| f.at_latest.is_some());
     let seed = options.seed.unwrap_or_else(fresh_seed);
     journal.record(Event::RunStarted {
@@ -61,13 +61,13 @@ pub async fn run(
         "sim: run {run_id} of {} ({} trial(s), strategy {}); journal {}",
         plan.name,
         plan.trials,
-        options.strategy,
+        options.strategy.name(),
         journal.path().display()
     ));
 
     let resources = RunResources::create(docker.clone(), &run_id).await?;
     let (balancer, net_proxies) =
-        match prepare(&resources, &plan, &image, options.strategy, &progress).await {
+        match prepare(&resources, &plan, &image, &*options.strategy, &progress).await {
             Ok(prepared) => prepared,
             Err(e) => {
                 let _ = resources.cleanup().await;
@@ -103,7 +103,7 @@ pub async fn run(
         narrator,
         progress: progress.clone(),
         cancel: cancel.clone(),
-        strategy: options.strategy,
+        strategy: options.strategy.clone(),
         seed,
         observe_up_to: options.observe_up_to,
     });

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use bollard::Docker;
 use journal::{Event, Sink};
 
-use super::{heal, RunContext, RunError};
+use super::{RunContext, RunError};
 use crate::balancer::{self, BalancerPorts};
 use crate::docker::{
     self, HostProgramImage, RunResources, TargetContainer, TargetRestart, TargetSpec,
@@ -59,7 +59,7 @@ pub(super) async fn prepare(
     resources: &RunResources,
     plan: &Plan,
     image: &str,
-    strategy: Strategy,
+    strategy: &dyn Strategy,
     progress: &Progress,
 ) -> Result<(Option<BalancerPorts>, NetProxies), RunError> {
     preflight(resources, plan, image, strategy, progress).await?;
@@ -96,6 +96,36 @@ pub(super) async fn prepare(
     Ok((Some(balancer), net_proxies))
 }
 
+/// The container spec of replica `name` in `trial` (0: the preflight), as `strategy` shapes it
+/// (Docker restarts it only under `docker-restart`, and judges its health only under
+/// `autoheal`).
+fn target_spec(
+    plan: &Plan,
+    image: &str,
+    strategy: &dyn Strategy,
+    name: String,
+    trial: u32,
+) -> TargetSpec {
+    let target = &plan.target;
+    let mut env: Vec<(String, String)> = target.env.clone().into_iter().collect();
+    env.push(("LEAKY_PORT".to_owned(), target.port.to_string()));
+    let mut spec = TargetSpec {
+        name,
+        image: image.to_owned(),
+        port: target.port,
+        health_path: target.health.path.clone(),
+        memory_bytes: target.memory_bytes,
+        nano_cpus: target.nano_cpus,
+        env,
+        trial,
+        restart: TargetRestart::No,
+        healthcheck: None,
+        labels: vec![],
+    };
+    strategy.shape_target(&mut spec);
+    spec
+}
+
 fn replica_name(plan: &Plan, index: u32) -> String {
     format!("{}-{index}", plan.target.name)
 }
@@ -107,12 +137,12 @@ async fn preflight(
     resources: &RunResources,
     plan: &Plan,
     image: &str,
-    strategy: Strategy,
+    strategy: &dyn Strategy,
     progress: &Progress,
 ) -> Result<(), RunError> {
     progress.phase("sim: preflight: starting one target to check it answers");
     start_dependency(resources, plan, image, 0).await?;
-    let spec = heal::target_spec(plan, image, strategy, "preflight".to_owned(), 0);
+    let spec = target_spec(plan, image, strategy, "preflight".to_owned(), 0);
     let container = resources.start_target(&spec).await?;
     let url = health_url(&container, &plan.target.health.path);
     let health = &plan.target.health;
@@ -176,7 +206,13 @@ pub(super) async fn start_replicas(
     let mut replicas = Vec::new();
     for index in 0..target.replicas {
         let name = replica_name(&context.plan, index);
-        let spec = heal::target_spec(&context.plan, &context.image, context.strategy, name, trial);
+        let spec = target_spec(
+            &context.plan,
+            &context.image,
+            &*context.strategy,
+            name,
+            trial,
+        );
         let container = context.resources.start_target(&spec).await?;
         context.journal.record(Event::TargetStarted {
             target: container.name.clone(),

@@ -11,10 +11,11 @@ use tokio::time::Instant;
 use super::observe::{self, LoadClock, Observation};
 use super::schedule::{clear_fault, fault_targets, run_faults};
 use super::setup::{health_url, start_dependency, start_replicas};
-use super::{heal, RunContext, RunError};
+use super::{RunContext, RunError};
 use crate::docker;
 use crate::load::{self, LoadSpec};
 use crate::prober::{self, ProbeTarget};
+use crate::strategy;
 
 pub(super) async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError> {
     for trial in 1..=context.plan.trials {
@@ -102,7 +103,20 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         sink.clone(),
         trial_cancel.clone(),
     ));
-    let healer_task = heal::spawn_healer(context, trial, &trial_cancel);
+    let healer_task = context.strategy.heal(
+        &strategy::Trial {
+            docker: context.resources.docker(),
+            scope: [
+                (docker::LABEL_RUN, context.resources.run_id().to_owned()),
+                (docker::LABEL_TRIAL, trial.to_string()),
+            ],
+            runbooks: &context.runbooks,
+            alerts: context.alerts.as_ref(),
+            balancer: context.balancer,
+            narrator: &context.narrator,
+        },
+        trial_cancel.clone(),
+    );
 
     let clock = LoadClock {
         started: Instant::now(),
@@ -195,7 +209,9 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
 
     trial_cancel.cancel();
     while tasks.join_next().await.is_some() {}
-    let _ = healer_task.await;
+    if let Some(healer_task) = healer_task {
+        let _ = healer_task.await;
+    }
     if let Some(alerts) = &context.alerts {
         alerts.disconnect_trial();
     }
