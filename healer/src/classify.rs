@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::runbook::{Runbook, Trigger};
+use crate::runbook::Runbook;
 use crate::signal::SignalKind;
+use crate::triggers::Trigger;
 
 /// Deaths within this window make a crash loop.
 const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);
@@ -75,6 +76,24 @@ impl History {
             _ => {}
         }
     }
+}
+
+/// What a trigger's firing is evidence of ([`crate::triggers::TriggerKind::symptom`]), which
+/// with the signal and the target's history suggests a class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Symptom<'a> {
+    /// The kernel OOM-killed the target.
+    Oom,
+    /// The healer's own probes fail.
+    FailedProbes,
+    /// The container's health check says unhealthy.
+    Unhealthy,
+    /// The metric is rising steadily.
+    Rising(&'a str),
+    /// The metric is high.
+    High(&'a str),
+    /// Nothing beyond the signal itself.
+    Other,
 }
 
 /// A detection's class and confidence, and why.
@@ -141,8 +160,8 @@ fn evidence(
         .iter()
         .filter(|death| at.duration_since(**death) <= CRASH_LOOP_WINDOW)
         .count();
-    Some(match (trigger, kind) {
-        (_, SignalKind::Oom) | (Trigger::Oom, _) => {
+    Some(match (trigger.symptom(), kind) {
+        (_, SignalKind::Oom) | (Symptom::Oom, _) => {
             ("oom", 0.95, "the kernel OOM-killed the target".to_owned())
         }
         (_, SignalKind::Died { .. }) if deaths >= CRASH_LOOP_DEATHS => (
@@ -150,41 +169,33 @@ fn evidence(
             0.85,
             format!("{deaths} deaths within {CRASH_LOOP_WINDOW:?}"),
         ),
-        (Trigger::ProbeFailures { .. } | Trigger::Unhealthy, _) if recent_deploy => (
+        (Symptom::FailedProbes | Symptom::Unhealthy, _) if recent_deploy => (
             "bad_deploy",
             0.7,
             format!("failing within {BAD_DEPLOY_WINDOW:?} of a new container's first start"),
         ),
-        (Trigger::ProbeFailures { .. }, _) if history.running == Some(false) => (
+        (Symptom::FailedProbes, _) if history.running == Some(false) => (
             "crash_loop",
             0.5,
             "probes fail and the target is not running".to_owned(),
         ),
-        (Trigger::ProbeFailures { .. } | Trigger::Unhealthy, _) => (
+        (Symptom::FailedProbes | Symptom::Unhealthy, _) => (
             "hang",
             0.7,
             "the target does not answer and was not seen dying".to_owned(),
         ),
-        (Trigger::Trend { metric, .. }, _) if metric.starts_with("memory") => {
+        (Symptom::Rising(metric), _) if metric.starts_with("memory") => {
             ("memory_leak", 0.8, format!("{metric} is rising steadily"))
         }
-        (Trigger::Threshold { metric, .. } | Trigger::Anomaly { metric, .. }, _)
-            if metric.starts_with("memory") =>
-        {
+        (Symptom::High(metric), _) if metric.starts_with("memory") => {
             ("memory_leak", 0.6, format!("{metric} is high"))
         }
-        (
-            Trigger::Threshold { metric, .. }
-            | Trigger::Trend { metric, .. }
-            | Trigger::Anomaly { metric, .. },
-            _,
-        ) if metric.starts_with("cpu") => ("cpu_saturation", 0.75, format!("{metric} is high")),
-        (
-            Trigger::Threshold { metric, .. }
-            | Trigger::Trend { metric, .. }
-            | Trigger::Anomaly { metric, .. },
-            _,
-        ) if is_latency(metric) => ("latency", 0.7, format!("{metric} is high")),
+        (Symptom::High(metric) | Symptom::Rising(metric), _) if metric.starts_with("cpu") => {
+            ("cpu_saturation", 0.75, format!("{metric} is high"))
+        }
+        (Symptom::High(metric) | Symptom::Rising(metric), _) if is_latency(metric) => {
+            ("latency", 0.7, format!("{metric} is high"))
+        }
         _ => return None,
     })
 }

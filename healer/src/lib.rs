@@ -36,6 +36,7 @@ pub mod serve;
 mod signal;
 mod sources;
 mod template;
+mod triggers;
 mod verify;
 
 pub use engine::{Healer, HealerError};

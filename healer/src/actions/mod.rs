@@ -106,13 +106,7 @@ pub(crate) fn names() -> Vec<&'static str> {
 
 /// Every field some action takes, each once, in registry order.
 pub(crate) fn fields() -> Vec<&'static str> {
-    let mut fields: Vec<&'static str> = Vec::new();
-    for field in KINDS.iter().flat_map(|kind| kind.fields) {
-        if !fields.contains(field) {
-            fields.push(field);
-        }
-    }
-    fields
+    crate::runbook::distinct(KINDS.iter().flat_map(|kind| kind.fields))
 }
 
 /// Defines [`Action`], a variant per line named like the action's type, its dispatch to

@@ -6,6 +6,10 @@ use std::time::Duration;
 use tokio::time::{advance, Instant};
 
 use super::*;
+use crate::triggers::anomaly::AnomalyDetector;
+use crate::triggers::probe_failures::ConsecutiveFailures;
+use crate::triggers::threshold::ThresholdDetector;
+use crate::triggers::trend::TrendDetector;
 
 fn runbook(name: &str, when: &str) -> Arc<Runbook> {
     let yaml = format!(
@@ -76,7 +80,7 @@ fn consecutive_failures_need_n_in_a_row() {
 
 #[tokio::test(start_paused = true)]
 async fn threshold_fires_only_when_held_for_its_duration() {
-    let mut d = Threshold::new(90.0, Duration::from_secs(5));
+    let mut d = ThresholdDetector::new(90.0, Duration::from_secs(5));
     assert_eq!(d.observe(95.0, Instant::now()), Verdict::NotYet);
     advance(Duration::from_secs(3)).await;
     assert_eq!(d.observe(96.0, Instant::now()), Verdict::NotYet);
@@ -98,7 +102,7 @@ async fn threshold_fires_only_when_held_for_its_duration() {
 #[tokio::test(start_paused = true)]
 async fn trend_fires_before_the_limit_and_not_on_flat_or_falling_series() {
     // 2 %/s from 50 %: the fitted line reaches 100 % 25 s after the first sample.
-    let mut d = Trend::new(100.0, Duration::from_secs(10), 5);
+    let mut d = TrendDetector::new(100.0, Duration::from_secs(10), 5);
     let mut verdicts = Vec::new();
     for i in 0..12 {
         verdicts.push(d.observe(50.0 + 2.0 * f64::from(i), Instant::now()));
@@ -125,19 +129,19 @@ async fn trend_fires_before_the_limit_and_not_on_flat_or_falling_series() {
     assert_eq!(at, 15, "{reason}");
     assert!(reason.contains("reaches 100 in 10.0s"), "{reason}");
 
-    let mut flat = Trend::new(100.0, Duration::from_secs(10), 3);
+    let mut flat = TrendDetector::new(100.0, Duration::from_secs(10), 3);
     for _ in 0..2 {
         assert_eq!(flat.observe(60.0, Instant::now()), Verdict::NotYet);
         advance(Duration::from_secs(1)).await;
     }
     assert_eq!(flat.observe(60.0, Instant::now()), Verdict::Fine);
-    let mut falling = Trend::new(100.0, Duration::from_secs(10), 3);
+    let mut falling = TrendDetector::new(100.0, Duration::from_secs(10), 3);
     for v in [90.0, 80.0] {
         falling.observe(v, Instant::now());
         advance(Duration::from_secs(1)).await;
     }
     assert_eq!(falling.observe(70.0, Instant::now()), Verdict::Fine);
-    let mut same_instant = Trend::new(100.0, Duration::from_secs(10), 3);
+    let mut same_instant = TrendDetector::new(100.0, Duration::from_secs(10), 3);
     for v in [1.0, 2.0, 3.0] {
         assert_eq!(same_instant.observe(v, Instant::now()), Verdict::NotYet);
     }
@@ -145,7 +149,7 @@ async fn trend_fires_before_the_limit_and_not_on_flat_or_falling_series() {
 
 #[test]
 fn anomaly_learns_a_baseline_then_fires_on_an_outlier_only() {
-    let mut d = Anomaly::new(4.0, 20);
+    let mut d = AnomalyDetector::new(4.0, 20);
     for i in 0..20 {
         let noisy = 100.0 + if i % 2 == 0 { 5.0 } else { -5.0 };
         assert_eq!(d.observe(noisy), Verdict::NotYet, "warming up at {i}");

@@ -3,7 +3,6 @@
 //! Helpers return `None` for a bad value after recording why; the runbook is then built with
 //! placeholders, and [`ProblemList::finish`] discards it because problems were recorded.
 
-use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::str::FromStr;
@@ -11,26 +10,16 @@ use std::time::Duration;
 
 use specfile::{did_you_mean, ProblemList, Problems, Scalar, SourceMap};
 
-use super::spec::{RunbookSpec, TriggerSpec, VerifySpec};
-use super::{Runbook, Trigger, Verify};
+use super::spec::{RunbookSpec, VerifySpec};
+use super::{Runbook, Verify};
 use crate::platform::Scope;
 use crate::template::Template;
 
+mod fields;
 mod step;
+mod trigger;
 
-pub(crate) use step::StepFields;
-
-const KINDS: &[&str] = &[
-    "docker_event",
-    "health",
-    "probe_failures",
-    "alert",
-    "threshold",
-    "trend",
-    "anomaly",
-];
-const DEFAULT_TREND_SAMPLES: usize = 5;
-const DEFAULT_ANOMALY_WARMUP: u32 = 20;
+pub(crate) use fields::{StepFields, TriggerFields};
 
 pub(super) fn compile(spec: RunbookSpec, map: SourceMap, file: &Path) -> Result<Runbook, Problems> {
     let mut c = Compiler {
@@ -193,9 +182,15 @@ impl Compiler {
     }
 
     /// Reports each setting in `given` that the entry's kind does not take.
-    fn only(&mut self, path: &str, kind: &str, allowed: &[&str], given: &[(&str, bool)]) {
-        for (key, present) in given {
-            if *present && !allowed.contains(key) {
+    fn only<'k>(
+        &mut self,
+        path: &str,
+        kind: &str,
+        allowed: &[&str],
+        given: impl IntoIterator<Item = &'k String>,
+    ) {
+        for key in given {
+            if !allowed.contains(&key.as_str()) {
                 let takes = if allowed.is_empty() {
                     "no other settings".to_owned()
                 } else {
@@ -206,164 +201,6 @@ impl Compiler {
                     format!("`{key}` does not go with `{kind}`, which takes: {takes}"),
                     None,
                 );
-            }
-        }
-    }
-
-    fn trigger(&mut self, path: &str, spec: &TriggerSpec) -> Option<Trigger> {
-        self.p
-            .unknown_fields(path, &spec.unknown, TriggerSpec::FIELDS);
-        let kinds: Vec<(&str, &Scalar)> = [
-            ("docker_event", &spec.docker_event),
-            ("health", &spec.health),
-            ("probe_failures", &spec.probe_failures),
-            ("alert", &spec.alert),
-            ("threshold", &spec.threshold),
-            ("trend", &spec.trend),
-            ("anomaly", &spec.anomaly),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.as_ref().map(|value| (key, value)))
-        .collect();
-        let &[(kind, value)] = kinds.as_slice() else {
-            self.p.push(
-                path,
-                format!("a `when` entry needs exactly one of: {}", KINDS.join(", ")),
-                None,
-            );
-            return None;
-        };
-        let given = [
-            ("exit_code", spec.exit_code.is_some()),
-            ("labels", spec.labels.is_some()),
-            ("above", spec.above.is_some()),
-            ("for", spec.for_.is_some()),
-            ("reaches", spec.reaches.is_some()),
-            ("within", spec.within.is_some()),
-            ("samples", spec.samples.is_some()),
-            ("z", spec.z.is_some()),
-            ("warmup", spec.warmup.is_some()),
-        ];
-        let field = format!("{path}.{kind}");
-        match kind {
-            "docker_event" => {
-                self.only(path, kind, &["exit_code"], &given);
-                match value.as_str() {
-                    "oom" => {
-                        if spec.exit_code.is_some() {
-                            self.p.push(
-                                &format!("{path}.exit_code"),
-                                "`exit_code` goes only with `docker_event: die`",
-                                None,
-                            );
-                        }
-                        Some(Trigger::Oom)
-                    }
-                    "die" => {
-                        let exit_code = match &spec.exit_code {
-                            None => None,
-                            Some(code) => Some(self.parse_num::<i64>(
-                                &format!("{path}.exit_code"),
-                                code,
-                                "an exit code",
-                            )?),
-                        };
-                        Some(Trigger::Died { exit_code })
-                    }
-                    other => self.bad_choice(&field, other, &["oom", "die"]),
-                }
-            }
-            "health" => {
-                self.only(path, kind, &[], &given);
-                match value.as_str() {
-                    "unhealthy" => Some(Trigger::Unhealthy),
-                    other => self.bad_choice(&field, other, &["unhealthy"]),
-                }
-            }
-            "probe_failures" => {
-                self.only(path, kind, &[], &given);
-                let count = self.nonzero(&field, value)?;
-                Some(Trigger::ProbeFailures { count })
-            }
-            "alert" => {
-                self.only(path, kind, &["labels"], &given);
-                let name = match value.as_str() {
-                    "*" => None,
-                    name => Some(name.to_owned()),
-                };
-                let labels: BTreeMap<String, String> = spec
-                    .labels
-                    .iter()
-                    .flatten()
-                    .map(|(key, value)| (key.clone(), value.as_str().to_owned()))
-                    .collect();
-                Some(Trigger::Alert { name, labels })
-            }
-            "threshold" => {
-                self.only(path, kind, &["above", "for"], &given);
-                let above =
-                    self.required(&format!("{path}.above"), spec.above.as_ref(), |c, f, v| {
-                        c.parse_num::<f64>(f, v, "a number")
-                    });
-                let hold =
-                    self.duration_or(&format!("{path}.for"), spec.for_.as_ref(), Duration::ZERO);
-                Some(Trigger::Threshold {
-                    metric: value.as_str().to_owned(),
-                    above: above?,
-                    hold: hold?,
-                })
-            }
-            "trend" => {
-                self.only(path, kind, &["reaches", "within", "samples"], &given);
-                let reaches = self.required(
-                    &format!("{path}.reaches"),
-                    spec.reaches.as_ref(),
-                    |c, f, v| c.parse_num::<f64>(f, v, "a number"),
-                );
-                let within =
-                    self.required_duration(&format!("{path}.within"), spec.within.as_ref());
-                let samples = match &spec.samples {
-                    None => Some(DEFAULT_TREND_SAMPLES),
-                    Some(v) => match self.parse_num::<usize>(
-                        &format!("{path}.samples"),
-                        v,
-                        "a whole number",
-                    ) {
-                        Some(n) if n >= 3 => Some(n),
-                        Some(_) => {
-                            self.p.push(
-                                &format!("{path}.samples"),
-                                "a trend needs at least 3 samples",
-                                None,
-                            );
-                            None
-                        }
-                        None => None,
-                    },
-                };
-                Some(Trigger::Trend {
-                    metric: value.as_str().to_owned(),
-                    reaches: reaches?,
-                    within: within?,
-                    samples: samples?,
-                })
-            }
-            _ => {
-                self.only(path, kind, &["z", "warmup"], &given);
-                let z = self.required(&format!("{path}.z"), spec.z.as_ref(), |c, f, v| {
-                    c.number(f, v, 0.5..=100.0)
-                });
-                let warmup = match &spec.warmup {
-                    None => Some(DEFAULT_ANOMALY_WARMUP),
-                    Some(v) => self
-                        .nonzero(&format!("{path}.warmup"), v)
-                        .map(NonZeroU32::get),
-                };
-                Some(Trigger::Anomaly {
-                    metric: value.as_str().to_owned(),
-                    z: z?,
-                    warmup: warmup?,
-                })
             }
         }
     }
@@ -436,6 +273,17 @@ impl Compiler {
             consecutive: consecutive.unwrap_or(NonZeroU32::MIN),
         }
     }
+}
+
+/// Each name of `names` once, in the order first given: the fields several kinds share.
+pub(crate) fn distinct<'a>(names: impl IntoIterator<Item = &'a &'static str>) -> Vec<&'static str> {
+    let mut distinct: Vec<&'static str> = Vec::new();
+    for name in names {
+        if !distinct.contains(name) {
+            distinct.push(name);
+        }
+    }
+    distinct
 }
 
 /// `a.b[2].c` → `c`.

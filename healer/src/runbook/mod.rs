@@ -7,10 +7,8 @@ mod spec;
 
 /// Where [`crate::notify`] finds the body formats of `notify` steps.
 pub(crate) use crate::actions::notify::NotifyFormat;
-pub(crate) use compile::StepFields;
+pub(crate) use compile::{distinct, StepFields, TriggerFields};
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
@@ -19,7 +17,7 @@ use specfile::Problems;
 
 use crate::actions::Action;
 use crate::platform::Scope;
-use crate::signal::SignalKind;
+use crate::triggers::Trigger;
 
 /// Every problem of one runbook file, each at file:line:col with its field.
 pub type RunbookError = Problems;
@@ -33,6 +31,7 @@ pub struct Runbook {
     pub(crate) class: String,
     /// How sure a match of `when` makes the healer of `class`, 0..=1.
     pub(crate) confidence: f64,
+    /// What it handles (see [`crate::triggers`]).
     pub(crate) when: Vec<Trigger>,
     pub(crate) steps: Vec<Step>,
     pub(crate) verify: Verify,
@@ -44,39 +43,6 @@ pub struct Runbook {
     /// Only targets carrying all of these labels (`targets: { role: dependency }`); empty: every
     /// target in the healer's scope.
     pub(crate) targets: Scope,
-}
-
-/// A fault a runbook handles: one entry of its `when` list.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Trigger {
-    /// `docker_event: oom`
-    Oom,
-    /// `docker_event: die`, optionally only for one `exit_code`.
-    Died { exit_code: Option<i64> },
-    /// `health: unhealthy`
-    Unhealthy,
-    /// `probe_failures: N`: N failed probes of the healer's own prober in a row.
-    ProbeFailures { count: NonZeroU32 },
-    /// `alert: NAME` (or `*`), with `labels` the alert must carry.
-    Alert {
-        name: Option<String>,
-        labels: BTreeMap<String, String>,
-    },
-    /// `threshold: METRIC, above: X, for: D`: every sample above X for at least D.
-    Threshold {
-        metric: String,
-        above: f64,
-        hold: Duration,
-    },
-    /// `trend: METRIC, reaches: X, within: D`: the fitted line reaches X within D.
-    Trend {
-        metric: String,
-        reaches: f64,
-        within: Duration,
-        samples: usize,
-    },
-    /// `anomaly: METRIC, z: Z`: a sample Z standard deviations above the learned mean.
-    Anomaly { metric: String, z: f64, warmup: u32 },
 }
 
 /// One remediation step: its action (see [`crate::actions`]), timeout and retries.
@@ -131,66 +97,6 @@ impl Runbook {
     /// What it is for, in a sentence.
     pub fn description(&self) -> &str {
         &self.description
-    }
-}
-
-impl Trigger {
-    /// Whether a signal of `kind` is a fault this trigger names by itself (event and alert
-    /// matches). Detectors over series of samples live in [`crate::detect`].
-    pub(crate) fn matches(&self, kind: &SignalKind) -> bool {
-        match (self, kind) {
-            (Trigger::Oom, SignalKind::Oom) => true,
-            (Trigger::Died { exit_code: None }, SignalKind::Died { .. }) => true,
-            (
-                Trigger::Died {
-                    exit_code: Some(want),
-                },
-                SignalKind::Died { exit_code },
-            ) => *exit_code == Some(*want),
-            (Trigger::Unhealthy, SignalKind::Health { healthy }) => !healthy,
-            (Trigger::Alert { name, labels }, SignalKind::Alert(alert)) => {
-                alert.firing
-                    && name.as_ref().is_none_or(|want| *want == alert.name)
-                    && labels
-                        .iter()
-                        .all(|(key, value)| alert.labels.get(key) == Some(value))
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The trigger as the runbook spells it.
-impl fmt::Display for Trigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Trigger::Oom => f.write_str("docker_event: oom"),
-            Trigger::Died { exit_code: None } => f.write_str("docker_event: die"),
-            Trigger::Died {
-                exit_code: Some(code),
-            } => write!(f, "docker_event: die, exit_code: {code}"),
-            Trigger::Unhealthy => f.write_str("health: unhealthy"),
-            Trigger::ProbeFailures { count } => write!(f, "probe_failures: {count}"),
-            Trigger::Alert { name, labels } => {
-                write!(f, "alert: {}", name.as_deref().unwrap_or("*"))?;
-                if !labels.is_empty() {
-                    write!(f, ", labels: {labels:?}")?;
-                }
-                Ok(())
-            }
-            Trigger::Threshold {
-                metric,
-                above,
-                hold,
-            } => write!(f, "threshold: {metric}, above: {above}, for: {hold:?}"),
-            Trigger::Trend {
-                metric,
-                reaches,
-                within,
-                ..
-            } => write!(f, "trend: {metric}, reaches: {reaches}, within: {within:?}"),
-            Trigger::Anomaly { metric, z, .. } => write!(f, "anomaly: {metric}, z: {z}"),
-        }
     }
 }
 

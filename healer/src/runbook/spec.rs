@@ -47,53 +47,16 @@ impl RunbookSpec {
     ];
 }
 
-/// One `when` entry: exactly one kind key (`docker_event`, `health`, `probe_failures`, `alert`,
-/// `threshold`, `trend`, `anomaly`) and the settings that kind takes.
+/// One `when` entry: exactly one kind key (`docker_event`, `threshold`…) and the settings that
+/// kind takes; each kind's module in [`crate::triggers`] names and checks its own.
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     expecting = "a detector, e.g. { docker_event: oom } or { threshold: memory_percent, above: 90, for: 5s }"
 )]
 pub(super) struct TriggerSpec {
-    pub(super) docker_event: Option<Scalar>,
-    pub(super) exit_code: Option<Scalar>,
-    pub(super) health: Option<Scalar>,
-    pub(super) probe_failures: Option<Scalar>,
-    pub(super) alert: Option<Scalar>,
-    pub(super) labels: Option<BTreeMap<String, Scalar>>,
-    pub(super) threshold: Option<Scalar>,
-    pub(super) above: Option<Scalar>,
-    #[serde(rename = "for")]
-    pub(super) for_: Option<Scalar>,
-    pub(super) trend: Option<Scalar>,
-    pub(super) reaches: Option<Scalar>,
-    pub(super) within: Option<Scalar>,
-    pub(super) samples: Option<Scalar>,
-    pub(super) anomaly: Option<Scalar>,
-    pub(super) z: Option<Scalar>,
-    pub(super) warmup: Option<Scalar>,
+    /// Every key: the kind's, its settings, and unknown keys.
     #[serde(flatten)]
-    pub(super) unknown: Unknown,
-}
-
-impl TriggerSpec {
-    pub(super) const FIELDS: &[&str] = &[
-        "docker_event",
-        "exit_code",
-        "health",
-        "probe_failures",
-        "alert",
-        "labels",
-        "threshold",
-        "above",
-        "for",
-        "trend",
-        "reaches",
-        "within",
-        "samples",
-        "anomaly",
-        "z",
-        "warmup",
-    ];
+    pub(super) fields: BTreeMap<String, serde_yaml::Value>,
 }
 
 /// One step: an `action`, its `timeout` and `retries`, and the fields the action takes.

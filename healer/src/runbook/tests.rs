@@ -1,11 +1,20 @@
 //! Runbook validation: the shipped files load, every problem of a file is reported at once.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use super::*;
 use crate::actions::restart::Restart;
 use crate::actions::stop::Stop;
+use crate::signal::SignalKind;
+use crate::triggers::alert::Alert;
+use crate::triggers::anomaly::Anomaly;
+use crate::triggers::docker_event::DockerEvent;
+use crate::triggers::health::Unhealthy;
+use crate::triggers::probe_failures::ProbeFailures;
+use crate::triggers::threshold::Threshold;
+use crate::triggers::trend::Trend;
 
 const SHIPPED: &str = include_str!("../../runbooks/restart-on-oom.yaml");
 
@@ -48,7 +57,7 @@ fn shipped_runbook_loads_with_its_values() {
     let runbook = Runbook::load(&path).unwrap();
     assert_eq!(runbook.name(), "restart-on-oom");
     assert_eq!(runbook.class(), "oom");
-    assert_eq!(runbook.when, [Trigger::Oom]);
+    assert_eq!(runbook.when, [Trigger::DockerEvent(DockerEvent::Oom)]);
     assert_eq!(runbook.steps.len(), 1);
     assert!(matches!(
         runbook.steps[0].action,
@@ -94,20 +103,20 @@ fn triggers_parse_and_match_their_signals() {
     assert_eq!(
         runbook.when,
         [
-            Trigger::Died {
+            Trigger::DockerEvent(DockerEvent::Died {
                 exit_code: Some(137)
-            },
-            Trigger::Unhealthy
+            }),
+            Trigger::Unhealthy(Unhealthy)
         ]
     );
     let died = |exit_code| SignalKind::Died { exit_code };
     assert!(runbook.when[0].matches(&died(Some(137))));
     assert!(!runbook.when[0].matches(&died(Some(1))));
     assert!(!runbook.when[0].matches(&died(None)));
-    assert!(Trigger::Died { exit_code: None }.matches(&died(Some(1))));
+    assert!(Trigger::DockerEvent(DockerEvent::Died { exit_code: None }).matches(&died(Some(1))));
     assert!(runbook.when[1].matches(&SignalKind::Health { healthy: false }));
     assert!(!runbook.when[1].matches(&SignalKind::Health { healthy: true }));
-    assert!(!Trigger::Oom.matches(&SignalKind::Started));
+    assert!(!Trigger::DockerEvent(DockerEvent::Oom).matches(&SignalKind::Started));
 }
 
 #[test]
@@ -123,43 +132,43 @@ fn detector_entries_parse_with_their_settings() {
     assert_eq!(
         runbook.when,
         [
-            Trigger::ProbeFailures {
+            Trigger::ProbeFailures(ProbeFailures {
                 count: NonZeroU32::new(3).unwrap()
-            },
-            Trigger::Alert {
+            }),
+            Trigger::Alert(Alert {
                 name: Some("HighMemory".into()),
                 labels: BTreeMap::from([("severity".into(), "page".into())])
-            },
-            Trigger::Alert {
+            }),
+            Trigger::Alert(Alert {
                 name: None,
                 labels: BTreeMap::new()
-            },
-            Trigger::Threshold {
+            }),
+            Trigger::Threshold(Threshold {
                 metric: "memory_percent".into(),
                 above: 90.0,
                 hold: Duration::from_secs(5)
-            },
-            Trigger::Trend {
+            }),
+            Trigger::Trend(Trend {
                 metric: "memory_percent".into(),
                 reaches: 100.0,
                 within: Duration::from_secs(30),
                 samples: 5
-            },
-            Trigger::Anomaly {
+            }),
+            Trigger::Anomaly(Anomaly {
                 metric: "p95_latency_ms".into(),
                 z: 4.0,
                 warmup: 20
-            },
+            }),
         ]
     );
 }
 
 #[test]
 fn alert_triggers_match_name_labels_and_firing_only() {
-    let trigger = Trigger::Alert {
+    let trigger = Trigger::Alert(Alert {
         name: Some("HighMemory".into()),
         labels: BTreeMap::from([("severity".into(), "page".into())]),
-    };
+    });
     let alert = |name: &str, firing, severity: &str| {
         SignalKind::Alert(crate::signal::Alert {
             name: name.into(),

@@ -17,7 +17,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::platform::Platform;
-use crate::runbook::{Runbook, Trigger};
+use crate::runbook::Runbook;
 use crate::signal::{Signal, SignalKind, TargetRef};
 use crate::verify;
 
@@ -104,31 +104,21 @@ impl Needs {
     pub(crate) fn of(runbooks: &[Arc<Runbook>]) -> Needs {
         let mut needs = Needs::default();
         for trigger in runbooks.iter().flat_map(|runbook| &runbook.when) {
-            match trigger {
-                Trigger::ProbeFailures { .. } => needs.probe = true,
-                Trigger::Threshold { metric, above, .. } if metric == PROBE_LATENCY_METRIC => {
-                    needs.probe = true;
-                    let slow = Duration::try_from_secs_f64(above / 1000.0).unwrap_or_default();
-                    needs.probe_slow = Some(needs.probe_slow.map_or(slow, |s| s.min(slow)));
-                }
-                Trigger::Threshold { metric, .. }
-                | Trigger::Trend { metric, .. }
-                | Trigger::Anomaly { metric, .. } => {
-                    if metric == PROBE_LATENCY_METRIC {
-                        needs.probe = true;
-                    } else if STATS_METRICS.contains(&metric.as_str()) {
-                        needs.stats = true;
-                    } else {
-                        needs.scraped.insert(metric.clone());
-                    }
-                }
-                Trigger::Oom
-                | Trigger::Died { .. }
-                | Trigger::Unhealthy
-                | Trigger::Alert { .. } => {}
-            }
+            trigger.needs(&mut needs);
         }
         needs
+    }
+
+    /// Records that a trigger reads the samples of `metric`: the prober's latency, a container
+    /// stat, or else a metric only a scrape can give.
+    pub(crate) fn metric(&mut self, metric: &str) {
+        if metric == PROBE_LATENCY_METRIC {
+            self.probe = true;
+        } else if STATS_METRICS.contains(&metric) {
+            self.stats = true;
+        } else {
+            self.scraped.insert(metric.to_owned());
+        }
     }
 
     /// Whether any source is needed at all.
