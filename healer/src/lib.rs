@@ -6,12 +6,12 @@
 //! | stage | module | today |
 //! |---|---|---|
 //! | signals | `signal`, [`Platform::signals`], [`Healer::with_external_signals`], `sources` | Docker container events; the healer's own HTTP prober (open loop, 200 ms apart, 50 ms while a target looks suspicious: a probe failed, was slow or is late, or it just started), container stats and `/metrics` scraper, started per target only when a runbook needs them ([`Healer::with_sources`]); alerts fed from outside |
-//! | detectors | `detect` | event and alert match; N failed probes in a row, threshold held `for:`, trend (least squares), anomaly (EWMA z-score), each Firing / Fine / NotYet |
+//! | detectors | `triggers` (one module per `when:` key), `detect` | event and alert match; N failed probes in a row, threshold held `for:`, trend (least squares), anomaly (EWMA z-score), each Firing / Fine / NotYet |
 //! | incidents | `engine`, `classify` | one open incident per target (so an alert storm is one incident); a resolved alert closes the incident it opened; classified with a confidence from the evidence and the target's history |
 //! | guardrails | `engine`, `guardrails` | per runbook: cooldown, action limit then one escalation; operator-wide ([`Guardrails`]): at most M actions at once, notify only below a confidence, dry run, approval ([`ApprovalHandle`]) |
 //! | runbook selection | `engine`, `knowledge` | of the runbooks whose `when` fires: highest confidence, then best past outcomes in the [`KnowledgeBase`], then file order; the ranking is recorded |
 //! | runbooks | `runbook`, `template` | YAML checked through `specfile`: every problem at once, file:line:col; step parameters templated with `{{target}}`, `{{labels.x}}` |
-//! | steps | `incident`, `notify` | `restart` (start what does not run; stop what runs with a `grace`, then start), `recreate`, `stop`, `scale`, `rollback` (to the image in [`PREVIOUS_IMAGE_LABEL`]), `update_limits`, `signal`, `wait`, `drain` (out of the balancer's [`rotation`] until the incident ends), `http` to the target, `notify` (Slack / PagerDuty bodies), each with a timeout and retries |
+//! | steps | `actions` (one module per action), `incident`, `notify` | `restart` (start what does not run; stop what runs with a `grace`, then start), `recreate`, `stop`, `scale`, `rollback` (to the image in [`PREVIOUS_IMAGE_LABEL`]), `update_limits`, `unpause`, `signal`, `wait`, `drain` (out of the balancer's [`rotation`] until the incident ends), `http` to the target, `notify` (Slack / PagerDuty bodies), each with a timeout and retries |
 //! | verify | `verify` | HTTP probes of the target's health path ([`HEALTH_LABEL`]) every 50 ms, several in flight, until N sent in a row answer healthily |
 //! | escalate | `incident` | an `Escalated` event |
 //! | learn | `engine`, `knowledge` | an `IncidentClosed` event; success rate and mean time to recover per (class, runbook), optionally kept as JSON |
