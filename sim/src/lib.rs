@@ -9,6 +9,7 @@ pub mod alerting;
 pub mod balancer;
 pub mod cli;
 pub mod compare;
+pub mod compose;
 pub mod docker;
 pub mod exit;
 pub mod faults;

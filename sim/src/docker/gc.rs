@@ -1,15 +1,16 @@
-//! `sim gc`: finding and removing what killed runs left behind, by label.
+//! `sim gc`: finding and removing what killed runs left behind (containers, named volumes,
+//! networks, images built for a run), by label.
 
 use std::collections::{BTreeSet, HashMap};
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
-    RemoveImageOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveImageOptionsBuilder,
 };
 use bollard::Docker;
 use serde::Serialize;
 
-use super::resources::remove_container;
+use super::resources::{remove_container, remove_volume};
 use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN};
 
 /// What `sim gc` found and removed (or would remove, with `dry_run`).
@@ -18,14 +19,17 @@ pub struct GcReport {
     pub runs: BTreeSet<String>,
     pub containers: Vec<String>,
     pub networks: Vec<String>,
+    /// Named volumes of compose projects.
+    pub volumes: Vec<String>,
     pub images: Vec<String>,
     /// Runs skipped because the `sim` process that owns them is still alive.
     pub live_runs: BTreeSet<String>,
     pub dry_run: bool,
 }
 
-/// Removes the containers and networks of runs whose owning process is gone (all runs with
-/// `force`), and with `images` also the images sim built.
+/// Removes the containers, named volumes, networks and images built for a run (a compose
+/// project's `build:` services) of runs whose owning process is gone (all runs with `force`),
+/// and with `images` also the images sim builds from host programs, which no run owns.
 pub async fn collect_garbage(
     docker: &Docker,
     dry_run: bool,
@@ -58,6 +62,21 @@ pub async fn collect_garbage(
         report.containers.push(name.unwrap_or(id));
     }
 
+    let options = ListVolumesOptionsBuilder::new().filters(&managed).build();
+    let volumes = docker.list_volumes(Some(options)).await?.volumes;
+    for volume in volumes.unwrap_or_default() {
+        let run = volume.labels.get(LABEL_RUN).cloned().unwrap_or_default();
+        if !force && owner_alive(volume.labels.get(LABEL_PID)) {
+            report.live_runs.insert(run);
+            continue;
+        }
+        if !dry_run {
+            remove_volume(docker, &volume.name).await?;
+        }
+        report.runs.insert(run);
+        report.volumes.push(volume.name);
+    }
+
     let options = ListNetworksOptionsBuilder::new().filters(&managed).build();
     for network in docker.list_networks(Some(options)).await? {
         let labels = network.labels.unwrap_or_default();
@@ -74,9 +93,31 @@ pub async fn collect_garbage(
         report.networks.push(name);
     }
 
+    let built_for_runs = HashMap::from([("label", vec![LABEL_RUN.to_owned()])]);
+    let options = ListImagesOptionsBuilder::new()
+        .filters(&built_for_runs)
+        .build();
+    for image in docker.list_images(Some(options)).await? {
+        let run = image.labels.get(LABEL_RUN).cloned().unwrap_or_default();
+        if !force && owner_alive(image.labels.get(LABEL_PID)) {
+            report.live_runs.insert(run);
+            continue;
+        }
+        if !dry_run {
+            let options = RemoveImageOptionsBuilder::new().force(true).build();
+            docker.remove_image(&image.id, Some(options), None).await?;
+        }
+        report.runs.insert(run);
+        let tag = image.repo_tags.into_iter().next();
+        report.images.push(tag.unwrap_or(image.id));
+    }
+
     if images {
         let options = ListImagesOptionsBuilder::new().filters(&managed).build();
         for image in docker.list_images(Some(options)).await? {
+            if image.labels.contains_key(LABEL_RUN) {
+                continue;
+            }
             for tag in image.repo_tags {
                 if !dry_run {
                     let options = RemoveImageOptionsBuilder::new().force(true).build();

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bollard::query_parameters::BuildImageOptionsBuilder;
+use bollard::query_parameters::{BuildImageOptions, BuildImageOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -25,6 +25,17 @@ pub struct HostProgramImage {
     pub program: PathBuf,
     /// Arguments after the program in the entrypoint.
     pub args: Vec<String>,
+}
+
+impl HostProgramImage {
+    /// The built-in target: `program` (the `sim` binary) started as `sim target leaky`.
+    pub fn leaky(program: PathBuf) -> Self {
+        HostProgramImage {
+            repository: "sim-leaky".to_owned(),
+            program,
+            args: vec!["target".to_owned(), "leaky".to_owned()],
+        }
+    }
 }
 
 /// Building an image failed.
@@ -120,6 +131,16 @@ async fn build(
         .forcerm(true)
         .labels(&labels)
         .build();
+    run_build(docker, options, context, tag).await
+}
+
+/// Builds with `options` from the tar `context`; Docker's own message when it fails.
+pub(super) async fn run_build(
+    docker: &Docker,
+    options: BuildImageOptions,
+    context: Vec<u8>,
+    tag: &str,
+) -> Result<(), ImageError> {
     let mut progress = docker.build_image(options, None, Some(bollard::body_full(context.into())));
     while let Some(item) = progress.next().await {
         let info = item.map_err(|e| ImageError::Build {

@@ -5,6 +5,7 @@
 //! track of is still removed.
 
 mod autoheal;
+mod build;
 mod engine;
 mod events;
 mod floor;
@@ -15,6 +16,7 @@ mod resources;
 mod sampler;
 
 pub use autoheal::autoheal;
+pub use build::{build_directory, DirectoryBuild};
 pub use engine::{connect, EnvError};
 pub use events::record_docker_events;
 pub use floor::floor;
@@ -25,8 +27,8 @@ pub use image::{
 };
 pub use resolve::{resolve_image, ImageChoice, ImageOrigin, ResolvedImage};
 pub use resources::{
-    free_loopback_port, HealthCheck, RunResources, ServiceSpec, TargetContainer, TargetRestart,
-    TargetSpec,
+    free_loopback_port, ContainerExtras, ContainerStatus, HealthCheck, RunResources, ServiceSpec,
+    TargetContainer, TargetRestart, TargetSpec,
 };
 pub use sampler::{sample_resources, SAMPLE_INTERVAL};
 

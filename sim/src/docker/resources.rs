@@ -1,13 +1,14 @@
-//! What one run creates in Docker: its private network and its target containers, all labelled
-//! with the run id, and their removal.
+//! What one run creates in Docker: its private network, its target containers (and a compose
+//! project's containers and named volumes), all labelled with the run id, and their removal.
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest,
     NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -15,6 +16,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN, LABEL_TARGET, LABEL_TRIAL};
+
+mod volumes;
+
+pub(super) use volumes::remove_volume;
 
 /// One target replica to start.
 #[derive(Debug, Clone)]
@@ -59,6 +64,37 @@ pub struct HealthCheck {
     pub retries: u32,
 }
 
+/// What a compose service's container has beyond a target replica's; the default (nothing
+/// more) is a replica of sim's own.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerExtras {
+    /// Replaces the image's entrypoint (exec form).
+    pub entrypoint: Option<Vec<String>>,
+    /// Replaces the image's command (exec form).
+    pub command: Option<Vec<String>>,
+    /// The start period of [`TargetSpec::healthcheck`].
+    pub health_start_period: Option<Duration>,
+    /// Named volumes (this trial's, see [`RunResources::create_volume`]) and bind mounts.
+    pub mounts: Vec<crate::compose::VolumeMount>,
+    /// Network aliases besides the replica's name (a compose service's name and `aliases`).
+    pub aliases: Vec<String>,
+    /// Container ports published on 127.0.0.1 besides [`TargetSpec::port`].
+    pub ports: Vec<u16>,
+    /// [`TargetSpec::port`] is neither published nor labelled (a compose service without
+    /// `ports:`): the container's `host_port` is 0.
+    pub unpublished: bool,
+}
+
+/// What Docker says of a container now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerStatus {
+    pub running: bool,
+    /// Its exit code once it stopped.
+    pub exit_code: Option<i64>,
+    /// Its HEALTHCHECK's verdict (`starting`, `healthy`, `unhealthy`), if it has one.
+    pub health: Option<String>,
+}
+
 /// A started target replica.
 #[derive(Debug, Clone)]
 pub struct TargetContainer {
@@ -69,7 +105,7 @@ pub struct TargetContainer {
     /// recreate), so faults address the replica by it.
     pub container: String,
     /// The port on 127.0.0.1 that reaches the service; fixed for the container's life, so it
-    /// survives restarts.
+    /// survives restarts. 0 for a container that publishes none ([`ContainerExtras::unpublished`]).
     pub host_port: u16,
 }
 
@@ -133,21 +169,46 @@ impl RunResources {
         &self,
         spec: &TargetSpec,
     ) -> Result<TargetContainer, bollard::errors::Error> {
-        let host_port = free_loopback_port()?;
-        let port_key = format!("{}/tcp", spec.port);
+        self.start_target_with(spec, &ContainerExtras::default())
+            .await
+    }
+
+    /// [`Self::start_target`] with what a compose service adds: entrypoint and command, mounts,
+    /// further aliases and published ports (every one on 127.0.0.1, at a free port).
+    pub async fn start_target_with(
+        &self,
+        spec: &TargetSpec,
+        extras: &ContainerExtras,
+    ) -> Result<TargetContainer, bollard::errors::Error> {
         let mut labels = run_labels(&self.run_id);
         labels.insert(LABEL_TRIAL.to_owned(), spec.trial.to_string());
         labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
         labels.insert(healer::NAME_LABEL.to_owned(), spec.name.clone());
-        labels.insert("healer.port".to_owned(), spec.port.to_string());
+        if !extras.unpublished {
+            labels.insert("healer.port".to_owned(), spec.port.to_string());
+        }
         labels.insert("healer.health".to_owned(), spec.health_path.clone());
         labels.extend(spec.labels.iter().cloned());
+        let own = (!extras.unpublished).then_some(spec.port);
+        let mut host_port = 0;
+        let mut port_bindings = HashMap::new();
+        for port in own.into_iter().chain(extras.ports.iter().copied()) {
+            let bound = free_loopback_port()?;
+            if port_bindings.is_empty() {
+                host_port = bound;
+            }
+            port_bindings.extend(loopback_binding(&format!("{port}/tcp"), bound));
+        }
+        let mut aliases = vec![spec.name.clone()];
+        aliases.extend(extras.aliases.iter().cloned());
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
+            entrypoint: extras.entrypoint.clone(),
+            cmd: extras.command.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            exposed_ports: Some(vec![port_key.clone()]),
+            exposed_ports: Some(port_bindings.keys().cloned().collect()),
             labels: Some(labels),
-            networking_config: Some(self.aliased(&spec.name)),
+            networking_config: Some(self.aliased(aliases)),
             host_config: Some(HostConfig {
                 memory: spec.memory_bytes.map(|b| b as i64),
                 memory_swap: spec.memory_bytes.map(|b| b as i64),
@@ -160,7 +221,14 @@ impl RunResources {
                     }),
                     maximum_retry_count: None,
                 }),
-                port_bindings: Some(loopback_binding(&port_key, host_port)),
+                port_bindings: Some(port_bindings),
+                mounts: Some(
+                    extras
+                        .mounts
+                        .iter()
+                        .map(|mount| self.mount(spec.trial, mount))
+                        .collect(),
+                ),
                 ..Default::default()
             }),
             healthcheck: spec.healthcheck.as_ref().map(|check| HealthConfig {
@@ -168,6 +236,7 @@ impl RunResources {
                 interval: Some(nanos(check.interval)),
                 timeout: Some(nanos(check.timeout)),
                 retries: Some(i64::from(check.retries)),
+                start_period: extras.health_start_period.map(nanos),
                 ..Default::default()
             }),
             ..Default::default()
@@ -184,6 +253,12 @@ impl RunResources {
             container: container_name,
             host_port,
         })
+    }
+
+    /// The labels everything of this run carries (`sim.managed`, `sim.run`, `sim.pid`), e.g. for
+    /// an image built for the run.
+    pub fn labels(&self) -> HashMap<String, String> {
+        run_labels(&self.run_id)
     }
 
     /// Creates a supporting container, copies its files in, and starts it. Restart policy `no`,
@@ -208,7 +283,7 @@ impl RunResources {
             cmd: Some(spec.args.clone()),
             exposed_ports: Some(port_bindings.keys().cloned().collect()),
             labels: Some(labels),
-            networking_config: Some(self.aliased(&spec.name)),
+            networking_config: Some(self.aliased(vec![spec.name.clone()])),
             host_config: Some(HostConfig {
                 network_mode: Some(self.network.clone()),
                 restart_policy: Some(RestartPolicy {
@@ -251,14 +326,15 @@ impl RunResources {
         })
     }
 
-    /// Joins the run's network under `alias`, so other containers reach it by that name (a
-    /// replica keeps its alias, `leaky-0`, from trial to trial).
-    fn aliased(&self, alias: &str) -> NetworkingConfig {
+    /// Joins the run's network under `aliases`, so other containers reach it by those names (a
+    /// replica keeps its alias, `leaky-0`, from trial to trial; a compose service's containers
+    /// all answer to the service's name too).
+    fn aliased(&self, aliases: Vec<String>) -> NetworkingConfig {
         NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 self.network.clone(),
                 EndpointSettings {
-                    aliases: Some(vec![alias.to_owned()]),
+                    aliases: Some(aliases),
                     ..Default::default()
                 },
             )])),
@@ -277,10 +353,26 @@ impl RunResources {
 
     /// The exit code of a container that has stopped, or `None` while it runs.
     pub async fn exit_code(&self, id: &str) -> Result<Option<i64>, bollard::errors::Error> {
-        let state = self.docker.inspect_container(id, None).await?.state;
-        Ok(state
-            .filter(|s| s.running != Some(true))
-            .map(|s| s.exit_code.unwrap_or_default()))
+        Ok(self.status(id).await?.exit_code)
+    }
+
+    /// Whether container `id` runs, its exit code once stopped, and its health.
+    pub async fn status(&self, id: &str) -> Result<ContainerStatus, bollard::errors::Error> {
+        let state = self
+            .docker
+            .inspect_container(id, None)
+            .await?
+            .state
+            .unwrap_or_default();
+        let running = state.running == Some(true);
+        Ok(ContainerStatus {
+            running,
+            exit_code: (!running).then(|| state.exit_code.unwrap_or_default()),
+            health: state
+                .health
+                .and_then(|h| h.status)
+                .map(|status| status.to_string()),
+        })
     }
 
     /// The last `tail` lines of a container's stdout and stderr.
@@ -312,9 +404,42 @@ impl RunResources {
         Ok(ids.len())
     }
 
-    /// Removes everything of this run: containers, then the network. Safe to call twice.
+    /// Removes the containers of `trial` (0: the preflight), then its named volumes.
+    pub async fn remove_trial(&self, trial: u32) -> Result<(), bollard::errors::Error> {
+        let trial = trial.to_string();
+        let extra = [(LABEL_TRIAL, trial.as_str())];
+        self.remove_containers(&extra).await?;
+        self.remove_volumes(&extra).await
+    }
+
+    /// Removes the images built for this run (a compose project's `build:` services); the
+    /// images sim builds from host programs are not the run's and stay cached.
+    async fn remove_images(&self) -> Result<(), bollard::errors::Error> {
+        let filters = HashMap::from([("label", vec![format!("{LABEL_RUN}={}", self.run_id)])]);
+        let options = ListImagesOptionsBuilder::new().filters(&filters).build();
+        for image in self.docker.list_images(Some(options)).await? {
+            let options = RemoveImageOptionsBuilder::new().force(true).build();
+            match self
+                .docker
+                .remove_image(&image.id, Some(options), None)
+                .await
+            {
+                Ok(_)
+                | Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes everything of this run: containers, named volumes, the images built for it, then
+    /// the network. Safe to call twice.
     pub async fn cleanup(&self) -> Result<(), bollard::errors::Error> {
         self.remove_containers(&[]).await?;
+        self.remove_volumes(&[]).await?;
+        self.remove_images().await?;
         match self.docker.remove_network(&self.network).await {
             Ok(()) => Ok(()),
             Err(bollard::errors::Error::DockerResponseServerError {

@@ -10,8 +10,8 @@
 //!
 //! The whole run (the journal, the run's resources, the reports) is in `run`; what it starts
 //! before and in each trial (the target image, the balancer and network proxies, the preflight,
-//! the dependency and the replicas) is in `setup`; one trial is in `trial`, and the timing of its
-//! faults in `schedule`.
+//! the dependency, the compose project and the replicas) is in `setup`; one trial is in
+//! `trial`, and the timing of its faults in `schedule`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::AlertPipeline;
 use crate::balancer::{BalancerError, BalancerPorts};
+use crate::compose::{ComposeError, ProjectImages};
 use crate::docker::{self, RunResources};
 use crate::faults::{self, Injector};
 use crate::load;
@@ -104,6 +105,8 @@ pub enum RunError {
     NetworkReset(#[from] faults::FaultError),
     #[error(transparent)]
     Monitoring(#[from] MonitoringError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
 }
 
 impl RunError {
@@ -118,6 +121,10 @@ impl RunError {
                 MonitoringError::InvalidRules { .. } | MonitoringError::ReadRules { .. },
             ) => crate::exit::BAD_INPUT,
             RunError::Healer(_) => crate::exit::BAD_INPUT,
+            RunError::Compose(e) if e.is_bad_input() => crate::exit::BAD_INPUT,
+            RunError::Compose(ComposeError::Haproxy(BalancerError::Missing)) => {
+                crate::exit::ENVIRONMENT
+            }
             _ => crate::exit::RUN_FAILED,
         }
     }
@@ -129,6 +136,8 @@ struct RunContext {
     runbooks: Vec<healer::Runbook>,
     resources: RunResources,
     image: String,
+    /// The image of every service of the compose project, when the target is one's service.
+    compose_images: ProjectImages,
     /// The balancer fronting the replicas, if any: where load goes and its runtime API.
     balancer: Option<BalancerPorts>,
     /// Prometheus → Alertmanager → the healer's webhook, when the scenario has it.

@@ -13,7 +13,7 @@ use super::trial::run_trials;
 use super::{RunContext, RunError, RunOptions, RunOutcome};
 use crate::alerting;
 use crate::docker::{self, RunResources};
-use crate::faults::{self, Injector};
+use crate::faults::Injector;
 use crate::progress::{Narrator, Progress};
 use crate::scenario::Plan;
 
@@ -26,8 +26,11 @@ pub async fn run(
     let runbooks = options.strategy.runbooks(&plan)?;
     let docker = docker::connect().await?;
     let progress = Progress::new(options.progress);
-    let image = target_image(&docker, &plan.target.image, &progress).await?;
-    faults::prepare_deploys(&docker, &plan.faults, &image).await?;
+    // A compose project's images, the target's among them, are had in `prepare`.
+    let image = match plan.compose {
+        Some(_) => None,
+        None => Some(target_image(&docker, &plan.target.image, &progress).await?),
+    };
 
     let run_id = new_run_id();
     let started_unix_ms = unix_ms();
@@ -66,14 +69,13 @@ pub async fn run(
     ));
 
     let resources = RunResources::create(docker.clone(), &run_id).await?;
-    let (balancer, net_proxies) =
-        match prepare(&resources, &plan, &image, &*options.strategy, &progress).await {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                let _ = resources.cleanup().await;
-                return Err(e);
-            }
-        };
+    let prepared = match prepare(&resources, &plan, image, &*options.strategy, &progress).await {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            let _ = resources.cleanup().await;
+            return Err(e);
+        }
+    };
     let narrator: Arc<dyn Sink> = Arc::new(Narrator {
         journal: journal.clone(),
         progress: progress.clone(),
@@ -92,12 +94,13 @@ pub async fn run(
         narrator.clone(),
     ));
     let context = Arc::new(RunContext {
-        injector: Injector::new(docker).with_net_proxies(net_proxies),
+        injector: Injector::new(docker).with_net_proxies(prepared.net_proxies),
         plan,
         runbooks,
         resources: resources.clone(),
-        image,
-        balancer,
+        image: prepared.image,
+        compose_images: prepared.compose_images,
+        balancer: prepared.balancer,
         alerts,
         journal: journal.clone(),
         narrator,

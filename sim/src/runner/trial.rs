@@ -1,4 +1,4 @@
-//! One trial of a run: its replicas, probes, healer, load and fault schedule side by side, then
+//! One trial of a run: its replicas (and compose project), probes, healer, load and fault schedule side by side, then
 //! the clearing of what is still in force and the settle; and the trials of a run one by one.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::observe::{self, LoadClock, Observation};
 use super::schedule::{clear_fault, fault_targets, run_faults};
-use super::setup::{health_url, start_dependency, start_replicas};
+use super::setup::{health_url, start_dependency, start_project, start_replicas};
 use super::{RunContext, RunError};
 use crate::docker;
 use crate::load::{self, LoadSpec};
@@ -31,10 +31,7 @@ pub(super) async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError>
             interrupted: context.cancel.is_cancelled(),
         });
         context.journal.set_trial(None);
-        let removed = context
-            .resources
-            .remove_containers(&[(docker::LABEL_TRIAL, &trial.to_string())])
-            .await;
+        let removed = context.resources.remove_trial(trial).await;
         result?;
         removed?;
     }
@@ -59,21 +56,36 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             host_port: dependency.host_port,
         });
     }
-    let replicas = start_replicas(context, trial).await?;
+    let (replicas, services) = start_project(
+        &context.resources,
+        plan,
+        &context.compose_images,
+        trial,
+        &*context.journal,
+        || start_replicas(context, trial),
+    )
+    .await?;
     for replica in &replicas {
         // The proxies outlive trials: a toxic a failed clear left must not leak into this one.
         context.injector.reset_network(replica).await?;
     }
-    let load_port = context
-        .balancer
-        .map_or(replicas[0].host_port, |balancer| balancer.load);
-    if context.balancer.is_some() {
-        // The balancer marks a replica up after two good checks: wait until it serves.
+    // Load goes through the project's own service (at its first published port), else sim's
+    // balancer, else straight to the one replica.
+    let (load_port, front) = match (&plan.load.via, context.balancer) {
+        (Some(via), _) => {
+            let port = services.of(via).first().map_or(0, |c| c.host_port);
+            (port, Some(via.as_str()))
+        }
+        (None, Some(balancer)) => (balancer.load, Some("balancer")),
+        (None, None) => (replicas[0].host_port, None),
+    };
+    if let Some(front) = front {
+        // A balancer marks a replica up after its good checks: wait until it serves.
         let url = format!("http://127.0.0.1:{load_port}{}", plan.target.health.path);
         let timeout = plan.target.health.timeout;
         if !prober::wait_until_healthy(&url, timeout, plan.target.startup_timeout).await {
             return Err(RunError::TargetNotReady {
-                target: "balancer".to_owned(),
+                target: front.to_owned(),
                 seconds: plan.target.startup_timeout.as_secs_f64(),
             });
         }

@@ -28,12 +28,21 @@
 //!     interval: 50ms            # at most 1s: the prober must sample often enough for MTTR
 //!     timeout: 500ms
 //!     healthy_after: 3          # consecutive good probes that count as recovered
+//!   # Or a service of a Docker Compose project (see `crate::compose`): both keys, or neither.
+//!   # The service gives the image (`sim-leaky` → the built-in target; `build:` → built as
+//!   # `sim-compose-<project>-<service>:latest`), replicas, limits and environment (`env`
+//!   # overrides it), so `image`, `name`, `replicas`, `memory` and `cpus` are refused here;
+//!   # `port` defaults to its first `ports`/`expose` container port.
+//!   # compose: stack/compose.yaml  # relative to this file
+//!   # service: web
 //! load:
 //!   duration: 12s               # required
 //!   users: 4                    # default 4
 //!   path: /                     # default /
 //!   timeout: 2s                 # per request, default 2s
 //!   max_rps: 200                # default: no cap
+//!   via: lb                     # with target.compose: the service the load goes through (it
+//!                               # needs a `ports:` entry); the target then gets no sim balancer
 //! faults:                       # may be empty or left out
 //!   - kind: memory-leak
 //!     at: 3s                    # after the load starts; must be before load.duration;
@@ -93,7 +102,7 @@ mod spec;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub(crate) use compile::{KindCompiler, CPUS, MIN_MEMORY};
+pub(crate) use compile::{is_container_name, KindCompiler, CPUS, MIN_MEMORY};
 pub use plan::{
     Balancer, DependencyPlan, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan,
     Plan, TargetImage, TargetPlan,

@@ -30,6 +30,9 @@ pub struct Plan {
     pub settle: Duration,
     /// A container the target needs, started beside it in every trial.
     pub dependency: Option<DependencyPlan>,
+    /// The compose project the target is a service of (`target.compose`), every service of it
+    /// started in every trial; the target is its service `target.name`.
+    pub compose: Option<crate::compose::ComposePlan>,
 }
 
 /// A dependency of the target: the built-in leaky service, on port [`DependencyPlan::PORT`],
@@ -115,6 +118,9 @@ pub struct LoadPlan {
     pub timeout: Duration,
     /// Cap on requests per second over all users, if any.
     pub max_rps: Option<usize>,
+    /// The compose service the load goes through (`load.via`, e.g. the project's own balancer),
+    /// at its first published port; `None`: sim's balancer, or the one replica.
+    pub via: Option<String>,
 }
 
 /// One fault, injected at `at` after the load starts, or at a time drawn between `at` and

@@ -61,6 +61,10 @@ pub struct TargetSpec {
     pub startup_timeout: Option<Scalar>,
     pub health: Option<HealthSpec>,
     pub balancer: Option<String>,
+    /// A compose file, relative to the scenario's directory; with `service`, the target is
+    /// that service of the project.
+    pub compose: Option<String>,
+    pub service: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -77,6 +81,8 @@ impl TargetSpec {
         "startup_timeout",
         "health",
         "balancer",
+        "compose",
+        "service",
     ];
 }
 
@@ -105,12 +111,14 @@ pub struct LoadSpec {
     pub path: Option<String>,
     pub timeout: Option<Scalar>,
     pub max_rps: Option<i64>,
+    /// The compose service the load goes through.
+    pub via: Option<String>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl LoadSpec {
-    pub const FIELDS: &[&str] = &["users", "duration", "path", "timeout", "max_rps"];
+    pub const FIELDS: &[&str] = &["users", "duration", "path", "timeout", "max_rps", "via"];
 }
 
 /// One item of `faults:`. Every kind's fields live in one flat struct; the compile step says

@@ -247,3 +247,24 @@ pub fn leaky_spec(image: &str) -> sim::docker::TargetSpec {
         labels: vec![],
     }
 }
+
+/// Named volumes Docker still holds for `run_id`.
+pub async fn leftover_volumes(run_id: &str) -> usize {
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let filters = HashMap::from([("label", vec![format!("sim.run={run_id}")])]);
+    let options = bollard::query_parameters::ListVolumesOptionsBuilder::new()
+        .filters(&filters)
+        .build();
+    let volumes = docker.list_volumes(Some(options)).await.unwrap().volumes;
+    volumes.unwrap_or_default().len()
+}
+
+/// Images built for `run_id` that Docker still holds.
+pub async fn leftover_images(run_id: &str) -> usize {
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let filters = HashMap::from([("label", vec![format!("sim.run={run_id}")])]);
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::new()
+        .filters(&filters)
+        .build();
+    docker.list_images(Some(options)).await.unwrap().len()
+}

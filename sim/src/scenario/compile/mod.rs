@@ -14,12 +14,13 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::Duration;
 
-use specfile::{ProblemList, Problems, Scalar, SourceMap};
+use specfile::{Problem, ProblemList, Problems, Scalar, SourceMap};
 
-use super::plan::{FaultKind, FaultPlan, Plan};
+use super::plan::{Balancer, FaultKind, FaultPlan, Plan};
 use super::spec::ScenarioSpec;
 use super::Context;
 
+mod compose;
 mod dependency;
 mod expect;
 mod faults;
@@ -31,6 +32,7 @@ mod target;
 mod tests;
 
 pub(crate) use faults::KindCompiler;
+pub(crate) use target::is_container_name;
 
 const DEFAULT_TRIALS: u32 = 1;
 const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
@@ -50,13 +52,28 @@ pub(super) fn compile(
         p: ProblemList::new(source, map),
         source,
         ctx,
+        elsewhere: Vec::new(),
     };
     c.p.unknown_fields("", &spec.unknown, ScenarioSpec::FIELDS);
     let name = c.name(spec.name);
     let trials = c.int("trials", spec.trials, DEFAULT_TRIALS, 1..=1000);
     let settle = c.duration_or("settle", spec.settle.as_ref(), DEFAULT_SETTLE);
-    let (mut target, replicas) = c.target(spec.target.unwrap_or_default());
-    let (load, load_duration) = c.load(spec.load.unwrap_or_default());
+    let target_spec = spec.target.unwrap_or_default();
+    let wants_compose = target_spec.compose.is_some();
+    let balancer = target_spec.balancer.clone();
+    let (mut target, replicas, compose) = c.target(target_spec);
+    let compose_plan = wants_compose.then_some(compose.as_ref().map(|c| &c.plan));
+    let (load, load_duration) = c.load(spec.load.unwrap_or_default(), compose_plan);
+    if load.via.is_some() {
+        if balancer.as_deref() == Some("haproxy") {
+            c.p.push(
+                "target.balancer",
+                "`load.via` sends the load through the project's own balancer, so sim's cannot stand in front",
+                Some("remove `balancer:` or `load.via`".into()),
+            );
+        }
+        target.balancer = Balancer::None;
+    }
     let faults: Vec<FaultPlan> = spec
         .faults
         .iter()
@@ -91,14 +108,25 @@ pub(super) fn compile(
         expect,
         settle: settle.unwrap_or(DEFAULT_SETTLE),
         dependency,
+        compose: compose.map(|c| c.plan),
     };
-    c.p.finish(plan)
+    let elsewhere = std::mem::take(&mut c.elsewhere);
+    match c.p.finish(plan) {
+        Ok(plan) if elsewhere.is_empty() => Ok(plan),
+        Ok(_) => Err(Problems(elsewhere)),
+        Err(Problems(mut problems)) => {
+            problems.extend(elsewhere);
+            Err(Problems(problems))
+        }
+    }
 }
 
 struct Compiler<'a> {
     p: ProblemList,
     source: &'a Path,
     ctx: &'a Context,
+    /// Problems of other files the scenario names (its compose file), reported after its own.
+    elsewhere: Vec<Problem>,
 }
 
 impl Compiler<'_> {

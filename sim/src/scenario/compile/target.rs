@@ -1,9 +1,11 @@
 //! The `target` section: the image, replicas, limits, environment and health check of the
 //! service under test.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{Compiler, CPUS, MIN_MEMORY};
+use crate::compose::ComposeFile;
 use crate::scenario::plan::{Balancer, HealthPlan, TargetImage, TargetPlan};
 use crate::scenario::spec::{HealthSpec, TargetSpec};
 
@@ -39,76 +41,47 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub(super) fn is_container_name(name: &str) -> bool {
+pub(crate) fn is_container_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) && chars.all(is_name_char)
 }
 
+/// What the target is made of, from `target.image` and its settings or from a compose service;
+/// `None` for a value found bad.
+pub(super) struct Source {
+    pub name: String,
+    pub image: Option<TargetImage>,
+    pub replicas: Option<u32>,
+    pub port: Option<u16>,
+    pub memory_bytes: Option<u64>,
+    pub nano_cpus: Option<i64>,
+    /// Before `target.env`, which overrides it.
+    pub env: BTreeMap<String, String>,
+}
+
 impl Compiler<'_> {
-    /// The target, and its replica count if that was valid.
-    pub(super) fn target(&mut self, spec: TargetSpec) -> (TargetPlan, Option<u32>) {
+    /// The target, its replica count if that was valid, and its compose project if it is a
+    /// service of one.
+    pub(super) fn target(
+        &mut self,
+        spec: TargetSpec,
+    ) -> (TargetPlan, Option<u32>, Option<ComposeFile>) {
         self.p
             .unknown_fields("target", &spec.unknown, TargetSpec::FIELDS);
-        let image = match spec.image.as_deref().map(str::trim) {
-            None => {
-                self.missing("target.image", "image: leaky");
-                None
-            }
-            Some("leaky") => Some(TargetImage::Leaky),
-            Some(image) if image.is_empty() || image.contains(char::is_whitespace) => {
-                self.p.push(
-                    "target.image",
-                    format!("invalid image name {image:?}"),
-                    Some("write `leaky` for the built-in target, or a local image such as `myapp:1.0`".into()),
-                );
-                None
-            }
-            Some(image) => Some(TargetImage::Local(image.to_owned())),
+        let (source, compose) = if spec.compose.is_some() || spec.service.is_some() {
+            self.compose_target(&spec)
+        } else {
+            (self.image_target(&spec), None)
         };
-        let name = match (spec.name, &image) {
-            (Some(name), _) => {
-                if !is_container_name(&name) {
-                    self.p.push(
-                        "target.name",
-                        format!("invalid name {name:?}: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"),
-                        None,
-                    );
-                }
-                name
-            }
-            (None, Some(TargetImage::Local(image))) => name_from_image(image),
-            (None, _) => "leaky".to_owned(),
-        };
-        let replicas = self.int("target.replicas", spec.replicas, DEFAULT_REPLICAS, 1..=16);
-        let port = self.int("target.port", spec.port, DEFAULT_PORT, 1..=65535);
-        let memory_bytes = spec.memory.and_then(|memory| {
-            let bytes = self.p.size("target.memory", memory.as_str())?;
-            if bytes < MIN_MEMORY {
-                self.p.push(
-                    "target.memory",
-                    format!("{memory} is below the 6MiB Docker accepts as a memory limit"),
-                    None,
-                );
-                return None;
-            }
-            Some(bytes)
-        });
-        let nano_cpus = spec.cpus.and_then(|cpus| {
-            if !CPUS.contains(&cpus) {
-                self.p.push(
-                    "target.cpus",
-                    format!(
-                        "must be between {} and {} CPUs, got {cpus}",
-                        CPUS.start(),
-                        CPUS.end()
-                    ),
-                    None,
-                );
-                return None;
-            }
-            // In range, so the product fits an i64 with room to spare.
-            Some((cpus * 1e9).round() as i64)
-        });
+        let Source {
+            name,
+            image,
+            replicas,
+            port,
+            memory_bytes,
+            nano_cpus,
+            mut env,
+        } = source;
         for key in spec.env.keys() {
             if key.is_empty() || key.contains(['=', '\0']) {
                 self.p.push(
@@ -118,11 +91,7 @@ impl Compiler<'_> {
                 );
             }
         }
-        let env = spec
-            .env
-            .into_iter()
-            .map(|(key, value)| (key, value.0))
-            .collect();
+        env.extend(spec.env.into_iter().map(|(key, value)| (key, value.0)));
         let startup_timeout = self.duration_or(
             "target.startup_timeout",
             spec.startup_timeout.as_ref(),
@@ -156,7 +125,80 @@ impl Compiler<'_> {
             startup_timeout: startup_timeout.unwrap_or(DEFAULT_STARTUP_TIMEOUT),
             balancer,
         };
-        (plan, replicas)
+        (plan, replicas, compose)
+    }
+
+    /// The target of `target.image`, `name`, `replicas`, `port`, `memory` and `cpus`.
+    fn image_target(&mut self, spec: &TargetSpec) -> Source {
+        let image = match spec.image.as_deref().map(str::trim) {
+            None => {
+                self.missing("target.image", "image: leaky");
+                None
+            }
+            Some("leaky") => Some(TargetImage::Leaky),
+            Some(image) if image.is_empty() || image.contains(char::is_whitespace) => {
+                self.p.push(
+                    "target.image",
+                    format!("invalid image name {image:?}"),
+                    Some("write `leaky` for the built-in target, or a local image such as `myapp:1.0`".into()),
+                );
+                None
+            }
+            Some(image) => Some(TargetImage::Local(image.to_owned())),
+        };
+        let name = match (&spec.name, &image) {
+            (Some(name), _) => {
+                if !is_container_name(name) {
+                    self.p.push(
+                        "target.name",
+                        format!("invalid name {name:?}: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"),
+                        None,
+                    );
+                }
+                name.clone()
+            }
+            (None, Some(TargetImage::Local(image))) => name_from_image(image),
+            (None, _) => "leaky".to_owned(),
+        };
+        let replicas = self.int("target.replicas", spec.replicas, DEFAULT_REPLICAS, 1..=16);
+        let port = self.int("target.port", spec.port, DEFAULT_PORT, 1..=65535);
+        let memory_bytes = spec.memory.as_ref().and_then(|memory| {
+            let bytes = self.p.size("target.memory", memory.as_str())?;
+            if bytes < MIN_MEMORY {
+                self.p.push(
+                    "target.memory",
+                    format!("{memory} is below the 6MiB Docker accepts as a memory limit"),
+                    None,
+                );
+                return None;
+            }
+            Some(bytes)
+        });
+        let nano_cpus = spec.cpus.and_then(|cpus| {
+            if !CPUS.contains(&cpus) {
+                self.p.push(
+                    "target.cpus",
+                    format!(
+                        "must be between {} and {} CPUs, got {cpus}",
+                        CPUS.start(),
+                        CPUS.end()
+                    ),
+                    None,
+                );
+                return None;
+            }
+            // In range, so the product fits an i64 with room to spare.
+            Some((cpus * 1e9).round() as i64)
+        });
+        Source {
+            name,
+            image,
+            replicas,
+            port,
+            memory_bytes,
+            nano_cpus,
+            env: BTreeMap::new(),
+        }
     }
 
     fn health(&mut self, spec: HealthSpec) -> HealthPlan {

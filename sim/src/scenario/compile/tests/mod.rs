@@ -14,6 +14,7 @@ use crate::scenario::plan::{
 use crate::scenario::spec::ScenarioSpec;
 use crate::scenario::Context;
 
+mod compose;
 mod faults;
 
 /// A scratch directory holding a runbook dir with `restart-on-oom.yaml`.
@@ -103,6 +104,7 @@ fn a_minimal_scenario_gets_every_default() {
             path: "/".into(),
             timeout: Duration::from_secs(2),
             max_rps: None,
+            via: None,
         }
     );
     assert!(plan.faults.is_empty());
@@ -177,6 +179,7 @@ expect: { recovered_within: 10s, max_error_rate: 5%, min_success_rate: 100% }
             path: "/work".into(),
             timeout: Duration::from_secs(1),
             max_rps: Some(200),
+            via: None,
         }
     );
     let kinds: Vec<FaultKind> = plan.faults.iter().map(|f| f.kind.clone()).collect();
