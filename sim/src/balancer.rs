@@ -6,7 +6,6 @@
 //! Its runtime API (admin level, published on 127.0.0.1 only) lets the embedded healer drain a
 //! replica before a planned restart.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::docker::{self, HostProgramImage, RunResources, ServiceSpec};
@@ -27,14 +26,14 @@ pub struct BalancerPorts {
     pub api: u16,
 }
 
-/// Where Debian installs HAProxy.
-const HAPROXY: &str = "/usr/sbin/haproxy";
-
 /// The balancer could not be had.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BalancerError {
-    #[error("the scenario needs HAProxy but {HAPROXY} is not installed.\n  fix: sudo apt-get install haproxy")]
+    #[error(
+        "the scenario needs HAProxy but {} is not installed.\n  fix: sudo apt-get install haproxy",
+        HostProgramImage::HAPROXY
+    )]
     Missing,
     #[error(transparent)]
     Image(#[from] docker::ImageError),
@@ -50,19 +49,8 @@ pub async fn start(
     port: u16,
     health_path: &str,
 ) -> Result<BalancerPorts, BalancerError> {
-    let program = PathBuf::from(HAPROXY);
-    if !program.exists() {
-        return Err(BalancerError::Missing);
-    }
-    let image = docker::ensure_host_program_image(
-        resources.docker(),
-        &HostProgramImage {
-            repository: "sim-haproxy".to_owned(),
-            program,
-            args: vec![],
-        },
-    )
-    .await?;
+    let haproxy = HostProgramImage::haproxy().ok_or(BalancerError::Missing)?;
+    let image = docker::ensure_host_program_image(resources.docker(), &haproxy).await?;
     let api = docker::free_loopback_port()?;
     let spec = ServiceSpec {
         name: "balancer".to_owned(),

@@ -39,6 +39,7 @@ fn service(name: &str, image: ServiceImage) -> ServicePlan {
             fix: Some("build it first".to_owned()),
         },
         environment: BTreeMap::new(),
+        labels: BTreeMap::new(),
         entrypoint: None,
         command: None,
         healthcheck: None,
@@ -52,9 +53,12 @@ fn service(name: &str, image: ServiceImage) -> ServicePlan {
     }
 }
 
-/// `web` (sim-leaky ×2, volume `data`, a HEALTHCHECK) and `lb` (sim-haproxy in front of it).
+/// `web` (sim-leaky ×2, volume `data`, a HEALTHCHECK) and `lb` (sim-haproxy in front of it),
+/// both labelled `team=shop`.
 fn project() -> ComposePlan {
+    let labels = BTreeMap::from([("team".to_owned(), "shop".to_owned())]);
     let web = ServicePlan {
+        labels: labels.clone(),
         healthcheck: Some(ServiceHealthcheck {
             test: [
                 "CMD",
@@ -82,6 +86,7 @@ fn project() -> ComposePlan {
         ..service("web", ServiceImage::BuiltIn(BuiltInImage::Leaky))
     };
     let lb = ServicePlan {
+        labels,
         command: Some(["-f", "/haproxy.cfg", "-db"].map(str::to_owned).to_vec()),
         depends_on: vec![ServiceDependency {
             service: "web".to_owned(),
@@ -170,7 +175,8 @@ async fn every_replica_serves(lb: u16, web: &[TargetContainer]) {
     panic!("requests through lb did not reach every web replica");
 }
 
-/// Checks container `c` of `service`: name, labels, aliases, ports on 127.0.0.1 only.
+/// Checks container `c` of `service`: name, labels (sim's and the service's), aliases, ports on
+/// 127.0.0.1 only.
 async fn assert_container(
     docker: &Docker,
     resources: &RunResources,
@@ -190,6 +196,7 @@ async fn assert_container(
         ("sim.managed", "true"),
         ("sim.run", run),
         ("sim.trial", "1"),
+        ("team", "shop"),
     ] {
         assert_eq!(
             labels.get(key).map(String::as_str),
@@ -198,6 +205,13 @@ async fn assert_container(
             c.name
         );
     }
+    // This project has no target: every service is a companion, which the healer does not
+    // probe (sim knows no health path of it). The target's replicas keep `healer.health`.
+    assert!(
+        !labels.contains_key("healer.health"),
+        "healer.health on {}",
+        c.name
+    );
     let settings = inspect.network_settings.unwrap();
     let network = &settings.networks.unwrap()[&format!("sim-{run}")];
     let aliases = network.aliases.clone().unwrap_or_default();
@@ -247,7 +261,6 @@ async fn a_project_comes_up_labelled_on_loopback_balanced_by_service_name_and_go
             images: &images,
             trial: 1,
             startup_timeout: STARTUP,
-            health_path: "/health",
             journal: &journal,
         };
         let no_target = || std::future::ready(Ok::<_, ComposeError>(vec![]));
@@ -432,7 +445,6 @@ async fn a_dependency_that_fails_its_condition_stops_the_project_naming_both_ser
                 images: &images,
                 trial: 1,
                 startup_timeout: STARTUP,
-                health_path: "/health",
                 journal: &journal,
             };
             let no_target = || std::future::ready(Ok::<_, ComposeError>(vec![]));

@@ -9,8 +9,9 @@
 //! - Per service: `image`, `build`, `environment`, `command`, `entrypoint`, `healthcheck`,
 //!   `depends_on`, `deploy.replicas`, `deploy.resources.limits`, `mem_limit`, `cpus`, `ports`
 //!   (only the container port is kept: sim publishes each on a loopback port of its choosing),
-//!   `expose`, `volumes`, `networks` (aliases on the one network), `labels` (checked, not kept:
-//!   sim labels containers itself), `restart: "no"`. A service with both `build:` and `image:`
+//!   `expose`, `volumes`, `networks` (aliases on the one network), `labels` (on every container
+//!   of the service, none with a prefix sim sets: `sim.`, `healer.`, `com.docker.compose.`),
+//!   `restart: "no"`. A service with both `build:` and `image:`
 //!   is built, under sim's own tag ([`ComposePlan::build_tag`]).
 //! - Strings with a `$` are refused: `docker compose` interpolates them, sim does not.
 //! - Anything else of the Compose specification is a located error naming the key and what to

@@ -4,14 +4,11 @@
 //! run and removed with it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{BuiltInImage, ComposePlan, ServiceImage};
 use crate::balancer::BalancerError;
 use crate::docker::{self, DirectoryBuild, HostProgramImage, ImageError, RunResources};
-
-/// Where Debian installs HAProxy, the program of `sim-haproxy`.
-const HAPROXY: &str = "/usr/sbin/haproxy";
 
 /// A project could not be had or brought up.
 #[derive(Debug, thiserror::Error)]
@@ -115,17 +112,7 @@ async fn built_in_image(
 ) -> Result<String, ComposeError> {
     let spec = match built_in {
         BuiltInImage::Leaky => HostProgramImage::leaky(sim.to_owned()),
-        BuiltInImage::Haproxy => {
-            let program = PathBuf::from(HAPROXY);
-            if !program.exists() {
-                return Err(BalancerError::Missing.into());
-            }
-            HostProgramImage {
-                repository: built_in.name().to_owned(),
-                program,
-                args: vec![],
-            }
-        }
+        BuiltInImage::Haproxy => HostProgramImage::haproxy().ok_or(BalancerError::Missing)?,
     };
     Ok(docker::ensure_host_program_image(resources.docker(), &spec).await?)
 }

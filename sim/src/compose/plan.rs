@@ -33,6 +33,9 @@ pub struct ServicePlan {
     /// when the image turns out not to be in the local engine.
     pub missing_image: specfile::Problem,
     pub environment: BTreeMap<String, String>,
+    /// `labels`, on every container of the service; none with a prefix sim sets itself
+    /// (`sim.`, `healer.`, `com.docker.compose.`).
+    pub labels: BTreeMap<String, String>,
     /// Replaces the image's entrypoint (exec form).
     pub entrypoint: Option<Vec<String>>,
     /// Replaces the image's command (exec form).

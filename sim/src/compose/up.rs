@@ -2,8 +2,9 @@
 //! order once every `depends_on` condition of it holds, `deploy.replicas` containers each
 //! (`sim-<run>-t<trial>-<service>-<i>`), on the run's network under the service's name and
 //! aliases, labelled as `docker compose` labels them (`com.docker.compose.project`/`.service`)
-//! besides the run's labels. The target service is started by the caller (the runner's replica
-//! path, as the strategy shapes it); the others here, as companions with restart policy `no`.
+//! besides the run's labels and the service's own. The target service is started by the caller
+//! (the runner's replica path, as the strategy shapes it); the others here, as companions with
+//! restart policy `no`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -37,8 +38,6 @@ pub struct ProjectTrial<'a> {
     pub trial: u32,
     /// How long a dependency may take to meet its condition.
     pub startup_timeout: Duration,
-    /// The path companions are labelled with for the healer (`healer.health`): the target's.
-    pub health_path: &'a str,
     /// Where each companion's start is journalled.
     pub journal: &'a dyn Sink,
 }
@@ -99,14 +98,16 @@ where
     Ok(services)
 }
 
-/// Adds what `service` of `project` gives a container to `spec` (its compose labels and
-/// healthcheck), and returns the rest of it: entrypoint, command, mounts, aliases (the service's
-/// name among them), its ports besides `spec.port`.
+/// Adds what `service` of `project` gives a container to `spec` (its own labels, its compose
+/// labels and healthcheck), and returns the rest of it: entrypoint, command, mounts, aliases
+/// (the service's name among them), its ports besides `spec.port`. The compile refuses a
+/// service label with a prefix sim sets, so none of them hides one of sim's.
 pub fn shape(
     project: &ComposePlan,
     service: &ServicePlan,
     spec: &mut TargetSpec,
 ) -> ContainerExtras {
+    spec.labels.extend(service.labels.clone());
     spec.labels.extend([
         (PROJECT_LABEL.to_owned(), project.project.clone()),
         (SERVICE_LABEL.to_owned(), service.name.clone()),
@@ -134,6 +135,7 @@ pub fn shape(
             .filter(|port| *port != spec.port)
             .collect(),
         unpublished: false,
+        unprobed: false,
     }
 }
 
@@ -148,7 +150,7 @@ async fn start_companion(
             name: format!("{}-{index}", service.name),
             image: trial.images.of(&service.name).to_owned(),
             port: service.ports.first().copied().unwrap_or_default(),
-            health_path: trial.health_path.to_owned(),
+            health_path: String::new(),
             memory_bytes: service.memory_bytes,
             nano_cpus: service.nano_cpus,
             env: service.environment.clone().into_iter().collect(),
@@ -159,6 +161,7 @@ async fn start_companion(
         };
         let mut extras = shape(trial.project, service, &mut spec);
         extras.unpublished = service.ports.is_empty();
+        extras.unprobed = true;
         let container = trial.resources.start_target_with(&spec, &extras).await?;
         trial.journal.record(Event::TargetStarted {
             target: container.name.clone(),

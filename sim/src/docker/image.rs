@@ -28,6 +28,20 @@ pub struct HostProgramImage {
 }
 
 impl HostProgramImage {
+    /// Where Debian installs HAProxy, the program of `sim-haproxy`.
+    pub const HAPROXY: &str = "/usr/sbin/haproxy";
+
+    /// `sim-haproxy`: this host's HAProxy, its arguments given when a container of it starts;
+    /// `None` when it is not installed.
+    pub fn haproxy() -> Option<Self> {
+        let program = PathBuf::from(Self::HAPROXY);
+        program.exists().then(|| HostProgramImage {
+            repository: "sim-haproxy".to_owned(),
+            program,
+            args: vec![],
+        })
+    }
+
     /// The built-in target: `program` (the `sim` binary) started as `sim target leaky`.
     pub fn leaky(program: PathBuf) -> Self {
         HostProgramImage {

@@ -83,6 +83,9 @@ pub struct ContainerExtras {
     /// [`TargetSpec::port`] is neither published nor labelled (a compose service without
     /// `ports:`): the container's `host_port` is 0.
     pub unpublished: bool,
+    /// No `healer.port`/`healer.health` labels: the healer does not probe it (a compose service
+    /// other than the target: sim knows no health path of it, and the target's is not its own).
+    pub unprobed: bool,
 }
 
 /// What Docker says of a container now.
@@ -184,10 +187,12 @@ impl RunResources {
         labels.insert(LABEL_TRIAL.to_owned(), spec.trial.to_string());
         labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
         labels.insert(healer::NAME_LABEL.to_owned(), spec.name.clone());
-        if !extras.unpublished {
-            labels.insert("healer.port".to_owned(), spec.port.to_string());
+        if !extras.unprobed {
+            if !extras.unpublished {
+                labels.insert("healer.port".to_owned(), spec.port.to_string());
+            }
+            labels.insert("healer.health".to_owned(), spec.health_path.clone());
         }
-        labels.insert("healer.health".to_owned(), spec.health_path.clone());
         labels.extend(spec.labels.iter().cloned());
         let own = (!extras.unpublished).then_some(spec.port);
         let mut host_port = 0;

@@ -243,7 +243,6 @@ where
         images,
         trial,
         startup_timeout: plan.target.startup_timeout,
-        health_path: &plan.target.health.path,
         journal,
     };
     let services = compose::up(&project_trial, Some(&plan.target.name), start_target).await?;

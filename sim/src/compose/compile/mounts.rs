@@ -152,7 +152,8 @@ impl Compiler<'_> {
                         Some("create it, or give a path relative to the compose file".into()),
                     );
                 }
-                VolumeSource::Bind(path)
+                // Docker takes absolute sources only; the scenario may be named relative to here.
+                VolumeSource::Bind(std::fs::canonicalize(&path).unwrap_or(path))
             } else {
                 if !declared.contains(&source) {
                     self.p.push(

@@ -1,6 +1,7 @@
 //! One service of a compose file: its image, environment, command, healthcheck, dependencies,
 //! replicas. Limits are in [`super::limits`], ports, volumes and networks in [`super::mounts`].
 
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ use crate::scenario::is_container_name;
 const HEALTH_INTERVAL: Duration = Duration::from_secs(30);
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 const HEALTH_RETRIES: u32 = 3;
+
+/// The label prefixes sim sets on its containers (its own, the healer's, and `docker compose`'s
+/// project and service), which a service's `labels` may not use.
+const SIM_LABELS: [&str; 3] = ["sim.", "healer.", "com.docker.compose."];
 
 /// What a service may refer to elsewhere in the file.
 pub(super) struct Known<'a> {
@@ -60,8 +65,7 @@ impl Compiler<'_> {
         }
         let (image, missing_image) = self.image(&at, name, &spec, known.project);
         let environment = self.key_values(&format!("{at}.environment"), spec.environment.as_ref());
-        // Checked, not kept: sim labels every container it creates itself.
-        self.key_values(&format!("{at}.labels"), spec.labels.as_ref());
+        let labels = self.labels(&format!("{at}.labels"), spec.labels.as_ref());
         let entrypoint = spec
             .entrypoint
             .as_ref()
@@ -99,6 +103,7 @@ impl Compiler<'_> {
             image,
             missing_image,
             environment: environment.into_iter().collect(),
+            labels,
             entrypoint,
             command,
             healthcheck,
@@ -247,31 +252,67 @@ impl Compiler<'_> {
         got
     }
 
-    /// `environment`, `labels`, `build.args`: a map of names to values, or a list of
-    /// `NAME=value`. A name without a value takes sim's own environment's, if set, as
-    /// `docker compose` does; else it is left out.
+    /// `environment`, `build.args`: a map of names to values, or a list of `NAME=value`. A
+    /// name without a value takes sim's own environment's, if set, as `docker compose` does;
+    /// else it is left out.
     fn key_values(&mut self, at: &str, value: Option<&Value>) -> Vec<(String, String)> {
-        let pairs: Vec<(String, Option<String>)> = match value {
+        self.entries(at, value)
+            .into_iter()
+            .filter_map(|(_, key, value)| {
+                Some((key.clone(), value.or_else(|| std::env::var(&key).ok())?))
+            })
+            .collect()
+    }
+
+    /// `labels`, as `environment` is written; a label without a value is empty, as
+    /// `docker compose` makes it. A label with one of sim's prefixes is refused: sim sets those.
+    fn labels(&mut self, at: &str, value: Option<&Value>) -> BTreeMap<String, String> {
+        self.entries(at, value)
+            .into_iter()
+            .filter_map(|(field, key, value)| {
+                if let Some(prefix) = SIM_LABELS.iter().find(|prefix| key.starts_with(*prefix)) {
+                    self.p.push(
+                        &field,
+                        format!("label `{key}`: sim sets the `{prefix}*` labels itself"),
+                        Some(format!("rename it without the `{prefix}` prefix")),
+                    );
+                    return None;
+                }
+                Some((key, value.unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    /// A map of names to values, or a list of `NAME=value`, as (where each is written, name,
+    /// value if given).
+    fn entries(
+        &mut self,
+        at: &str,
+        value: Option<&Value>,
+    ) -> Vec<(String, String, Option<String>)> {
+        match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Mapping(map)) => map
                 .iter()
                 .filter_map(|(key, value)| {
                     let key = text(key)?;
+                    let field = join(at, &key);
                     let value = match value {
                         Value::Null => None,
-                        value => Some(self.scalar(&join(at, &key), value)?),
+                        value => Some(self.scalar(&field, value)?),
                     };
-                    Some((key, value))
+                    Some((field, key, value))
                 })
                 .collect(),
             Some(Value::Sequence(items)) => items
                 .iter()
                 .enumerate()
                 .filter_map(|(i, item)| {
-                    let item = self.scalar(&format!("{at}[{i}]"), item)?;
+                    let field = format!("{at}[{i}]");
+                    let item = self.scalar(&field, item)?;
                     Some(match item.split_once('=') {
-                        Some((key, value)) => (key.to_owned(), Some(value.to_owned())),
-                        None => (item, None),
+                        Some((key, value)) => (field, key.to_owned(), Some(value.to_owned())),
+                        None => (field, item, None),
                     })
                 })
                 .collect(),
@@ -283,13 +324,7 @@ impl Compiler<'_> {
                 );
                 Vec::new()
             }
-        };
-        pairs
-            .into_iter()
-            .filter_map(|(key, value)| {
-                Some((key.clone(), value.or_else(|| std::env::var(&key).ok())?))
-            })
-            .collect()
+        }
     }
 
     /// `command`, `entrypoint`: a list, or a string split at whitespace.

@@ -122,6 +122,7 @@ fn a_good_file_compiles_to_its_plan_in_start_order() {
         },
         missing_image: web.missing_image.clone(),
         environment: BTreeMap::from([("A".into(), "1".into()), ("B".into(), "two".into())]),
+        labels: BTreeMap::from([("team".into(), "shop".into())]),
         entrypoint: None,
         command: Some(vec!["serve".into(), "--port".into(), "8080".into()]),
         healthcheck: None,
@@ -294,6 +295,43 @@ fn restart_and_container_name_are_refused_with_the_fix() {
         (4, 5),
         "services.a.container_name",
         "replicas need distinct names",
+    );
+}
+
+#[test]
+fn labels_are_kept_in_either_syntax_but_not_with_sims_prefixes() {
+    let compose = Scratch::new()
+        .compile(concat!(
+            "services:\n",
+            "  a: { image: x, labels: [team=shop, tier=web, bare] }\n",
+            "  b: { image: x, labels: { team: shop, port: 80 } }\n",
+        ))
+        .unwrap_or_else(|p| panic!("{p}"));
+    let labels = |name| compose.plan.service(name).unwrap().labels.clone();
+    let pairs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    };
+    assert_eq!(
+        labels("a"),
+        pairs(&[("team", "shop"), ("tier", "web"), ("bare", "")])
+    );
+    assert_eq!(labels("b"), pairs(&[("team", "shop"), ("port", "80")]));
+
+    let fix = check(
+        "services:\n  a:\n    image: x\n    labels: [team=shop, sim.run=mine]\n",
+        (4, 25),
+        "services.a.labels[1]",
+        "sim sets the `sim.*` labels",
+    );
+    assert!(fix.unwrap().contains("without the `sim.` prefix"));
+    check(
+        "services:\n  a:\n    image: x\n    labels:\n      com.docker.compose.service: b\n",
+        (5, 7),
+        "services.a.labels.com.docker.compose.service",
+        "sim sets the `com.docker.compose.*` labels",
     );
 }
 
