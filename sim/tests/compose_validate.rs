@@ -65,3 +65,13 @@ fn validate_locates_a_yaml_error_in_the_compose_file() {
         .collect();
     assert!(at[0] >= 2, "{line}");
 }
+
+/// A compose file in the style found in the wild, beside its scenario and named without a
+/// directory (`docker-compose.yml`), as a user in that directory would run it.
+#[test]
+fn a_compose_file_sims_authors_did_not_write_is_accepted_unchanged() {
+    let dir = common::workspace().join("sim/tests/fixtures/compose/heldout");
+    let output = run(sim().current_dir(&dir).args(["validate", "heldout.yaml"]));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("heldout.yaml: ok"));
+}

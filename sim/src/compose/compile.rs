@@ -211,7 +211,13 @@ impl Compiler<'_> {
             }
             return clean;
         }
-        let dir = fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        // A file named without a directory (`docker-compose.yml`) is in the current one.
+        let here = if self.dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &self.dir
+        };
+        let dir = fs::canonicalize(here).unwrap_or_else(|_| self.dir.clone());
         let from_dir = dir
             .file_name()
             .map(|n| project_name(&n.to_string_lossy()))
