@@ -452,6 +452,9 @@ struct Counts {
 impl Counts {
     fn of(records: &[&Record]) -> Counts {
         let mut c = Counts::default();
+        // The kernel may report several `oom` events for one kill (one per cgroup OOM event):
+        // an OOM kill is a container's death after an `oom`, or an `oom` the trial ended on.
+        let mut oom_pending: Vec<&str> = Vec::new();
         for r in records {
             match &r.event {
                 Event::Load {
@@ -464,12 +467,23 @@ impl Counts {
                     c.requests_failed = c.requests_failed.saturating_add(*requests_failed);
                     c.load_p99_ms = Some(c.load_p99_ms.map_or(*p99_ms, |p| p.max(*p99_ms)));
                 }
-                Event::Docker { action, .. } if action == "oom" => c.oom_kills += 1,
+                Event::Docker { action, target, .. } if action == "oom" => {
+                    if !oom_pending.contains(&target.as_str()) {
+                        oom_pending.push(target);
+                    }
+                }
+                Event::Docker { action, target, .. } if action == "die" => {
+                    if let Some(at) = oom_pending.iter().position(|t| *t == target.as_str()) {
+                        oom_pending.swap_remove(at);
+                        c.oom_kills += 1;
+                    }
+                }
                 Event::ActionFinished { .. } => c.actions += 1,
                 Event::Escalated { .. } => c.escalations += 1,
                 _ => {}
             }
         }
+        c.oom_kills += oom_pending.len() as u32;
         c
     }
 }

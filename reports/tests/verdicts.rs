@@ -265,3 +265,28 @@ fn oom_kill_and_escalation_counts_are_checked() {
         ],
     );
 }
+
+/// The kernel may report several `oom` events for one kill: an OOM kill is a container's death
+/// after an `oom` (or an `oom` the trial ended on), counted once per death.
+#[test]
+fn an_oom_kill_is_counted_once_however_many_oom_events_it_gave() {
+    let mut entries = oom_trial(1, 0.0);
+    // Trial 1's one kill reported three times, then a second kill of the restarted container.
+    entries.insert(6, (2001.0, 1, docker(T, "oom")));
+    entries.insert(7, (2002.0, 1, docker(T, "oom")));
+    let end = entries.len() - 1;
+    entries.insert(end, (4000.0, 1, docker(T, "oom")));
+    entries.insert(end + 1, (4010.0, 1, docker(T, "die")));
+    // Trial 2: the trial ends on an `oom` whose death it did not see.
+    let mut second = oom_trial(2, 10_000.0);
+    let die = second
+        .iter()
+        .position(|(_, _, e)| matches!(e, Event::Docker { action, .. } if action == "die"))
+        .unwrap();
+    second.remove(die);
+    entries.extend(second);
+    let summary = check(entries, Expectations::default(), &[]);
+    let kills: Vec<u32> = summary.trials.iter().map(|t| t.oom_kills).collect();
+    assert_eq!(kills, vec![2, 1]);
+    assert_eq!(summary.aggregate.oom_kills, 3);
+}
