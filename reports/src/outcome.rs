@@ -467,17 +467,15 @@ impl Counts {
                     c.requests_failed = c.requests_failed.saturating_add(*requests_failed);
                     c.load_p99_ms = Some(c.load_p99_ms.map_or(*p99_ms, |p| p.max(*p99_ms)));
                 }
-                Event::Docker { action, target, .. } if action == "oom" => {
-                    if !oom_pending.contains(&target.as_str()) {
-                        oom_pending.push(target);
+                Event::Docker { action, target, .. } => match action.as_str() {
+                    "oom" if !oom_pending.contains(&target.as_str()) => oom_pending.push(target),
+                    "die" => {
+                        let pending = oom_pending.len();
+                        oom_pending.retain(|t| *t != target.as_str());
+                        c.oom_kills += (pending - oom_pending.len()) as u32;
                     }
-                }
-                Event::Docker { action, target, .. } if action == "die" => {
-                    if let Some(at) = oom_pending.iter().position(|t| *t == target.as_str()) {
-                        oom_pending.swap_remove(at);
-                        c.oom_kills += 1;
-                    }
-                }
+                    _ => {}
+                },
                 Event::ActionFinished { .. } => c.actions += 1,
                 Event::Escalated { .. } => c.escalations += 1,
                 _ => {}
