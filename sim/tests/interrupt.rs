@@ -1,6 +1,6 @@
 //! Ctrl-C in the middle of a run, while a fault is in force: sim exits promptly with 130,
-//! removes what it created (replicas, the balancer, network proxies, a stopped dependency), and
-//! the journal holds every event up to the interrupt.
+//! removes what it created (replicas, the balancer, network proxies, a stopped dependency, a
+//! compose project with its volumes), and the journal holds every event up to the interrupt.
 
 mod common;
 
@@ -8,26 +8,33 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use common::{journal, leftovers, run_dir, run_id, sim};
+use common::{journal, leftover_images, leftover_volumes, leftovers, run_dir, run_id, sim};
 
 #[tokio::test]
 async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
-    interrupted_mid_fault("oom-recovery").await;
+    interrupted_mid_fault("oom-recovery", "oom-recovery").await;
 }
 
 /// The proxies between the balancer and the replicas go too, their toxic in force.
 #[tokio::test]
 async fn sigint_during_a_network_fault_removes_the_proxies() {
-    interrupted_mid_fault("network-latency").await;
+    interrupted_mid_fault("network-latency", "network-latency").await;
 }
 
 /// A dependency stopped by the fault is removed like everything else.
 #[tokio::test]
 async fn sigint_during_a_dependency_outage_removes_the_stopped_dependency() {
-    interrupted_mid_fault("dependency-outage").await;
+    interrupted_mid_fault("dependency-outage", "dependency-outage").await;
 }
 
-async fn interrupted_mid_fault(scenario: &str) {
+/// Every service of a compose project goes, the project's balancer and volumes included.
+#[tokio::test]
+async fn sigint_during_a_compose_run_removes_the_project() {
+    interrupted_mid_fault("examples/compose/leaky-stack.yaml", "leaky-stack").await;
+}
+
+/// Runs `scenario` (a library name or a file), named `name`, and interrupts it mid-fault.
+async fn interrupted_mid_fault(scenario: &str, name: &str) {
     let out = tempfile::tempdir().unwrap();
     let mut child = sim()
         .args(["run", scenario, "--trials", "3", "--out"])
@@ -44,7 +51,7 @@ async fn interrupted_mid_fault(scenario: &str) {
             started.elapsed() < Duration::from_secs(120),
             "no fault was injected"
         );
-        if let Some(dir) = run_dir(out.path(), scenario) {
+        if let Some(dir) = run_dir(out.path(), name) {
             if journal(&dir).iter().any(|r| r["event"] == "fault_injected") {
                 break dir;
             }
@@ -78,9 +85,8 @@ async fn interrupted_mid_fault(scenario: &str) {
     assert!(records
         .iter()
         .any(|r| r["event"] == "trial_ended" && r["interrupted"] == true));
-    assert_eq!(
-        leftovers(&run_id(&dir)).await,
-        (0, 0),
-        "the run left Docker objects"
-    );
+    let run = run_id(&dir);
+    assert_eq!(leftovers(&run).await, (0, 0), "the run left Docker objects");
+    assert_eq!(leftover_volumes(&run).await, 0, "the run left volumes");
+    assert_eq!(leftover_images(&run).await, 0, "the run left images");
 }
