@@ -217,6 +217,25 @@ pub enum Event {
         incident: String,
         reason: String,
     },
+    /// A call to the Agent API (an external healer's way to observe and act on the trial's
+    /// targets), recorded when it was answered, whatever the answer: refused calls count too.
+    AgentCall {
+        /// Who called: the `X-Sim-Caller` header when it is there and short, else `agent`.
+        caller: String,
+        method: String,
+        /// The request's path, without its query.
+        path: String,
+        /// The HTTP status of the answer (401, 403, 429… for refused calls).
+        status: u16,
+        /// The target the path names, when it names one (as the caller wrote it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// The action asked for (`restart`, `start`, `stop`, `kill`), when the body named one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<String>,
+        /// Request → answer.
+        duration_ms: f64,
+    },
     /// Load results for a trial, reported when the load generator finishes.
     Load {
         requests_ok: u64,
@@ -295,6 +314,7 @@ impl Event {
             | Event::ResourceSample { target, .. } => Some(target),
             Event::RunStarted { .. }
             | Event::TrialStarted
+            | Event::AgentCall { .. }
             | Event::Load { .. }
             | Event::LoadWindow { .. }
             | Event::TrialEnded { .. }

@@ -5,6 +5,7 @@
 //! records everything in a journal from which the `reports` crate computes MTTR and verdicts.
 //! `main.rs` only calls [`cli::main`].
 
+pub mod agent;
 pub mod alerting;
 pub mod balancer;
 pub mod cli;

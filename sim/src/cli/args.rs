@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 use clap::{Parser, Subcommand};
 
 use super::target::NetproxyArgs;
-use crate::strategy::{self, Alertmanager, Autoheal, Strategy};
+use crate::strategy::{self, Alertmanager, Autoheal, External, Strategy};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -47,7 +47,7 @@ pub struct Cli {
 pub(super) enum Command {
     /// Run a scenario: start targets, drive load, inject faults, let the healer heal, measure.
     #[command(
-        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n  sim run --all --trials 1          # the whole library as a CI regression suite\n  sim run hang --seed 7             # replay the fault times a run printed\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
+        after_help = "Examples:\n  sim run oom-recovery\n  sim run oom-recovery --trials 10 --json > result.json\n  sim run --all --trials 1          # the whole library as a CI regression suite\n  sim run hang --seed 7             # replay the fault times a run printed\n  sim run oom-recovery --strategy external --external-cmd \"python3 examples/agents/restart_on_down.py\"\n\nWrites <out>/<scenario>/<timestamp>-<run id>/journal.jsonl and result.json."
     )]
     Run {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
@@ -82,11 +82,11 @@ pub(super) enum Command {
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
         #[command(flatten)]
-        autoheal: AutohealArgs,
+        settings: StrategyArgs,
     },
     /// Run a scenario under several healing strategies, interleaved, and compare them.
     #[command(
-        after_help = "Example:\n  sim compare oom-recovery --strategies none,docker-restart,autoheal,embedded --trials 3\n\nWrites each trial's run under <out>/<scenario>/compare-<timestamp>/<strategy>/ and compare.html beside them."
+        after_help = "Examples:\n  sim compare oom-recovery --strategies none,docker-restart,autoheal,embedded --trials 3\n  sim compare oom-recovery --strategies embedded,external --external-cmd \"python3 examples/agents/restart_on_down.py\"\n\nWrites each trial's run under <out>/<scenario>/compare-<timestamp>/<strategy>/ and compare.html beside them."
     )]
     Compare {
         /// A scenario name (from the scenarios directory) or a path to a scenario file.
@@ -115,7 +115,7 @@ pub(super) enum Command {
         #[arg(long, default_value = "sim-runs", value_name = "DIR")]
         out: PathBuf,
         #[command(flatten)]
-        autoheal: AutohealArgs,
+        settings: StrategyArgs,
     },
     /// Regenerate run reports from their journals and the history index of a runs directory.
     #[command(
@@ -171,10 +171,11 @@ pub(super) enum Command {
     },
 }
 
-/// The settings of `--strategy autoheal` (Docker's and autoheal's defaults) and `--strategy
-/// alertmanager` (a common Prometheus → Alertmanager setup).
+/// The settings of `--strategy autoheal` (Docker's and autoheal's defaults), `--strategy
+/// alertmanager` (a common Prometheus → Alertmanager setup) and `--strategy external` (the
+/// user's command).
 #[derive(Debug, clap::Args)]
-pub(super) struct AutohealArgs {
+pub(super) struct StrategyArgs {
     /// HEALTHCHECK interval under autoheal.
     #[arg(long, default_value = "30s", value_parser = specfile::parse_duration)]
     autoheal_interval: std::time::Duration,
@@ -193,12 +194,32 @@ pub(super) struct AutohealArgs {
     /// Alertmanager's group_wait under `--strategy alertmanager`.
     #[arg(long, default_value = "10s", value_parser = specfile::parse_duration)]
     alertmanager_group_wait: std::time::Duration,
+    /// The healer `--strategy external` runs for every trial, a command line for `sh -c` run in
+    /// the current directory; it gets the Agent API's address and token in SIM_AGENT_URL and
+    /// SIM_AGENT_TOKEN (and SIM_RUN_ID, SIM_TRIAL), SIGTERM when the trial ends, SIGKILL 2s later.
+    /// Its output is logged at info level, prefixed `agent:` (shown with -v).
+    #[arg(long, value_name = "COMMAND")]
+    external_cmd: Option<String>,
 }
 
-impl AutohealArgs {
+impl StrategyArgs {
+    /// The strategy called `name` with the settings these flags give, or the message of a usage
+    /// error: an unknown name, or `external` without its command.
+    pub(super) fn strategy(&self, name: &str) -> Result<Arc<dyn Strategy>, String> {
+        let strategy = strategy::parse(name, &self.configured()).map_err(|e| e.to_string())?;
+        if strategy.name() == External::NAME && self.external_cmd.is_none() {
+            return Err(format!(
+                "--strategy {} needs --external-cmd <COMMAND>, the healer to run, e.g. \
+                 --external-cmd \"python3 examples/agents/restart_on_down.py\"",
+                External::NAME
+            ));
+        }
+        Ok(strategy)
+    }
+
     /// The strategies whose settings these flags give.
-    pub(super) fn configured(&self) -> [Arc<dyn Strategy>; 2] {
-        [
+    fn configured(&self) -> Vec<Arc<dyn Strategy>> {
+        let mut configured: Vec<Arc<dyn Strategy>> = vec![
             Arc::new(Autoheal {
                 interval: self.autoheal_interval,
                 retries: self.autoheal_retries.max(1),
@@ -209,6 +230,12 @@ impl AutohealArgs {
                 rule_for: self.alertmanager_for,
                 group_wait: self.alertmanager_group_wait,
             }),
-        ]
+        ];
+        if let Some(command) = &self.external_cmd {
+            configured.push(Arc::new(External {
+                command: command.clone(),
+            }));
+        }
+        configured
     }
 }

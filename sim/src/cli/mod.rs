@@ -12,7 +12,7 @@ use crate::compare::CompareOptions;
 use crate::exit;
 use crate::runner::RunOptions;
 use crate::scenario::{self, Context};
-use crate::strategy::{self, Embedded, Strategy};
+use crate::strategy::{Embedded, Strategy};
 
 mod args;
 mod compare;
@@ -90,10 +90,10 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             strategy,
             seed,
             observe_up_to,
-            autoheal,
+            settings,
             ..
         } => {
-            let strategy = match strategy::parse(&strategy, &autoheal.configured()) {
+            let strategy = match settings.strategy(&strategy) {
                 Ok(strategy) => strategy,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -115,11 +115,11 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             trials,
             out,
             observe_up_to,
-            autoheal,
+            settings,
         } => {
             let parsed: Result<Vec<Arc<dyn Strategy>>, _> = strategies
                 .iter()
-                .map(|name| strategy::parse(name, &autoheal.configured()))
+                .map(|name| settings.strategy(name))
                 .collect();
             let strategies = match parsed {
                 Ok(strategies) if !strategies.is_empty() => strategies,

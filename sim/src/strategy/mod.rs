@@ -28,12 +28,14 @@ mod alertmanager;
 mod autoheal;
 mod docker_restart;
 mod embedded;
+mod external;
 mod floor;
 mod none;
 
 pub use alertmanager::Alertmanager;
 pub use autoheal::Autoheal;
 pub use embedded::Embedded;
+pub use external::External;
 
 /// Who heals the targets during a run: what it sets up once per run, what it changes in the
 /// targets' containers, and what heals during each trial.
@@ -106,12 +108,13 @@ struct Registered {
 
 /// Every strategy, one line each, in the order the CLI lists them. `floor` stays last: `sim
 /// compare --help` explains it right after the list.
-const REGISTRY: [Registered; 6] = [
+const REGISTRY: [Registered; 7] = [
     registered(|| Arc::new(none::Nobody), true),
     registered(|| Arc::new(docker_restart::DockerRestart), true),
     registered(|| Arc::new(Autoheal::DEFAULTS), true),
     registered(|| Arc::new(Alertmanager::DEFAULTS), false),
     registered(|| Arc::new(Embedded), true),
+    registered(|| Arc::new(External::DEFAULTS), false),
     registered(|| Arc::new(floor::Floor), false),
 ];
 

@@ -28,6 +28,7 @@ fn every_name_parses_back_to_itself() {
             "autoheal",
             "alertmanager",
             "embedded",
+            "external",
             "floor"
         ]
     );
