@@ -48,6 +48,14 @@ fn every_scenario_in_the_library_is_run_by_a_test() {
             missing.push(name);
         }
     }
+    // A name in RUN_HERE is a promise: this file has a test that runs it.
+    let here = include_str!("library.rs");
+    for name in RUN_HERE {
+        assert!(
+            here.contains(&format!("meets_its_expectations(\"{name}\"")),
+            "{name} is in RUN_HERE but no test here runs it"
+        );
+    }
     assert!(
         missing.is_empty(),
         "scenarios no test runs (add them to RUN_HERE in {}): {missing:?}",
@@ -208,4 +216,11 @@ async fn latency_injection() {
 #[tokio::test]
 async fn cache_bloat() {
     meets_its_expectations("cache-bloat", &[]).await;
+}
+
+/// The lossy path is shed by the balancer; the healer, whose probes reach the healthy replica,
+/// takes no action (its expectations say `healed: false`).
+#[tokio::test]
+async fn network_loss() {
+    meets_its_expectations("network-loss", &[]).await;
 }
