@@ -50,4 +50,4 @@ pub use platform::{
 };
 pub use runbook::{Runbook, RunbookError};
 pub use signal::{Alert, Signal, SignalKind, TargetRef};
-pub use sources::{SourceSettings, HEALTH_LABEL, METRICS_LABEL};
+pub use sources::{SourceSettings, HEALTH_LABEL, METRICS_LABEL, NO_HEALTH_ENDPOINT};

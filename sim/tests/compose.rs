@@ -206,10 +206,12 @@ async fn assert_container(
         );
     }
     // This project has no target: every service is a companion, which the healer does not
-    // probe (sim knows no health path of it). The target's replicas keep `healer.health`.
-    assert!(
-        !labels.contains_key("healer.health"),
-        "healer.health on {}",
+    // probe (sim knows no health path of it, so none is guessed). The target's replicas carry
+    // their health path.
+    assert_eq!(
+        labels.get("healer.health").map(String::as_str),
+        Some("none"),
+        "healer.health of {}",
         c.name
     );
     let settings = inspect.network_settings.unwrap();

@@ -29,6 +29,10 @@ pub(crate) const PROBE_LATENCY_METRIC: &str = "probe_latency_ms";
 /// [`SourceSettings::probe_path`]), and the one verification asks when the runbook's `verify`
 /// names no `http_path`.
 pub const HEALTH_LABEL: &str = "healer.health";
+/// The [`HEALTH_LABEL`] value of a target with no health endpoint to ask (a balancer or a
+/// worker whose health the healer cannot know): the prober leaves it alone, so no default path
+/// is guessed for it; its Docker events still reach the healer.
+pub const NO_HEALTH_ENDPOINT: &str = "none";
 /// Target label naming the path the scraper asks (default [`SourceSettings::metrics_path`]).
 pub const METRICS_LABEL: &str = "healer.metrics";
 
@@ -170,7 +174,9 @@ impl Sources {
         tracing::debug!(target_name = %target.name, needs = ?self.needs, "watching target");
         let starts = Arc::new(Notify::new());
         let mut handles = Vec::new();
-        if self.needs.probe {
+        let has_endpoint =
+            target.labels.get(HEALTH_LABEL).map(String::as_str) != Some(NO_HEALTH_ENDPOINT);
+        if self.needs.probe && has_endpoint {
             let prober = probe_loop(self.context(target), Arc::clone(&starts));
             handles.push(self.tasks.spawn(prober));
         }

@@ -151,6 +151,26 @@ async fn a_failing_target_is_probed_at_the_suspicious_cadence_with_each_latency(
     );
 }
 
+/// A target labelled as having no health endpoint is not probed at a guessed path.
+#[tokio::test(start_paused = true)]
+async fn a_target_without_a_health_endpoint_is_not_probed() {
+    let (mut sources, mut rx, _platform) = start(Needs {
+        probe: true,
+        ..Needs::default()
+    });
+    let mut balancer = target();
+    balancer.id = "id-lb".into();
+    balancer
+        .labels
+        .insert(HEALTH_LABEL.to_owned(), NO_HEALTH_ENDPOINT.to_owned());
+    sources.watch(&balancer);
+    assert!(collect(&mut rx, Duration::from_secs(2)).await.is_empty());
+    sources.watch(&target());
+    assert!(!collect(&mut rx, Duration::from_millis(300))
+        .await
+        .is_empty());
+}
+
 /// Serves `/health` on a loopback port, at once or never (each request then hangs); counts
 /// the requests.
 async fn health_server(answers: bool) -> (SocketAddr, Arc<AtomicU64>) {

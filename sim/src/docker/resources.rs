@@ -83,8 +83,9 @@ pub struct ContainerExtras {
     /// [`TargetSpec::port`] is neither published nor labelled (a compose service without
     /// `ports:`): the container's `host_port` is 0.
     pub unpublished: bool,
-    /// No `healer.port`/`healer.health` labels: the healer does not probe it (a compose service
-    /// other than the target: sim knows no health path of it, and the target's is not its own).
+    /// Labelled as having no health endpoint (`healer.health=none`): the healer does not probe
+    /// it (a compose service other than the target: sim knows no health path of it, and the
+    /// target's is not its own); its Docker events still reach the healer.
     pub unprobed: bool,
 }
 
@@ -187,11 +188,14 @@ impl RunResources {
         labels.insert(LABEL_TRIAL.to_owned(), spec.trial.to_string());
         labels.insert(LABEL_TARGET.to_owned(), spec.name.clone());
         labels.insert(healer::NAME_LABEL.to_owned(), spec.name.clone());
-        if !extras.unprobed {
+        if extras.unprobed {
+            let none = healer::NO_HEALTH_ENDPOINT.to_owned();
+            labels.insert(healer::HEALTH_LABEL.to_owned(), none);
+        } else {
             if !extras.unpublished {
                 labels.insert("healer.port".to_owned(), spec.port.to_string());
             }
-            labels.insert("healer.health".to_owned(), spec.health_path.clone());
+            labels.insert(healer::HEALTH_LABEL.to_owned(), spec.health_path.clone());
         }
         labels.extend(spec.labels.iter().cloned());
         let own = (!extras.unpublished).then_some(spec.port);
