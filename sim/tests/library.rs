@@ -30,6 +30,8 @@ const RUN_HERE: &[&str] = &[
     "latency-injection",
     "cache-bloat",
     "network-loss",
+    "control-steady",
+    "control-slow",
 ];
 
 #[test]
@@ -115,9 +117,13 @@ async fn meets_its_expectations(scenario: &str, args: &[&str]) -> (tempfile::Tem
         "{scenario}: {verdicts:?}"
     );
     let journal = common::journal(&dir);
-    assert!(
-        journal.iter().any(|r| r["event"] == "fault_injected"),
-        "{scenario}: no fault was injected"
+    // A control scenario has no fault: what it checks is that nothing acts.
+    let faults = plan(scenario).faults.len();
+    let injected = journal.iter().filter(|r| r["event"] == "fault_injected");
+    assert_eq!(
+        injected.count() > 0,
+        faults > 0,
+        "{scenario}: {faults} fault(s) in the plan"
     );
     let (containers, networks) = common::leftovers(&common::run_id(&dir)).await;
     assert_eq!(
@@ -126,6 +132,17 @@ async fn meets_its_expectations(scenario: &str, args: &[&str]) -> (tempfile::Tem
         "{scenario} left things behind"
     );
     (out, dir)
+}
+
+/// The library's scenario `name`, compiled.
+fn plan(name: &str) -> sim::scenario::Plan {
+    sim::scenario::load(
+        &common::workspace().join(format!("scenarios/{name}.yaml")),
+        &sim::scenario::Context {
+            runbook_dirs: vec![common::workspace().join("healer/runbooks")],
+        },
+    )
+    .unwrap()
 }
 
 /// `hang` starts its fault at a random time: the run journals the seed it was given, and the
@@ -139,13 +156,7 @@ async fn hang() {
         .find(|r| r["event"] == "run_started")
         .unwrap();
     assert_eq!(started["seed"], 7, "{started}");
-    let plan = sim::scenario::load(
-        &common::workspace().join("scenarios/hang.yaml"),
-        &sim::scenario::Context {
-            runbook_dirs: vec![common::workspace().join("healer/runbooks")],
-        },
-    )
-    .unwrap();
+    let plan = plan("hang");
     let wanted = plan.faults[0].start_in_trial(7, 1, 0).as_secs_f64() * 1000.0;
     let ms = |event: &str| -> f64 {
         journal.iter().find(|r| r["event"] == event).unwrap()["t_ms"]
@@ -223,4 +234,16 @@ async fn cache_bloat() {
 #[tokio::test]
 async fn network_loss() {
     meets_its_expectations("network-loss", &[]).await;
+}
+
+/// Controls: nothing is wrong (load only) or the target is slow but healthy. Any healer action
+/// is a false positive; the scenarios expect none (`healed: false`, no escalation).
+#[tokio::test]
+async fn control_steady() {
+    meets_its_expectations("control-steady", &[]).await;
+}
+
+#[tokio::test]
+async fn control_slow() {
+    meets_its_expectations("control-slow", &[]).await;
 }
