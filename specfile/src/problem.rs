@@ -164,6 +164,19 @@ impl ProblemList {
         self.parsed(field, value, human::parse_duration)
     }
 
+    /// A duration at `field`, or `default` when the file leaves the field out.
+    pub fn duration_or(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        default: Duration,
+    ) -> Option<Duration> {
+        match value {
+            Some(value) => self.duration(field, value),
+            None => Some(default),
+        }
+    }
+
     /// A size in bytes at `field`, see [`human::parse_size`].
     pub fn size(&mut self, field: &str, value: &str) -> Option<u64> {
         self.parsed(field, value, human::parse_size)

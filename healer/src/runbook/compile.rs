@@ -137,10 +137,8 @@ impl Compiler {
         value: Option<&Scalar>,
         default: Duration,
     ) -> Option<Duration> {
-        match value {
-            Some(value) => self.p.duration(field, value.as_str()),
-            None => Some(default),
-        }
+        self.p
+            .duration_or(field, value.map(Scalar::as_str), default)
     }
 
     fn nonzero(&mut self, field: &str, value: &Scalar) -> Option<NonZeroU32> {

@@ -195,10 +195,8 @@ impl Compiler<'_> {
         value: Option<&Scalar>,
         default: Duration,
     ) -> Option<Duration> {
-        match value {
-            Some(value) => self.p.duration(field, value.as_str()),
-            None => Some(default),
-        }
+        self.p
+            .duration_or(field, value.map(Scalar::as_str), default)
     }
 
     /// `duration`, unless it is zero.
