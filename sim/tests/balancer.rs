@@ -16,6 +16,8 @@ use sim::balancer::BalancerPorts;
 use sim::docker::{RunResources, TargetSpec};
 use tokio::time::Instant;
 
+use common::served;
+
 /// Requests per measured batch.
 const REQUESTS: u64 = 40;
 /// How long the balancer may take to notice a change (DNS every second, checks every 250ms).
@@ -28,22 +30,6 @@ fn leaky_spec(image: &str, trial: u32) -> TargetSpec {
         trial,
         ..common::leaky_spec(image)
     }
-}
-
-/// Requests a container's `/` answered, from its own `/metrics` (`host_port` reaches it).
-async fn served(client: &reqwest::Client, host_port: u16) -> u64 {
-    let text = client
-        .get(format!("http://127.0.0.1:{host_port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with("leaky_http_requests_total{path=\"/\","))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
 }
 
 /// Waits until the container at `host_port` answers its health check directly.

@@ -19,6 +19,8 @@ use sim::compose::{
 use sim::docker::{RunResources, TargetContainer};
 use sim::runner::RunError;
 
+use common::served;
+
 const STARTUP: Duration = Duration::from_secs(30);
 
 fn fixtures() -> PathBuf {
@@ -129,22 +131,6 @@ where
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
-}
-
-/// Requests for `/` a `web` container answered, from its own `/metrics`.
-async fn served(client: &reqwest::Client, host_port: u16) -> u64 {
-    let text = client
-        .get(format!("http://127.0.0.1:{host_port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with("leaky_http_requests_total{path=\"/\","))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
 }
 
 /// Sends requests through `lb` until every container of `web` has served some (at most 20 s).

@@ -5,29 +5,13 @@
 
 mod common;
 
-use common::{journal, leftover_images, leftover_volumes, result, run, run_dir, run_id, sim, text};
+use common::{journal, leftover_images, leftover_volumes, result, run_id, run_scenario};
 
 #[tokio::test]
 async fn the_compose_example_heals_the_oom_killed_instance_and_leaves_nothing_behind() {
     let out = tempfile::tempdir().unwrap();
-    let output = run(sim()
-        .args([
-            "run",
-            "examples/compose/leaky-stack.yaml",
-            "--trials",
-            "2",
-            "--out",
-        ])
-        .arg(out.path()));
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{}",
-        text(&output.stderr)
-    );
+    let (stdout, dir) = run_scenario(out.path(), "examples/compose/leaky-stack.yaml", 2);
     assert!(stdout.contains("MTTR"), "{stdout}");
-    let dir = run_dir(out.path(), "leaky-stack").expect("a run directory");
 
     let result = result(&dir);
     let trials = result["trials"].as_array().unwrap();

@@ -12,29 +12,29 @@ use common::{journal, leftover_images, leftover_volumes, leftovers, run_dir, run
 
 #[tokio::test]
 async fn sigint_mid_run_cleans_up_and_keeps_the_journal() {
-    interrupted_mid_fault("oom-recovery", "oom-recovery").await;
+    interrupted_mid_fault("oom-recovery").await;
 }
 
 /// The proxies between the balancer and the replicas go too, their toxic in force.
 #[tokio::test]
 async fn sigint_during_a_network_fault_removes_the_proxies() {
-    interrupted_mid_fault("network-latency", "network-latency").await;
+    interrupted_mid_fault("network-latency").await;
 }
 
 /// A dependency stopped by the fault is removed like everything else.
 #[tokio::test]
 async fn sigint_during_a_dependency_outage_removes_the_stopped_dependency() {
-    interrupted_mid_fault("dependency-outage", "dependency-outage").await;
+    interrupted_mid_fault("dependency-outage").await;
 }
 
 /// Every service of a compose project goes, the project's balancer and volumes included.
 #[tokio::test]
 async fn sigint_during_a_compose_run_removes_the_project() {
-    interrupted_mid_fault("examples/compose/leaky-stack.yaml", "leaky-stack").await;
+    interrupted_mid_fault("examples/compose/leaky-stack.yaml").await;
 }
 
-/// Runs `scenario` (a library name or a file), named `name`, and interrupts it mid-fault.
-async fn interrupted_mid_fault(scenario: &str, name: &str) {
+/// Runs `scenario` (a library name or a file) and interrupts it mid-fault.
+async fn interrupted_mid_fault(scenario: &str) {
     let out = tempfile::tempdir().unwrap();
     let mut child = sim()
         .args(["run", scenario, "--trials", "3", "--out"])
@@ -51,7 +51,7 @@ async fn interrupted_mid_fault(scenario: &str, name: &str) {
             started.elapsed() < Duration::from_secs(120),
             "no fault was injected"
         );
-        if let Some(dir) = run_dir(out.path(), name) {
+        if let Some(dir) = run_dir(out.path(), scenario) {
             if journal(&dir).iter().any(|r| r["event"] == "fault_injected") {
                 break dir;
             }

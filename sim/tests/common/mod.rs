@@ -28,9 +28,11 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The single run directory under `out` (`<out>/<scenario>/<stamp>-<id>/`).
+/// The single run directory under `out` (`<out>/<name>/<stamp>-<id>/`) of `scenario`, a library
+/// name or a file (a scenario is named after its file).
 pub fn run_dir(out: &Path, scenario: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join(scenario))
+    let name = Path::new(scenario).file_stem()?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join(name))
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
@@ -267,4 +269,20 @@ pub async fn leftover_images(run_id: &str) -> usize {
         .filters(&filters)
         .build();
     docker.list_images(Some(options)).await.unwrap().len()
+}
+
+/// Requests for `/` the leaky container at `host_port` answered, from its own `/metrics`.
+pub async fn served(client: &reqwest::Client, host_port: u16) -> u64 {
+    let text = client
+        .get(format!("http://127.0.0.1:{host_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| line.starts_with("leaky_http_requests_total{path=\"/\","))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
