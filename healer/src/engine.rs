@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::classify::History;
 use crate::detect::Detectors;
+use crate::excerpt::LogWindow;
 use crate::guardrails::{ApprovalHandle, Guardrails};
 use crate::incident::Incident;
 use crate::knowledge::KnowledgeBase;
@@ -31,7 +32,8 @@ use rank::{rank, Candidate};
 /// For each fault signal about a target in scope it records its decision to the sink:
 /// `Suppressed` (an incident is already open for the target, no runbook handles the fault, the
 /// target is in cooldown, or the action limit was already escalated), or `Detected` (with the
-/// class's confidence and why) followed by `Escalated` (action limit reached: `max_actions`
+/// class's confidence and why; then `LogExcerpt`, the target's last log lines, when its logs
+/// are followed and it wrote any) followed by `Escalated` (action limit reached: `max_actions`
 /// remediations within `window`), or `Detected`, `RunbookSelected` (with the ranking when
 /// several runbooks matched), then from the incident's own task: `ActionSkipped` per step and
 /// no action in dry run; the `notify` steps, `ActionSkipped` for the others and `Escalated`
@@ -274,6 +276,8 @@ struct TargetState {
     limit_escalated: bool,
     /// The target's recent life, for classification.
     history: History,
+    /// Its last log lines since it started, for an incident's excerpt.
+    logs: LogWindow,
 }
 
 /// An incident whose task runs.
@@ -328,11 +332,13 @@ impl Triage<'_> {
                 return self.on_resolved(&target, alert);
             }
         }
-        self.targets
-            .entry(target.name.clone())
-            .or_default()
-            .history
-            .observe(&kind, at);
+        let state = self.targets.entry(target.name.clone()).or_default();
+        state.history.observe(&kind, at);
+        match &kind {
+            SignalKind::Log { line } => state.logs.push(line),
+            SignalKind::Started => state.logs.clear(),
+            _ => {}
+        }
         let mut detections = self
             .detectors
             .observe(&target.id, &kind, at, &self.healer.runbooks);
@@ -403,6 +409,14 @@ impl Triage<'_> {
             confidence: Some(classification.confidence),
             classified_because: Some(classification.reason.clone()),
         });
+        let excerpt = state.logs.excerpt();
+        if !excerpt.is_empty() {
+            sink.record(Event::LogExcerpt {
+                target: target.name.clone(),
+                incident: incident.clone(),
+                lines: excerpt.clone(),
+            });
+        }
         if limited {
             let reason = format!(
                 "max_actions reached: {} remediations within {:?}; not acting",
@@ -435,6 +449,7 @@ impl Triage<'_> {
             runbook: Arc::clone(&runbook),
             health_path: self.healer.sources.probe_path.clone(),
             confidence: classification.confidence,
+            excerpt,
             platform: Arc::clone(&self.healer.platform),
             rotation: self.healer.rotation.clone(),
             drained: std::sync::Mutex::new(None),

@@ -30,6 +30,9 @@ pub(crate) struct Incident {
     pub(crate) health_path: String,
     /// The classification's confidence; below the guardrail's threshold: notify only.
     pub(crate) confidence: f64,
+    /// The target's last log lines when the incident opened, redacted (empty when its logs
+    /// are not followed); `{{excerpt}}` in a step's template.
+    pub(crate) excerpt: Vec<String>,
     pub(crate) platform: Arc<dyn Platform>,
     /// The load balancer's rotation a `drain` step takes the target out of, if there is one.
     pub(crate) rotation: Option<Arc<dyn Rotation>>,
@@ -265,6 +268,7 @@ impl Incident {
             target: &self.target,
             incident: &self.id,
             class: &self.runbook.class,
+            excerpt: &self.excerpt,
         }
     }
 

@@ -24,6 +24,7 @@ pub mod alertmanager;
 mod classify;
 mod detect;
 mod engine;
+mod excerpt;
 mod guardrails;
 mod incident;
 mod knowledge;
@@ -51,3 +52,4 @@ pub use platform::{
 pub use runbook::{Runbook, RunbookError};
 pub use signal::{Alert, Signal, SignalKind, TargetRef};
 pub use sources::{SourceSettings, HEALTH_LABEL, METRICS_LABEL, NO_HEALTH_ENDPOINT};
+pub use verify::{verify_health, Outcome as VerifyOutcome};

@@ -1,4 +1,5 @@
 //! Signals: the one event type a platform feeds the healer ("this container was OOM-killed").
+//! A log line's text is shown redacted and shortened wherever a signal is displayed.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -67,6 +68,9 @@ pub enum SignalKind {
     Metric { name: String, value: f64 },
     /// An alert raised (or resolved) outside the healer, e.g. by Alertmanager.
     Alert(Alert),
+    /// One line the target wrote to stdout or stderr, at most
+    /// [`LINE_CAP`](crate::excerpt::LINE_CAP) characters.
+    Log { line: String },
 }
 
 /// An alert about a target, as an alerting system sends it.
@@ -92,7 +96,8 @@ impl SignalKind {
             SignalKind::Started
             | SignalKind::Removed
             | SignalKind::Probe { .. }
-            | SignalKind::Metric { .. } => false,
+            | SignalKind::Metric { .. }
+            | SignalKind::Log { .. } => false,
         }
     }
 }
@@ -119,6 +124,7 @@ impl fmt::Display for SignalKind {
                 alert.name,
                 if alert.firing { "firing" } else { "resolved" }
             ),
+            SignalKind::Log { line } => write!(f, "log: {}", crate::excerpt::shown(line)),
         }
     }
 }

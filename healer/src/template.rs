@@ -1,12 +1,12 @@
-//! Step parameters templated with the incident: `{{target}}`, `{{labels.NAME}}`, `{{incident}}`
-//! and `{{class}}`. Templates are checked when the runbook is compiled, rendered when a step runs.
+//! Step parameters templated with the incident: `{{target}}`, `{{labels.NAME}}`, `{{incident}}`,
+//! `{{class}}` and `{{excerpt}}` (the target's last log lines, redacted, one per line). Templates are checked when the runbook is compiled, rendered when a step runs.
 
 use std::fmt;
 
 use crate::signal::TargetRef;
 
 /// The placeholders a template may use, for error messages.
-const KNOWN: &str = "{{target}}, {{labels.NAME}}, {{incident}}, {{class}}";
+const KNOWN: &str = "{{target}}, {{labels.NAME}}, {{incident}}, {{class}}, {{excerpt}}";
 
 /// A parsed template: literal text and placeholders, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,7 @@ enum Part {
     Label(String),
     Incident,
     Class,
+    Excerpt,
 }
 
 /// What a template is rendered with.
@@ -28,6 +29,8 @@ pub(crate) struct Context<'a> {
     pub(crate) target: &'a TargetRef,
     pub(crate) incident: &'a str,
     pub(crate) class: &'a str,
+    /// The log excerpt attached to the incident (empty when there is none).
+    pub(crate) excerpt: &'a [String],
 }
 
 impl Template {
@@ -48,6 +51,7 @@ impl Template {
                 "target" => Part::Target,
                 "incident" => Part::Incident,
                 "class" => Part::Class,
+                "excerpt" => Part::Excerpt,
                 _ => match name.strip_prefix("labels.") {
                     Some(label) if !label.is_empty() => Part::Label(label.to_owned()),
                     _ => return Err(format!("unknown placeholder `{{{{{name}}}}}`; use {KNOWN}")),
@@ -70,6 +74,7 @@ impl Template {
                 Part::Target => out.push_str(&context.target.name),
                 Part::Incident => out.push_str(context.incident),
                 Part::Class => out.push_str(context.class),
+                Part::Excerpt => out.push_str(&context.excerpt.join("\n")),
                 Part::Label(label) => match context.target.labels.get(label) {
                     Some(value) => out.push_str(value),
                     None => {
@@ -94,6 +99,7 @@ impl fmt::Display for Template {
                 Part::Target => f.write_str("{{target}}")?,
                 Part::Incident => f.write_str("{{incident}}")?,
                 Part::Class => f.write_str("{{class}}")?,
+                Part::Excerpt => f.write_str("{{excerpt}}")?,
                 Part::Label(label) => write!(f, "{{{{labels.{label}}}}}")?,
             }
         }
@@ -117,6 +123,7 @@ mod tests {
             target: &target,
             incident: "leaky-0-oom-1",
             class: "oom",
+            excerpt: &["FATAL: out of memory".to_owned(), "bye".to_owned()],
         };
         Template::parse(text)?.render(&context)
     }
@@ -126,6 +133,10 @@ mod tests {
         assert_eq!(
             render("{{target}} ({{ labels.team }}): {{class}} in {{incident}}!").unwrap(),
             "leaky-0 (core): oom in leaky-0-oom-1!"
+        );
+        assert_eq!(
+            render("logs:\n{{excerpt}}").unwrap(),
+            "logs:\nFATAL: out of memory\nbye"
         );
         assert_eq!(render("plain").unwrap(), "plain");
         assert_eq!(render("").unwrap(), "");
@@ -148,7 +159,7 @@ mod tests {
 
     #[test]
     fn display_gives_back_the_template() {
-        let text = "POST {{target}}/{{labels.a}} {{incident}} {{class}}";
+        let text = "POST {{target}}/{{labels.a}} {{incident}} {{class}} {{excerpt}}";
         assert_eq!(Template::parse(text).unwrap().to_string(), text);
     }
 }

@@ -137,6 +137,14 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         classified_because: Option<String>,
     },
+    /// The target's last log lines when the healer opened an incident (redacted, at most 20
+    /// lines and 2,000 characters, oldest first), recorded right after its `Detected` when the
+    /// healer follows the target's logs and saw any.
+    LogExcerpt {
+        target: String,
+        incident: String,
+        lines: Vec<String>,
+    },
     /// The healer chose a runbook for an incident, and why.
     RunbookSelected {
         target: String,
@@ -300,6 +308,7 @@ impl Event {
             | Event::Docker { target, .. }
             | Event::Alert { target, .. }
             | Event::Detected { target, .. }
+            | Event::LogExcerpt { target, .. }
             | Event::RunbookSelected { target, .. }
             | Event::Suppressed { target, .. }
             | Event::ActionStarted { target, .. }

@@ -63,12 +63,20 @@ fn outage(t: &TrialOutcome) -> Amount {
     })
 }
 
-/// Verified heals, with the unverified remediations beside them when there are any.
+/// Verified heals, with the unverified remediations and the false positives beside them when
+/// there are any.
 fn heals(t: &TrialOutcome) -> Amount {
+    let mut beside = Vec::new();
     if t.unverified > 0 {
-        Amount::Text(format!("{} ({} unverified)", t.heals, t.unverified))
-    } else {
+        beside.push(format!("{} unverified", t.unverified));
+    }
+    if t.false_positives > 0 {
+        beside.push(format!("{} false positive(s)", t.false_positives));
+    }
+    if beside.is_empty() {
         Amount::Count(t.heals)
+    } else {
+        Amount::Text(format!("{} ({})", t.heals, beside.join(", ")))
     }
 }
 
@@ -88,6 +96,7 @@ mod tests {
             mttr_ms: Some(400.0),
             heals: 1,
             unverified: 2,
+            false_positives: 1,
             ..TrialOutcome::default()
         };
         let row: Vec<String> = TRIAL_COLUMNS.iter().map(|c| c.text(&t)).collect();
@@ -104,7 +113,7 @@ mod tests {
                 "0.000s",
                 "-",
                 "0",
-                "1 (2 unverified)"
+                "1 (2 unverified, 1 false positive(s))"
             ]
         );
     }

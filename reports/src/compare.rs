@@ -1,7 +1,8 @@
 //! `sim compare`: the same scenario under several healing strategies, side by side. Per
 //! strategy: MTTR p50/p95/max, the p50 of each MTTR phase (detect, act, platform call, start →
-//! first good answer), recoveries, downtime, failed requests and OOM kills, as a terminal table
-//! and a self-contained HTML page with a chart. When the `floor` strategy (a bare Docker
+//! first good answer), recoveries, downtime, failed requests, OOM kills, actions, false
+//! positives and the Agent API's refused calls and errors, as a terminal table and a
+//! self-contained HTML page with a chart. When the `floor` strategy (a bare Docker
 //! `start` on every `die`) is among them, each strategy's MTTR p50 is also shown as a multiple
 //! of the floor's. Computed from each trial's outcome, which comes from the recorded journals
 //! like every other figure.
@@ -112,6 +113,12 @@ pub struct StrategyRow {
     pub oom_kills: u32,
     /// Remediation steps taken (the healer's or the autoheal poller's).
     pub actions: u32,
+    /// Actions on targets that had shown nothing wrong.
+    pub false_positives: u32,
+    /// Agent API calls, those refused (403), and those answered with another error.
+    pub agent_calls: u32,
+    pub refused_calls: u32,
+    pub api_errors: u32,
 }
 
 /// The comparison of one scenario under several strategies, in the order they were given.
@@ -134,7 +141,7 @@ pub const TO_FLOOR_HEADER: &str = "MTTR p50 / floor";
 
 /// The columns of the comparison, in the terminal table and in the HTML page, without the
 /// floor's column (which follows "MTTR p50" when `floor` is compared).
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 13] = [
     "strategy",
     "outages",
     "recovered",
@@ -146,7 +153,12 @@ const COLUMNS: [&str; 11] = [
     "failed requests",
     "OOM kills",
     "actions",
+    "false positives",
+    AGENT_API_HEADER,
 ];
+
+/// The Agent API's column: refused calls / other errors, `-` for a strategy that made no call.
+const AGENT_API_HEADER: &str = "API refused/errors";
 
 impl Comparison {
     pub fn new(scenario: &str, strategies: &[StrategyTrials]) -> Comparison {
@@ -352,6 +364,10 @@ fn row(runs: &StrategyTrials) -> StrategyRow {
         requests_failed: trials.iter().map(|t| t.requests_failed).sum(),
         oom_kills: trials.iter().map(|t| t.oom_kills).sum(),
         actions: trials.iter().map(|t| t.actions).sum(),
+        false_positives: trials.iter().map(|t| t.false_positives).sum(),
+        agent_calls: trials.iter().map(|t| t.agent_calls).sum(),
+        refused_calls: trials.iter().map(|t| t.refused_calls).sum(),
+        api_errors: trials.iter().map(|t| t.api_errors).sum(),
     }
 }
 
@@ -370,7 +386,7 @@ fn phases_cell(phases: &[Option<f64>; 4]) -> String {
     format!("{}s", parts.join("/"))
 }
 
-fn cells(row: &StrategyRow) -> [String; 11] {
+fn cells(row: &StrategyRow) -> [String; 13] {
     let total = row.requests_ok + row.requests_failed;
     let failed = if total == 0 {
         "0".to_owned()
@@ -393,6 +409,12 @@ fn cells(row: &StrategyRow) -> [String; 11] {
         failed,
         row.oom_kills.to_string(),
         row.actions.to_string(),
+        row.false_positives.to_string(),
+        if row.agent_calls == 0 {
+            "-".to_owned()
+        } else {
+            format!("{}/{}", row.refused_calls, row.api_errors)
+        },
     ]
 }
 

@@ -81,8 +81,8 @@ pub(crate) fn shown(summary: &RunSummary) -> impl Iterator<Item = &'static Line>
 }
 
 /// Every run-wide figure, line by line: the MTTR, its phases, the alerting pipeline's share,
-/// then what users and the healer saw.
-const RUN_FIGURES: [Line; 7] = [
+/// then what users and the healer saw, and how an agent used the Agent API.
+const RUN_FIGURES: [Line; 8] = [
     Line {
         heading: Some("MTTR"),
         separator: WIDE,
@@ -291,6 +291,12 @@ const RUN_FIGURES: [Line; 7] = [
                 value: |s| Some(Amount::Count(s.aggregate.escalations)),
             },
             Figure {
+                name: "false positives",
+                label: "false positives",
+                key: "false_positives",
+                value: |s| Some(Amount::Count(s.aggregate.false_positives)),
+            },
+            Figure {
                 name: "downtime",
                 label: "downtime",
                 key: "downtime",
@@ -299,6 +305,32 @@ const RUN_FIGURES: [Line; 7] = [
         ],
         context: None,
         shown: always,
+    },
+    Line {
+        heading: Some("Agent API"),
+        separator: ", ",
+        figures: &[
+            Figure {
+                name: "calls",
+                label: "Agent API calls",
+                key: "agent_calls",
+                value: |s| Some(Amount::Count(s.aggregate.agent_calls)),
+            },
+            Figure {
+                name: "refused",
+                label: "refused calls",
+                key: "refused_calls",
+                value: |s| Some(Amount::Count(s.aggregate.refused_calls)),
+            },
+            Figure {
+                name: "errors",
+                label: "API errors",
+                key: "api_errors",
+                value: |s| Some(Amount::Count(s.aggregate.api_errors)),
+            },
+        ],
+        context: None,
+        shown: |s| s.aggregate.agent_calls > 0,
     },
 ];
 

@@ -41,11 +41,13 @@
 //!   recorded no verification (see `remediation`). In a trial with an outage, each unverified
 //!   remediation is explained in `failure_reason` when the outage never recovered, else in `notes`:
 //!   it does not by itself make a trial fail.
+//! - **False positives**, **agent calls**, **refused** and **API errors**: see `scoring`.
 //! - A trial without an outage, or whose outage recovered, is successful unless it was interrupted
 //!   (`TrialEnded { interrupted: true }`, or no `TrialEnded` at all: the run was cut off).
 
 mod probes;
 mod remediation;
+mod scoring;
 
 pub(crate) use remediation::verification_outcome;
 
@@ -174,6 +176,19 @@ pub struct TrialOutcome {
     pub unverified: u32,
     /// Incidents escalated to a human.
     pub escalations: u32,
+    /// Actions on a target that had shown nothing wrong: no fault injected into it, no failed
+    /// probe, no death (see `scoring`).
+    #[serde(default)]
+    pub false_positives: u32,
+    /// Calls to the Agent API (an external strategy's agent).
+    #[serde(default)]
+    pub agent_calls: u32,
+    /// Agent API calls refused (403): they named a container outside the run.
+    #[serde(default)]
+    pub refused_calls: u32,
+    /// Agent API calls answered with any other error (400 or more).
+    #[serde(default)]
+    pub api_errors: u32,
     /// The 99th percentile latency of the trial's load, in ms, from its `load` record: what
     /// users felt of a fault that slows rather than fails. `None` without load results.
     #[serde(default)]
@@ -268,6 +283,7 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
     let ttd_ms = diff(detected.map(|d| d.t_ms), outage_start);
 
     let counts = Counts::of(records);
+    let scoring = scoring::scoring(records, &probes, &ready);
     let verification = remediation::verification(records);
     let (interrupted, end_ms) = trial_end(records);
     let mut reasons = Vec::new();
@@ -332,6 +348,10 @@ fn outcome(trial: u32, records: &[&Record], healthy_after: u32) -> TrialOutcome 
         heals: verification.heals,
         unverified: verification.unverified,
         escalations: counts.escalations,
+        false_positives: scoring.false_positives,
+        agent_calls: scoring.agent_calls,
+        refused_calls: scoring.refused_calls,
+        api_errors: scoring.api_errors,
         load_p99_ms: counts.load_p99_ms,
     }
 }

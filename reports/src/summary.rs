@@ -71,6 +71,18 @@ pub struct Aggregate {
     pub unverified: u32,
     /// Incidents escalated to a human.
     pub escalations: u32,
+    /// Actions on targets that had shown nothing wrong.
+    #[serde(default)]
+    pub false_positives: u32,
+    /// Agent API calls.
+    #[serde(default)]
+    pub agent_calls: u32,
+    /// Agent API calls refused (403: a container outside the run).
+    #[serde(default)]
+    pub refused_calls: u32,
+    /// Agent API calls answered with any other error.
+    #[serde(default)]
+    pub api_errors: u32,
 }
 
 /// Everything a report needs about one run.
@@ -95,10 +107,18 @@ impl RunSummary {
 }
 
 /// Summarizes the run recorded in `records`: each trial's outcome, the aggregates and a verdict
-/// for each expectation that is set. A missing `RunEnded` alone does not make the run interrupted,
+/// for each expectation that is set. Under `healed: false` (a control scenario) every action of
+/// a trial is one of its false positives. A missing `RunEnded` alone does not make the run interrupted,
 /// so a runner may summarize before recording it.
 pub fn summarize(records: &[Record], healthy_after: u32, expect: &Expectations) -> RunSummary {
-    let trials = trial_outcomes(records, healthy_after);
+    let mut trials = trial_outcomes(records, healthy_after);
+    if expect.healed == Some(false) {
+        // A control scenario: nothing there needs healing, so every action is a false positive,
+        // even one on a target a (benign) fault was injected into.
+        for trial in &mut trials {
+            trial.false_positives = trial.false_positives.max(trial.actions);
+        }
+    }
     let interrupted = trials.iter().any(|t| t.interrupted)
         || records
             .iter()
@@ -157,6 +177,10 @@ fn aggregate(trials: &[TrialOutcome]) -> Aggregate {
         heals: sum(|t| t.heals),
         unverified: sum(|t| t.unverified),
         escalations: sum(|t| t.escalations),
+        false_positives: sum(|t| t.false_positives),
+        agent_calls: sum(|t| t.agent_calls),
+        refused_calls: sum(|t| t.refused_calls),
+        api_errors: sum(|t| t.api_errors),
     }
 }
 

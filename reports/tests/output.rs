@@ -59,7 +59,7 @@ MTTR phases   p50 detect -0.100s (healer first), act 0.050s, platform 0.350s, st
               p50 confirm 0.200s, container start→good 0.040s
 success rate  100%  (2 of 2 trials)
 error rate    0.5%  (10 failed of 2000 requests)
-OOM kills 1, verified heals 2, actions 2, unverified 0, escalations 0, downtime 0.804s
+OOM kills 1, verified heals 2, actions 2, unverified 0, escalations 0, false positives 0, downtime 0.804s
 
 PASS  recovered_within 1s: max MTTR 0.550s over 2 outage(s) <= 1s
 PASS  max_error_rate 2%: error rate 0.5% (10 failed of 2000 requests) <= 2%

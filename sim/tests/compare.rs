@@ -5,19 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{journal, leftovers, run, run_dir, run_id, sim, text};
-
-/// The comparison directory `<out>/<scenario>/compare-<stamp>/`.
-fn compare_dir(out: &Path, scenario: &str) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out.join(scenario))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.into_iter().next().unwrap()
-}
+use common::{compare_dir, journal, leftovers, run, run_dir, run_id, sim, text};
 
 /// Runs `sim compare ARGS --out OUT`, asserts it exited 0, and returns its stdout.
 fn compare(out: &Path, args: &[&str]) -> String {

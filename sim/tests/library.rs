@@ -22,6 +22,7 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
 /// Scenarios this file runs, one test each.
 const RUN_HERE: &[&str] = &[
     "hang",
+    "log-error",
     "crash-loop",
     "memory-leak-preemptive",
     "pause",
@@ -168,6 +169,51 @@ async fn hang() {
     assert!(
         after_start >= wanted && after_start < wanted + 5_000.0,
         "fault at {after_start} ms after the trial started; seed 7 gives {wanted} ms after the load"
+    );
+}
+
+/// The only evidence is a log line: the healer follows the logs, its incident carries the
+/// excerpt, one restart heals, and no Docker event or health check opened it.
+#[tokio::test]
+async fn log_error() {
+    let (_out, dir) = meets_its_expectations("log-error", &[]).await;
+    let journal = common::journal(&dir);
+    let event = |name: &'static str| journal.iter().filter(move |r| r["event"] == name);
+    let detected: Vec<_> = event("detected").collect();
+    assert_eq!(detected.len(), 1, "one incident: {detected:?}");
+    let signal = detected[0]["signal"].as_str().unwrap();
+    assert!(
+        signal.starts_with("log: FATAL: database connection pool exhausted"),
+        "{signal}"
+    );
+    let excerpt = event("log_excerpt")
+        .next()
+        .expect("an excerpt after the detection");
+    let lines: Vec<&str> = excerpt["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let fatal = lines
+        .iter()
+        .filter(|l| l.contains("pool exhausted"))
+        .count();
+    assert!(
+        fatal >= 3,
+        "the matching lines are in the excerpt: {lines:?}"
+    );
+    let actions: Vec<_> = event("action_started").map(|r| &r["action"]).collect();
+    assert_eq!(actions, ["restart"]);
+    assert_eq!(event("verified").filter(|r| r["ok"] == true).count(), 1);
+    let trial = &common::result(&dir)["trials"][0];
+    assert!(
+        trial["ttd_ms"].as_f64().is_some(),
+        "a measured TTD: {trial}"
+    );
+    assert!(
+        trial["mttr_ms"].as_f64().is_some(),
+        "a measured MTTR: {trial}"
     );
 }
 

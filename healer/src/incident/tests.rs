@@ -76,6 +76,7 @@ async fn incident(rotation: &Arc<FakeRotation>) -> Vec<Event> {
         runbook: Arc::new(Runbook::parse(RUNBOOK, Path::new("planned.yaml")).unwrap()),
         health_path: "/health".to_owned(),
         confidence: 1.0,
+        excerpt: Vec::new(),
         platform: Arc::new(Fake::default()),
         rotation: Some(Arc::clone(rotation) as Arc<dyn Rotation>),
         drained: Mutex::new(None),

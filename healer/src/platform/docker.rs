@@ -1,9 +1,11 @@
 //! [`DockerPlatform`]: signals from Docker's event stream, actions through the Docker API.
 //!
 //! The only module of the healer that talks to bollard (with its submodules: [`lifecycle`],
-//! restart and stop; [`replace`], containers created again from their blueprint).
+//! restart and stop; [`replace`], containers created again from their blueprint; [`logs`],
+//! a container's log lines through its restarts).
 
 mod lifecycle;
+mod logs;
 mod neighbors;
 mod replace;
 
@@ -111,6 +113,10 @@ impl Platform for DockerPlatform {
                 })
             })
             .boxed()
+    }
+
+    fn logs(&self, target: &TargetRef) -> BoxStream<'static, Result<String, PlatformError>> {
+        logs::follow(self.docker.clone(), target.clone())
     }
 
     fn restart(

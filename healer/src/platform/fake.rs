@@ -1,6 +1,7 @@
 //! The one fake platform of the crate's unit tests: stats that grow on every sample, probes
 //! sent to one loopback address (or to none: no port published), and every target at
-//! [`ADDRESS`] on its network.
+//! [`ADDRESS`] on its network; each target's logs are the lines [`Fake::log_lines`] gives, then
+//! silence.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,8 @@ pub(crate) struct Fake {
     pub(crate) samples: AtomicU64,
     /// Where probes go; `None`: not published.
     pub(crate) endpoint: Option<SocketAddr>,
+    /// The lines every target's log has.
+    pub(crate) log_lines: Vec<String>,
 }
 
 pub(crate) const MIB: u64 = 1024 * 1024;
@@ -29,6 +32,12 @@ pub(crate) const ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
 impl Platform for Fake {
     fn signals(&self, _scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>> {
         stream::empty().boxed()
+    }
+
+    fn logs(&self, _: &TargetRef) -> BoxStream<'static, Result<String, PlatformError>> {
+        stream::iter(self.log_lines.clone().into_iter().map(Ok))
+            .chain(stream::pending())
+            .boxed()
     }
 
     fn restart(

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
 
 use crate::signal::{Signal, TargetRef};
 
@@ -25,6 +26,17 @@ pub trait Platform: Send + Sync {
     /// An `Err` item means the source failed; the engine stops on it. The engine checks the
     /// scope again, so a platform that cannot filter by label may pass everything.
     fn signals(&self, scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>>;
+
+    /// The lines `target` writes to stdout and stderr, each once, as it writes them: first those
+    /// of its current run (since it last started), then on through its restarts, until it is
+    /// removed. The healer cuts long lines itself. Default: unsupported (one `Err`).
+    fn logs(&self, target: &TargetRef) -> BoxStream<'static, Result<String, PlatformError>> {
+        let error = PlatformError::Unsupported {
+            target: target.name.clone(),
+            operation: "follow the logs of",
+        };
+        futures_util::stream::once(std::future::ready(Err(error))).boxed()
+    }
 
     /// Restarts `target`, giving up after `timeout`. A target that does not run (it exited,
     /// or was created and never started) is only started. One that runs is stopped first,

@@ -2,8 +2,10 @@
 //! them: an HTTP prober (`Probe` signals and the `probe_latency_ms` metric; open loop, faster
 //! while a target looks suspicious: see [`probe`]), container stats through the platform
 //! (`memory_bytes`, `memory_limit_bytes`, `memory_percent`, `cpu_percent`,
-//! `cpu_throttled_percent`), and a `/metrics` scraper (see [`scrape`] for the metrics it derives).
+//! `cpu_throttled_percent`), a `/metrics` scraper (see [`scrape`] for the metrics it derives),
+//! and the target's logs through the platform (`Log` signals, see [`logs`]).
 
+mod logs;
 mod probe;
 mod sample;
 mod scrape;
@@ -101,6 +103,8 @@ pub(crate) struct Needs {
     pub(crate) stats: bool,
     /// Metric names only a scrape of the target's `/metrics` can give.
     pub(crate) scraped: BTreeSet<String>,
+    /// The target's log lines.
+    pub(crate) logs: bool,
 }
 
 impl Needs {
@@ -127,7 +131,7 @@ impl Needs {
 
     /// Whether any source is needed at all.
     pub(crate) fn any(&self) -> bool {
-        self.probe || self.stats || !self.scraped.is_empty()
+        self.probe || self.stats || !self.scraped.is_empty() || self.logs
     }
 }
 
@@ -185,6 +189,9 @@ impl Sources {
         }
         if !self.needs.scraped.is_empty() {
             handles.push(self.tasks.spawn(scrape_loop(self.context(target))));
+        }
+        if self.needs.logs {
+            handles.push(self.tasks.spawn(logs::follow(self.context(target))));
         }
         self.watched
             .insert(target.id.clone(), Watched { handles, starts });

@@ -68,8 +68,11 @@ fn only_the_sources_some_trigger_reads_are_needed() {
             probe_slow: None,
             stats: true,
             scraped: ["http_request_duration_seconds_p95".to_owned()].into(),
+            logs: false,
         }
     );
+    let logs = Needs::of(&runbooks(&["docker_event: oom", "log_match: FATAL"]));
+    assert!(logs.logs && !logs.probe && !logs.stats, "{logs:?}");
     // The lowest latency any threshold on it counts is what makes a probe slow.
     let latency = Needs::of(&runbooks(&[
         "{ threshold: probe_latency_ms, above: 500, for: 5s }",
@@ -149,6 +152,55 @@ async fn a_failing_target_is_probed_at_the_suspicious_cadence_with_each_latency(
         0,
         "no stats asked for"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn log_lines_become_log_signals_in_order_each_cut_to_the_cap() {
+    let long = "x".repeat(crate::excerpt::LINE_CAP * 3);
+    let platform = Arc::new(Fake {
+        log_lines: vec![
+            "booting\n".to_owned(),
+            long,
+            "FATAL: pool exhausted".to_owned(),
+        ],
+        ..Fake::default()
+    });
+    let needs = Needs {
+        logs: true,
+        ..Needs::default()
+    };
+    let (mut sources, mut rx) = Sources::new(
+        needs,
+        SourceSettings::default(),
+        platform.clone(),
+        reqwest::Client::new(),
+    );
+    sources.watch(&target());
+    let got = collect(&mut rx, Duration::from_secs(1)).await;
+    let lines: Vec<(usize, &str)> = got
+        .iter()
+        .map(|(_, kind)| match kind {
+            SignalKind::Log { line } => (line.chars().count(), &line[..7]),
+            other => panic!("only log lines: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (7, "booting"),
+            (crate::excerpt::LINE_CAP, "xxxxxxx"),
+            (21, "FATAL: ")
+        ]
+    );
+    // Without a trigger on logs, nothing follows them.
+    let (mut sources, mut rx) = Sources::new(
+        Needs::default(),
+        SourceSettings::default(),
+        platform,
+        reqwest::Client::new(),
+    );
+    sources.watch(&target());
+    assert!(collect(&mut rx, Duration::from_secs(1)).await.is_empty());
 }
 
 /// A target labelled as having no health endpoint is not probed at a guessed path.

@@ -1,4 +1,4 @@
-//! Runbook triggers, one module per `when:` key (`docker_event`, `threshold`…): the settings an
+//! Runbook triggers, one module per `when:` key (`docker_event`, `threshold`, `log_match`…): the settings an
 //! entry gives it, checked with every problem located, the sources it reads, the evidence it is
 //! for classification, and how it detects a fault (by matching one signal, or with a
 //! [`Detector`] over a series), all in its [`TriggerKind`] implementation. The `registry!` at
@@ -10,6 +10,7 @@ pub(crate) mod alert;
 pub(crate) mod anomaly;
 pub(crate) mod docker_event;
 pub(crate) mod health;
+pub(crate) mod log_match;
 pub(crate) mod probe_failures;
 pub(crate) mod threshold;
 pub(crate) mod trend;
@@ -176,4 +177,5 @@ registry! {
     threshold::Threshold,
     trend::Trend,
     anomaly::Anomaly,
+    log_match::LogMatch,
 }

@@ -8,6 +8,7 @@
 //! verification succeeds as soon as the last of them answers.
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -35,14 +36,14 @@ const PORT_LABEL: &str = "healer.port";
 
 /// How a verification went.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Outcome {
-    pub(crate) ok: bool,
+pub struct Outcome {
+    pub ok: bool,
     /// Probes sent.
-    pub(crate) attempts: u32,
+    pub attempts: u32,
     /// Until the answer that completed the run, or until the deadline.
-    pub(crate) elapsed: Duration,
+    pub elapsed: Duration,
     /// The latest failed probe's error.
-    pub(crate) last_error: Option<String>,
+    pub last_error: Option<String>,
 }
 
 /// The path verification asks: the runbook's `http_path`, else the target's [`HEALTH_LABEL`],
@@ -65,6 +66,29 @@ pub(crate) async fn verify(
 ) -> Outcome {
     let port = check.port.unwrap_or_else(|| label_port(target));
     judge(check, || ask(platform, client, target, port, path)).await
+}
+
+/// Verifies `target` as a runbook's `verify:` without a path or port of its own does: probes
+/// its health path (its [`HEALTH_LABEL`], else `default_path`) on its `healer.port` (else
+/// 8080) on the schedule of the module docs, until `consecutive` probes in a row answer 2xx or
+/// `within` has passed. For those who act without a runbook (the Agent API's callers) and want
+/// the same check.
+pub async fn verify_health(
+    platform: &dyn Platform,
+    client: &reqwest::Client,
+    target: &TargetRef,
+    within: Duration,
+    consecutive: NonZeroU32,
+    default_path: &str,
+) -> Outcome {
+    let check = Verify {
+        http_path: None,
+        port: None,
+        within,
+        consecutive,
+    };
+    let path = path(&check, target, default_path);
+    verify(platform, client, target, &check, &path).await
 }
 
 /// Sends a probe with `send` every [`PROBE_INTERVAL`] (at most [`MAX_IN_FLIGHT`] in flight),

@@ -425,6 +425,9 @@ fn summarize(event: &Event) -> String {
         Event::Resolved {
             incident, reason, ..
         } => format!("resolved {incident}: {reason}"),
+        Event::LogExcerpt {
+            incident, lines, ..
+        } => format!("excerpt {incident}: {}", lines.join(" | ")),
         other => panic!("the healer recorded an event it should not: {other:?}"),
     }
 }

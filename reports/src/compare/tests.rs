@@ -283,3 +283,37 @@ fn trial_lengths_come_from_each_trials_records() {
     ];
     assert_eq!(trial_lengths_ms(&records), vec![5_000.0, 2_500.0]);
 }
+
+#[test]
+fn false_positives_and_the_agent_apis_refusals_and_errors_are_the_last_columns() {
+    let control = |n, false_positives| TrialOutcome {
+        false_positives,
+        actions: false_positives,
+        ..trial(n, false, None)
+    };
+    let agent = |n| TrialOutcome {
+        agent_calls: 40,
+        refused_calls: 1,
+        api_errors: 2,
+        ..control(n, 1)
+    };
+    let c = Comparison::new(
+        "control-steady",
+        &[
+            strategy(
+                "embedded",
+                vec![control(1, 0), control(2, 0)],
+                15_000.0,
+                None,
+            ),
+            strategy("external", vec![agent(1), agent(2)], 15_000.0, None),
+        ],
+    );
+    let last_two = |row: &StrategyRow| -> Vec<String> { cells(row)[11..].to_vec() };
+    assert_eq!(COLUMNS[11..], ["false positives", AGENT_API_HEADER]);
+    assert_eq!(last_two(&c.rows[0]), ["0", "-"]);
+    assert_eq!(last_two(&c.rows[1]), ["2", "2/4"]);
+    let table = c.render_table();
+    let external: Vec<&str> = table.lines().nth(3).unwrap().split_whitespace().collect();
+    assert_eq!(external[external.len() - 2..], ["2", "2/4"], "{table}");
+}

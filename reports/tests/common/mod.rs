@@ -110,6 +110,10 @@ pub fn describe(t: &TrialOutcome) -> String {
         ("heals", t.heals),
         ("unverified", t.unverified),
         ("escalations", t.escalations),
+        ("false positives", t.false_positives),
+        ("agent calls", t.agent_calls),
+        ("refused", t.refused_calls),
+        ("api errors", t.api_errors),
     ] {
         if n > 0 {
             counts.push(format!("{name} {n}"));

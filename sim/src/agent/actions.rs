@@ -1,7 +1,10 @@
 //! `POST /v1/targets/{name}/actions`: the body, and the action done through the healer's
 //! `DockerPlatform`, journalled as incident `agent-<n>`: `Detected`, then `ActionStarted` /
-//! `ActionFinished`, as the floor strategy journals its starts.
+//! `ActionFinished`, as the floor strategy journals its starts. A restart or start that
+//! succeeded is then verified as a runbook's would be (`Verified`), so the reports count it
+//! as a heal only when the target answered again.
 
+use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +30,13 @@ const TIMEOUT_BEYOND_GRACE: Duration = Duration::from_secs(30);
 
 /// The longest grace accepted.
 const MAX_GRACE: Duration = Duration::from_secs(60);
+
+/// How long sim's verification of a restart or start waits for the target to answer its health
+/// path, as the shipped runbooks' `verify:` does.
+const VERIFY_WITHIN: Duration = Duration::from_secs(15);
+
+/// The health path asked when the target names none (the healer's default).
+const HEALTH_PATH: &str = "/health";
 
 /// What an agent may do to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -105,7 +115,11 @@ impl Api {
             .map_err(|e| ApiError::internal(format!("the action failed: {e}")))?
     }
 
-    async fn act_now(&self, target: &Target, request: &ActionRequest) -> Result<f64, ApiError> {
+    async fn act_now(
+        self: &Arc<Self>,
+        target: &Target,
+        request: &ActionRequest,
+    ) -> Result<f64, ApiError> {
         let n = self.actions.fetch_add(1, Ordering::Relaxed) + 1;
         let incident = format!("agent-{n}");
         let action = request.action.name().to_owned();
@@ -147,16 +161,50 @@ impl Api {
         let duration_ms = millis(started.elapsed());
         self.journal.record(Event::ActionFinished {
             target: target.name.clone(),
-            incident,
+            incident: incident.clone(),
             runbook: RUNBOOK.to_owned(),
             action,
             ok: result.is_ok(),
             duration_ms,
             error: result.as_ref().err().map(ToString::to_string),
         });
+        if result.is_ok() && matches!(request.action, Action::Restart | Action::Start) {
+            self.verify_later(platform_target, incident);
+        }
         result
             .map(|()| duration_ms)
             .map_err(|e| ApiError::internal(e.to_string()))
+    }
+
+    /// Verifies, in a task of its own, that a restarted or started `target` answers its health
+    /// path again, as the healer verifies its runbooks, and journals the `Verified` of
+    /// `incident`: the agent's action counts as a heal only when the target came back. The
+    /// agent's call is answered at once; the task stops with the API.
+    fn verify_later(self: &Arc<Self>, target: TargetRef, incident: String) {
+        let api = Arc::clone(self);
+        let cancel = self.cancel.clone();
+        tokio::spawn(async move {
+            let verifying = healer::verify_health(
+                &api.platform,
+                &api.client,
+                &target,
+                VERIFY_WITHIN,
+                NonZeroU32::MIN,
+                HEALTH_PATH,
+            );
+            let outcome = tokio::select! {
+                outcome = verifying => outcome,
+                () = cancel.cancelled() => return,
+            };
+            api.journal.record(Event::Verified {
+                target: target.name,
+                incident,
+                runbook: RUNBOOK.to_owned(),
+                ok: outcome.ok,
+                attempts: outcome.attempts,
+                duration_ms: millis(outcome.elapsed),
+            });
+        });
     }
 }
 

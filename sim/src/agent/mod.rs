@@ -74,6 +74,9 @@ pub enum AgentError {
     /// No port on 127.0.0.1 could be bound.
     #[error("cannot listen on 127.0.0.1 for the Agent API: {source}")]
     Bind { source: std::io::Error },
+    /// The HTTP client that verifies actions could not be made.
+    #[error("cannot make the Agent API's HTTP client: {source}")]
+    HttpClient { source: reqwest::Error },
     /// The random token could not be made.
     #[error("cannot make the Agent API's token from /dev/urandom: {source}")]
     Token { source: std::io::Error },
@@ -92,6 +95,10 @@ struct Api {
     refused: AtomicU64,
     /// Actions taken so far: the `n` of incident `agent-<n>`.
     actions: AtomicU32,
+    /// For the verifications of actions.
+    client: reqwest::Client,
+    /// Cancelled when the API shuts down: ends the verifications still running.
+    cancel: CancellationToken,
 }
 
 /// Serves the Agent API for `trial` of run `run_id`: it acts only on containers carrying
@@ -111,6 +118,11 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| AgentError::Bind { source })?
         .port();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|source| AgentError::HttpClient { source })?;
+    let cancel = CancellationToken::new();
     let api = Arc::new(Api {
         platform: healer::DockerPlatform::new(docker.clone()),
         docker,
@@ -121,6 +133,8 @@ pub async fn serve(
         bucket: Mutex::new(guard::Bucket::full()),
         refused: AtomicU64::new(0),
         actions: AtomicU32::new(0),
+        client,
+        cancel: cancel.clone(),
     });
     let mut router = axum::Router::new();
     for (_, path, method_router) in routes::routes() {
@@ -135,7 +149,6 @@ pub async fn serve(
             guard::guard,
         ))
         .with_state(api.clone());
-    let cancel = CancellationToken::new();
     let stopped = cancel.clone();
     let server = tokio::spawn(async move {
         let serving = axum::serve(listener, router)

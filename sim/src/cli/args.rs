@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock};
 use clap::{Parser, Subcommand};
 
 use super::target::NetproxyArgs;
+use crate::scenario::Plan;
 use crate::strategy::{self, Alertmanager, Autoheal, External, Strategy};
 
 const EXIT_CODES: &str = "\
@@ -68,11 +69,13 @@ pub(super) enum Command {
         json: bool,
         #[arg(
             long,
-            default_value = "embedded",
             value_name = "NAME",
-            help = format!("Who heals: {}", strategy::names().join(", "))
+            help = format!(
+                "Who heals: {}; default: the scenario's `healer.strategy`, else embedded",
+                strategy::names().join(", ")
+            )
         )]
-        strategy: String,
+        strategy: Option<String>,
         /// After the load's planned duration, keep the load running and each trial observing
         /// until every outage has recovered, for at most this long (0s: end with the load).
         #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = specfile::parse_duration)]
@@ -185,13 +188,15 @@ pub(super) struct StrategyArgs {
     /// How often autoheal looks for unhealthy containers.
     #[arg(long, default_value = "5s", value_parser = specfile::parse_duration)]
     autoheal_poll: std::time::Duration,
-    /// Prometheus scrape (and rule evaluation) interval under `--strategy alertmanager`.
+    /// Prometheus scrape (and rule evaluation) interval under `--strategy alertmanager` (and
+    /// for `--external-webhook`).
     #[arg(long, default_value = "15s", value_parser = specfile::parse_duration)]
     alertmanager_scrape: std::time::Duration,
-    /// How long `up == 0` must hold before the alert fires, under `--strategy alertmanager`.
+    /// How long `up == 0` must hold before the alert fires, under `--strategy alertmanager`
+    /// (and for `--external-webhook`).
     #[arg(long, default_value = "1m", value_parser = specfile::parse_duration)]
     alertmanager_for: std::time::Duration,
-    /// Alertmanager's group_wait under `--strategy alertmanager`.
+    /// Alertmanager's group_wait under `--strategy alertmanager` (and for `--external-webhook`).
     #[arg(long, default_value = "10s", value_parser = specfile::parse_duration)]
     alertmanager_group_wait: std::time::Duration,
     /// The healer `--strategy external` runs for every trial, a command line for `sh -c` run in
@@ -200,42 +205,72 @@ pub(super) struct StrategyArgs {
     /// Its output is logged at info level, prefixed `agent:` (shown with -v).
     #[arg(long, value_name = "COMMAND")]
     external_cmd: Option<String>,
+    /// The Alertmanager (v4) webhook of the healer `--strategy external` measures, a loopback
+    /// URL: sim's alerting posts every notification to it, with the trial's Agent API address
+    /// and token in the X-Sim-Agent-Url and X-Sim-Agent-Token headers. A scenario that monitors
+    /// nothing gets the `up == 0` pipeline of `--strategy alertmanager`, at its flags' timing.
+    /// With --external-cmd, the command serves it; alone, a healer already running does.
+    #[arg(long, value_name = "URL")]
+    external_webhook: Option<String>,
 }
 
 impl StrategyArgs {
-    /// The strategy called `name` with the settings these flags give, or the message of a usage
-    /// error: an unknown name, or `external` without its command.
-    pub(super) fn strategy(&self, name: &str) -> Result<Arc<dyn Strategy>, String> {
-        let strategy = strategy::parse(name, &self.configured()).map_err(|e| e.to_string())?;
-        if strategy.name() == External::NAME && self.external_cmd.is_none() {
+    /// The strategy called `name` (else the one `plan`'s file names, else the embedded healer)
+    /// with the settings these flags give, the external healer's falling back to the file's; or
+    /// the message of a usage error: an unknown name, or `external` without a command or webhook.
+    pub(super) fn strategy(
+        &self,
+        name: Option<&str>,
+        plan: &Plan,
+    ) -> Result<Arc<dyn Strategy>, String> {
+        let file = plan.strategy.as_ref();
+        let name = name.or(file.map(|s| s.name.as_str())).unwrap_or("embedded");
+        let external = External {
+            command: self
+                .external_cmd
+                .clone()
+                .or_else(|| file.and_then(|f| f.external_command.clone())),
+            webhook: self
+                .external_webhook
+                .clone()
+                .or_else(|| file.and_then(|f| f.external_webhook.clone())),
+            alerting: self.alertmanager(),
+        };
+        if name.trim() == External::NAME && external.command.is_none() && external.webhook.is_none()
+        {
             return Err(format!(
                 "--strategy {} needs --external-cmd <COMMAND>, the healer to run, e.g. \
-                 --external-cmd \"python3 examples/agents/restart_on_down.py\"",
+                 --external-cmd \"python3 examples/agents/restart_on_down.py\", or \
+                 --external-webhook <URL>, the webhook of one already running (or the \
+                 scenario's `healer.external`)",
                 External::NAME
             ));
         }
-        Ok(strategy)
+        if let Some(url) = &self.external_webhook {
+            strategy::check_webhook(url).map_err(|e| format!("--external-webhook: {e}"))?;
+        }
+        strategy::parse(name, &self.configured(external)).map_err(|e| e.to_string())
     }
 
-    /// The strategies whose settings these flags give.
-    fn configured(&self) -> Vec<Arc<dyn Strategy>> {
-        let mut configured: Vec<Arc<dyn Strategy>> = vec![
+    /// `--strategy alertmanager`'s pipeline at these flags' timing.
+    fn alertmanager(&self) -> Alertmanager {
+        Alertmanager {
+            scrape: self.alertmanager_scrape,
+            rule_for: self.alertmanager_for,
+            group_wait: self.alertmanager_group_wait,
+        }
+    }
+
+    /// The strategies whose settings these flags give, with `external` as configured.
+    fn configured(&self, external: External) -> Vec<Arc<dyn Strategy>> {
+        vec![
             Arc::new(Autoheal {
                 interval: self.autoheal_interval,
                 retries: self.autoheal_retries.max(1),
                 poll: self.autoheal_poll,
             }),
-            Arc::new(Alertmanager {
-                scrape: self.alertmanager_scrape,
-                rule_for: self.alertmanager_for,
-                group_wait: self.alertmanager_group_wait,
-            }),
-        ];
-        if let Some(command) = &self.external_cmd {
-            configured.push(Arc::new(External {
-                command: command.clone(),
-            }));
-        }
-        configured
+            Arc::new(self.alertmanager()),
+            Arc::new(external),
+        ]
     }
 }

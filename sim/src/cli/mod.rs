@@ -66,24 +66,7 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
     };
     match cli.command {
         Command::Run {
-            scenario: None,
-            trials,
-            out,
-            seed,
-            observe_up_to,
-            ..
-        } => {
-            let options = RunOptions {
-                out,
-                progress: true,
-                strategy: Arc::new(Embedded),
-                seed,
-                observe_up_to,
-            };
-            suite(trials, options, &scenarios_dir, &context, cancel).await
-        }
-        Command::Run {
-            scenario: Some(scenario),
+            scenario,
             trials,
             out,
             json,
@@ -93,21 +76,27 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             settings,
             ..
         } => {
-            let strategy = match settings.strategy(&strategy) {
-                Ok(strategy) => strategy,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return exit::BAD_INPUT;
-                }
-            };
             let options = RunOptions {
                 out,
-                progress: !json,
-                strategy,
+                progress: !json || scenario.is_none(),
+                strategy: Arc::new(Embedded),
                 seed,
                 observe_up_to,
             };
-            run(&scenario, trials, options, &scenarios_dir, &context, cancel).await
+            let flag = strategy.as_deref();
+            match scenario {
+                None => {
+                    let (dir, ctx) = (&scenarios_dir, &context);
+                    suite(trials, flag, &settings, options, dir, ctx, cancel).await
+                }
+                Some(scenario) => {
+                    let (dir, ctx) = (&scenarios_dir, &context);
+                    run(
+                        &scenario, trials, flag, &settings, options, dir, ctx, cancel,
+                    )
+                    .await
+                }
+            }
         }
         Command::Compare {
             scenario,
@@ -117,9 +106,12 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
             observe_up_to,
             settings,
         } => {
+            let Some(plan) = load_plan(&scenario, &scenarios_dir, &context) else {
+                return exit::BAD_INPUT;
+            };
             let parsed: Result<Vec<Arc<dyn Strategy>>, _> = strategies
                 .iter()
-                .map(|name| settings.strategy(name))
+                .map(|name| settings.strategy(Some(name), &plan))
                 .collect();
             let strategies = match parsed {
                 Ok(strategies) if !strategies.is_empty() => strategies,
@@ -131,9 +123,6 @@ async fn dispatch(cli: Cli, cancel: tokio_util::sync::CancellationToken) -> i32 
                     eprintln!("error: {e}");
                     return exit::BAD_INPUT;
                 }
-            };
-            let Some(plan) = load_plan(&scenario, &scenarios_dir, &context) else {
-                return exit::BAD_INPUT;
             };
             let options = CompareOptions {
                 out,

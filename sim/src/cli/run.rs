@@ -3,15 +3,21 @@
 
 use std::path::Path;
 
+use super::args::StrategyArgs;
 use super::load_plan;
 use crate::exit;
 use crate::runner::{self, RunOptions};
 use crate::scenario::{self, Context};
 
-/// `sim run <scenario>`; `options.progress` off means `--json`.
+/// `sim run <scenario>`: the scenario `name` under the strategy `--strategy` names (`flag`),
+/// else the one its file names, else the embedded healer; `options.progress` off means
+/// `--json`.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     name: &str,
     trials: Option<u32>,
+    flag: Option<&str>,
+    settings: &StrategyArgs,
     options: RunOptions,
     scenarios_dir: &Path,
     context: &Context,
@@ -20,6 +26,16 @@ pub(super) async fn run(
     let json = !options.progress;
     let Some(mut plan) = load_plan(name, scenarios_dir, context) else {
         return exit::BAD_INPUT;
+    };
+    let options = match settings.strategy(flag, &plan) {
+        Ok(strategy) => RunOptions {
+            strategy,
+            ..options
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
     };
     if let Some(trials) = trials {
         plan.trials = trials.max(1);
@@ -60,11 +76,14 @@ pub(super) async fn run(
     }
 }
 
-/// `sim run --all`: every scenario of the library, one after another, then one line each:
-/// PASS, or FAIL with the expectations it missed. Exit 1 if any failed, 2 if any was invalid,
-/// 130 once interrupted (the remaining scenarios are not run).
+/// `sim run --all`: every scenario of the library, one after another (each under `--strategy`,
+/// else its own), then one line each: PASS, or FAIL with the expectations it missed. Exit 1 if
+/// any failed, 2 if any was invalid, 130 once interrupted (the remaining scenarios are not run).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn suite(
     trials: Option<u32>,
+    flag: Option<&str>,
+    settings: &StrategyArgs,
     options: RunOptions,
     scenarios_dir: &Path,
     context: &Context,
@@ -88,6 +107,8 @@ pub(super) async fn suite(
         let result = run(
             name,
             trials,
+            flag,
+            settings,
             options.clone(),
             scenarios_dir,
             context,

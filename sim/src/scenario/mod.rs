@@ -105,7 +105,7 @@ use std::path::{Path, PathBuf};
 pub(crate) use compile::{is_container_name, KindCompiler, CPUS, MIN_MEMORY};
 pub use plan::{
     Balancer, DependencyPlan, FaultKind, FaultPlan, HealthPlan, Leak, LoadPlan, MonitoringPlan,
-    Plan, TargetImage, TargetPlan,
+    Plan, StrategyPlan, TargetImage, TargetPlan,
 };
 use specfile::Problems;
 

@@ -22,6 +22,8 @@ pub struct Plan {
     pub faults: Vec<FaultPlan>,
     /// Runbook files for the healer, in the order listed; they exist but are not yet validated.
     pub runbooks: Vec<PathBuf>,
+    /// Who heals when `--strategy` does not say (`healer.strategy`); `None`: the embedded healer.
+    pub strategy: Option<StrategyPlan>,
     /// The containerised alerting pipeline, when the scenario asks for one.
     pub monitoring: Option<MonitoringPlan>,
     pub expect: reports::Expectations,
@@ -33,6 +35,17 @@ pub struct Plan {
     /// The compose project the target is a service of (`target.compose`), every service of it
     /// started in every trial; the target is its service `target.name`.
     pub compose: Option<crate::compose::ComposePlan>,
+}
+
+/// `healer.strategy` and, for `external`, `healer.external`: a known strategy name, and a
+/// command or a loopback webhook for the external one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyPlan {
+    pub name: String,
+    /// `healer.external.command`, run through `sh -c` in sim's current directory.
+    pub external_command: Option<String>,
+    /// `healer.external.webhook`.
+    pub external_webhook: Option<String>,
 }
 
 /// A dependency of the target: the built-in leaky service, on port [`DependencyPlan::PORT`],

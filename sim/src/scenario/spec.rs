@@ -144,6 +144,9 @@ pub struct FaultSpec {
     // resource-squeeze
     pub memory: Option<Scalar>,
     pub cpus: Option<f64>,
+    // log-error
+    pub line: Option<Scalar>,
+    pub count: Option<i64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -164,6 +167,8 @@ impl FaultSpec {
             ("exit_code", self.exit_code.is_some()),
             ("memory", self.memory.is_some()),
             ("cpus", self.cpus.is_some()),
+            ("line", self.line.is_some()),
+            ("count", self.count.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -184,18 +189,37 @@ impl DependencySpec {
     pub const FIELDS: &[&str] = &["name"];
 }
 
-/// `healer:` — the runbooks the self-healing engine loads for this scenario.
+/// `healer:` — the runbooks the self-healing engine loads for this scenario, and who heals when
+/// `--strategy` does not say.
 #[derive(Debug, Default, Deserialize)]
 #[serde(expecting = "a map such as { runbooks: [restart-on-oom] }")]
 pub struct HealerSpec {
     #[serde(default)]
     pub runbooks: Vec<String>,
+    pub strategy: Option<String>,
+    pub external: Option<ExternalSpec>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl HealerSpec {
-    pub const FIELDS: &[&str] = &["runbooks"];
+    pub const FIELDS: &[&str] = &["runbooks", "strategy", "external"];
+}
+
+/// `healer.external:` — the user's healer under `strategy: external`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    expecting = "a map such as { command: python3 my_agent.py, webhook: http://127.0.0.1:9095/alerts }"
+)]
+pub struct ExternalSpec {
+    pub command: Option<String>,
+    pub webhook: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl ExternalSpec {
+    pub const FIELDS: &[&str] = &["command", "webhook"];
 }
 
 /// `monitoring:` — a real Prometheus and Alertmanager on the run's network.

@@ -1,12 +1,15 @@
-//! `--strategy external`: a healer of the user's own, run as a command (`--external-cmd`) that
-//! knows only the Agent API (`crate::agent`). Per trial the API is served, the command started
-//! through `sh -c` in its own process group with the API's address and token in its
-//! environment, its output forwarded to sim's log; when the trial ends the group gets SIGTERM,
-//! then SIGKILL after [`GRACE`], and the API shuts down. A heal task that is dropped instead
+//! `--strategy external`: a healer of the user's own that knows only the Agent API
+//! (`crate::agent`): a command (`--external-cmd`), an Alertmanager webhook receiver
+//! (`--external-webhook`), or both. Per trial the API is served; the command is started through
+//! `sh -c` in its own process group with the API's address and token in its environment, its
+//! output forwarded to sim's log; the run's alerts are posted to the webhook with the API's
+//! address and token in headers. When the trial ends the group gets SIGTERM, then SIGKILL after
+//! [`GRACE`], and the API shuts down. A heal task that is dropped instead
 //! (aborted, or the runtime going away) kills the group on the spot: the agent never outlives the
 //! run.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -15,7 +18,11 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Strategy, Trial};
+use super::{Alertmanager, Strategy, Trial};
+use crate::alerting::{AgentWebhook, AlertPipeline};
+use crate::monitoring::Timing;
+use crate::runner::RunError;
+use crate::scenario::Plan;
 use crate::{agent, docker};
 
 /// How long an agent has to exit after SIGTERM before its process group is SIGKILLed.
@@ -24,20 +31,27 @@ const GRACE: Duration = Duration::from_secs(2);
 /// How often a stopping agent's process group is checked for members.
 const POLL: Duration = Duration::from_millis(50);
 
-/// A user's healer, run as `sh -c <command>` for every trial.
+/// A user's healer: a command run as `sh -c <command>` for every trial, an Alertmanager webhook
+/// that sim's alerting posts to, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct External {
     /// The command line, as `--external-cmd` gives it.
-    pub command: String,
+    pub command: Option<String>,
+    /// The agent's Alertmanager webhook, as `--external-webhook` gives it: a loopback URL.
+    pub webhook: Option<String>,
+    /// The alerting pipeline that feeds the webhook when the scenario has none of its own.
+    pub alerting: Alertmanager,
 }
 
 impl External {
-    /// The strategy's name, which needs `--external-cmd`.
+    /// The strategy's name, which needs `--external-cmd` or `--external-webhook`.
     pub const NAME: &'static str = "external";
 
-    /// Before `--external-cmd` configures it: no command (the CLI refuses to run it so).
+    /// Before the flags configure it: no command and no webhook (the CLI refuses to run it so).
     pub const DEFAULTS: External = External {
-        command: String::new(),
+        command: None,
+        webhook: None,
+        alerting: Alertmanager::DEFAULTS,
     };
 }
 
@@ -47,7 +61,23 @@ impl Strategy for External {
     }
 
     fn settings(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([("command".to_owned(), self.command.clone())])
+        let mut settings = BTreeMap::new();
+        settings.extend(self.command.clone().map(|c| ("command".to_owned(), c)));
+        if let Some(webhook) = &self.webhook {
+            settings.insert("webhook".to_owned(), webhook.clone());
+            settings.extend(self.alerting.settings());
+        }
+        settings
+    }
+
+    /// With a webhook and a scenario that monitors nothing, the pipeline of `--strategy
+    /// alertmanager` (`up == 0` held `for`, at its flags' timing) feeds it; a scenario's own
+    /// monitoring is kept as it is.
+    fn alerting(&self, plan: &mut Plan, dir: &Path) -> Result<Timing, RunError> {
+        match (&self.webhook, &plan.monitoring) {
+            (Some(_), None) => self.alerting.alerting(plan, dir),
+            _ => Ok(Timing::default()),
+        }
     }
 
     fn heal(&self, trial: &Trial<'_>, cancel: CancellationToken) -> Option<JoinHandle<()>> {
@@ -58,6 +88,8 @@ impl Strategy for External {
             .parse()
             .unwrap_or_default();
         let command = self.command.clone();
+        let webhook = self.webhook.clone();
+        let alerts = trial.alerts.map(AlertPipeline::relay);
         Some(tokio::spawn(async move {
             let api = match agent::serve(docker, &run_id, number, journal).await {
                 Ok(api) => api,
@@ -68,18 +100,64 @@ impl Strategy for External {
                     return;
                 }
             };
+            match (webhook, alerts) {
+                (Some(url), Some(alerts)) => alerts.relay_trial(AgentWebhook {
+                    url,
+                    agent_url: api.url().to_owned(),
+                    agent_token: api.token().to_owned(),
+                }),
+                (Some(url), None) => tracing::warn!(
+                    "trial {number}: the run has no alerting pipeline: nothing is posted to {url}"
+                ),
+                (None, _) => {}
+            }
             let env = [
                 ("SIM_AGENT_URL", api.url().to_owned()),
                 ("SIM_AGENT_TOKEN", api.token().to_owned()),
                 ("SIM_RUN_ID", run_id),
                 ("SIM_TRIAL", number.to_string()),
             ];
-            match Agent::spawn(&command, &env) {
-                Ok(agent) => agent.supervise(&command, cancel).await,
-                Err(e) => tracing::error!("trial {number}: agent `{command}` did not start: {e}"),
+            match command.map(|command| (Agent::spawn(&command, &env), command)) {
+                Some((Ok(agent), command)) => agent.supervise(&command, cancel).await,
+                Some((Err(e), command)) => {
+                    tracing::error!("trial {number}: agent `{command}` did not start: {e}");
+                    cancel.cancelled().await;
+                }
+                // A healer already running at the webhook: the API serves it until the end.
+                None => cancel.cancelled().await,
             }
             api.shutdown().await;
         }))
+    }
+}
+
+/// Whether `url` may be an agent's webhook: `http://` to a loopback address (`127.0.0.1`,
+/// `[::1]`, `localhost`), where sim sends nothing but its own alerts. The message says why not.
+pub fn check_webhook(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("webhook {url:?} must start with http://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok_and(|p| p > 0) => host,
+        _ => {
+            return Err(format!(
+                "webhook {url:?} must name a port, e.g. http://127.0.0.1:9095/alerts"
+            ))
+        }
+    };
+    match host {
+        "localhost" | "[::1]" => Ok(()),
+        host if host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback()) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "webhook {url:?} is not on this machine's loopback (127.0.0.1, [::1] or localhost): \
+             sim posts alerts only to a healer on this machine"
+        )),
     }
 }
 
@@ -277,11 +355,47 @@ mod tests {
     }
 
     #[test]
-    fn settings_record_the_command() {
+    fn settings_record_the_command_and_the_webhook_with_its_pipeline() {
         let external = External {
-            command: "python3 agent.py".to_owned(),
+            command: Some("python3 agent.py".to_owned()),
+            ..External::DEFAULTS
         };
-        assert_eq!(external.settings()["command"], "python3 agent.py");
+        assert_eq!(
+            external.settings(),
+            BTreeMap::from([("command".to_owned(), "python3 agent.py".to_owned())])
+        );
         assert_eq!(external.name(), External::NAME);
+        let webhook = External {
+            webhook: Some("http://127.0.0.1:9095/alerts".to_owned()),
+            ..external
+        };
+        let settings = webhook.settings();
+        assert_eq!(settings["webhook"], "http://127.0.0.1:9095/alerts");
+        assert_eq!(settings["for"], "60s");
+    }
+
+    #[test]
+    fn a_webhook_must_be_on_the_loopback_with_a_port() {
+        for good in [
+            "http://127.0.0.1:9095/alerts",
+            "http://localhost:80",
+            "http://[::1]:9095/",
+            "http://127.3.0.1:1/x",
+        ] {
+            assert_eq!(check_webhook(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("https://127.0.0.1:9095/alerts", "must start with http://"),
+            ("http://127.0.0.1/alerts", "must name a port"),
+            ("http://127.0.0.1:0/alerts", "must name a port"),
+            (
+                "http://10.0.0.7:9095/alerts",
+                "not on this machine's loopback",
+            ),
+            ("http://example.com:80/", "not on this machine's loopback"),
+        ] {
+            let error = check_webhook(bad).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
     }
 }

@@ -35,7 +35,7 @@ mod none;
 pub use alertmanager::Alertmanager;
 pub use autoheal::Autoheal;
 pub use embedded::Embedded;
-pub use external::External;
+pub use external::{check_webhook, External};
 
 /// Who heals the targets during a run: what it sets up once per run, what it changes in the
 /// targets' containers, and what heals during each trial.

@@ -40,6 +40,16 @@ pub fn run_dir(out: &Path, scenario: &str) -> Option<PathBuf> {
     dirs.pop()
 }
 
+/// The single comparison directory `<out>/<scenario>/compare-<stamp>/` of `sim compare`.
+pub fn compare_dir(out: &Path, scenario: &str) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out.join(scenario))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
 /// Runs `sim run <scenario> --trials N` into `out`, asserts it exited 0, and returns its stdout
 /// and its run directory.
 pub fn run_scenario(out: &Path, scenario: &str, trials: u32) -> (String, PathBuf) {

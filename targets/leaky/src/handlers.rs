@@ -13,6 +13,7 @@ use axum::Router;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::chaos_log;
 use crate::metrics;
 use crate::params::{self, ParamError};
 use crate::state::{ChaosState, State};
@@ -37,6 +38,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/chaos/latency", post(latency))
         .route("/chaos/hang", post(hang))
         .route("/chaos/crash", post(crash))
+        .route("/chaos/log", post(log))
         .route("/chaos/free", post(free))
         .route("/cache/clear", post(clear_cache))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
@@ -62,10 +64,17 @@ async fn track(Shared(state): Shared<Arc<State>>, request: Request, next: Next) 
 }
 
 /// The "business" endpoint: some hashing, plus the injected leak and latency; 503 while the
-/// dependency is down.
+/// dependency is down, or with the reason `/chaos/log?fail=true` gave.
 async fn index(Shared(state): Shared<Arc<State>>) -> Response {
     if !state.dependency_up() {
         return DEPENDENCY_DOWN.into_response();
+    }
+    if let Some(reason) = state.failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {reason}\n"),
+        )
+            .into_response();
     }
     let delay = state.injected_delay();
     state.leak_for_request();
@@ -179,6 +188,24 @@ async fn crash(Shared(state): Shared<Arc<State>>, Query(q): Params) -> Answer {
         std::process::exit(code);
     });
     Ok(reply(&state, format!("exiting with code {code}"), None))
+}
+
+async fn log(Shared(state): Shared<Arc<State>>, Query(q): Params) -> Answer {
+    let request = params::log(&q)?;
+    if let Err(error) = chaos_log::write(&request) {
+        let failed = format!("cannot write to {}: {error}", request.stream.name());
+        return Ok((StatusCode::INTERNAL_SERVER_ERROR, failed).into_response());
+    }
+    let mut done = format!(
+        "wrote {} line(s) to {}",
+        request.count,
+        request.stream.name()
+    );
+    if request.fail {
+        done.push_str("; GET / fails with it until a restart");
+        state.fail_requests(request.line);
+    }
+    Ok(reply(&state, done, None))
 }
 
 async fn free(Shared(state): Shared<Arc<State>>, Query(q): Params) -> Answer {

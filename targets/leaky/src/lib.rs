@@ -26,6 +26,10 @@
 //!     `/metrics` included; the process stays alive. It cannot be undone over HTTP, since
 //!     nothing answers: the cure is a restart.
 //!   - `/chaos/crash?code=C`: answers, then exits the process with code C (default 1) ~50 ms later.
+//!   - `/chaos/log?line=TEXT&count=N&stream=stderr|stdout&fail=true`: writes TEXT (one line, at
+//!     most 1,000 characters) N times (1-10000, default 1) to stderr (default) or stdout; with
+//!     `fail`, `GET /` answers 503 with TEXT until the process restarts, while `/health` stays
+//!     `200` (only the log tells).
 //!   - `/chaos/free`: frees every leak and stops the leak rate and the per-request leak (the hook
 //!     for a "clear cache" remediation); the reply carries `freed_bytes`.
 //! - `POST /cache/clear`: frees what the leaks hold but leaves them running, like clearing a
@@ -36,6 +40,7 @@
 //! [`Config::from_env`]) while that file exists and is not empty: sim's `crash-loop` fault writes
 //! the file into the container, so every restart fails until the fault empties it again.
 
+mod chaos_log;
 mod config;
 mod dependency;
 mod handlers;

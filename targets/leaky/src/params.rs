@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::chaos_log::{LogRequest, Stream};
 use crate::rules::{self, Rule};
 
 /// A query string, decoded.
@@ -76,6 +77,17 @@ pub(crate) fn latency(q: &Query) -> Result<Latency, ParamError> {
 pub(crate) fn crash(q: &Query) -> Result<i32, ParamError> {
     only(q, &["code"])?;
     Ok(optional(q, "code", &rules::EXIT_CODE)?.unwrap_or(1))
+}
+
+/// `/chaos/log?line=TEXT&count=N&stream=S&fail=B` (defaults: 1 time, stderr, not failing).
+pub(crate) fn log(q: &Query) -> Result<LogRequest, ParamError> {
+    only(q, &["line", "count", "stream", "fail"])?;
+    Ok(LogRequest {
+        line: required(q, "line", &rules::LOG_LINE)?,
+        count: optional(q, "count", &rules::LOG_COUNT)?.unwrap_or(1),
+        stream: optional(q, "stream", &rules::STREAM)?.unwrap_or(Stream::Stderr),
+        fail: optional(q, "fail", &rules::SWITCH)?.unwrap_or(false),
+    })
 }
 
 /// Controls without parameters (`/chaos/hang`, `/chaos/free`).
@@ -170,6 +182,37 @@ mod tests {
             err.contains("missing") && err.contains("mib_per_sec"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn log_lines_are_one_line_and_counted() {
+        let line = "FATAL: database connection pool exhausted";
+        assert_eq!(
+            log(&query(&[("line", line)])),
+            Ok(LogRequest {
+                line: line.to_owned(),
+                count: 1,
+                stream: Stream::Stderr,
+                fail: false
+            })
+        );
+        let all = log(&query(&[
+            ("line", line),
+            ("count", "5"),
+            ("stream", "stdout"),
+            ("fail", "true"),
+        ]))
+        .unwrap();
+        assert_eq!((all.count, all.stream, all.fail), (5, Stream::Stdout, true));
+        let err = message(log(&query(&[("line", "a\nb")])).unwrap_err());
+        assert!(err.contains("one line"), "{err}");
+        assert!(log(&query(&[("line", "")])).is_err());
+        assert!(log(&query(&[("line", &"x".repeat(1001))])).is_err());
+        assert!(log(&query(&[("line", "x"), ("count", "0")])).is_err());
+        assert!(log(&query(&[("line", "x"), ("count", "10001")])).is_err());
+        assert!(log(&query(&[("line", "x"), ("stream", "stdin")])).is_err());
+        let err = message(log(&query(&[])).unwrap_err());
+        assert!(err.contains("missing query parameter line"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Value rules shared by the environment config and the chaos query parameters: one parser and
 //! one "expected ..." text per kind of value, so both report bad input the same way.
 
+use crate::chaos_log::Stream;
+
 /// One MiB in bytes.
 pub(crate) const MIB: u64 = 1 << 20;
 
@@ -82,6 +84,31 @@ pub(crate) const SECONDS: Rule<f64> = Rule {
     parse: |s| {
         let secs: f64 = s.trim().parse().ok()?;
         (secs > 0.0 && secs <= 3600.0).then_some(secs)
+    },
+};
+
+/// One log line: no line breaks or other control characters.
+pub(crate) const LOG_LINE: Rule<String> = Rule {
+    expected: "one line of 1 to 1000 characters without control characters",
+    parse: |s| {
+        let fits = (1..=1000).contains(&s.chars().count()) && !s.contains(char::is_control);
+        fits.then(|| s.to_owned())
+    },
+};
+
+/// How many times to write a log line.
+pub(crate) const LOG_COUNT: Rule<u32> = Rule {
+    expected: "a whole number from 1 to 10000",
+    parse: |s| s.trim().parse().ok().filter(|n| (1..=10_000).contains(n)),
+};
+
+/// An output stream of the process.
+pub(crate) const STREAM: Rule<Stream> = Rule {
+    expected: "stderr or stdout",
+    parse: |s| match s.trim() {
+        "stderr" => Some(Stream::Stderr),
+        "stdout" => Some(Stream::Stdout),
+        _ => None,
     },
 };
 

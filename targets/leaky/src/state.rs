@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub stats: HttpStats,
     faults: Mutex<Faults>,
     hung: AtomicBool,
+    /// Why `GET /` fails until the process restarts (`/chaos/log?fail=true`), if it does.
+    failing: Mutex<Option<String>>,
     rng: Mutex<XorShift>,
 }
 
@@ -58,6 +60,8 @@ pub(crate) struct ChaosState {
     latency_jitter_ms: u128,
     cpu_burners: u64,
     fail_health: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failing_with: Option<String>,
 }
 
 impl State {
@@ -84,6 +88,7 @@ impl State {
                 latency_jitter: config.latency_jitter,
             }),
             hung: AtomicBool::new(false),
+            failing: Mutex::new(None),
             rng: Mutex::new(XorShift::new(seed)),
         });
         state.set_leak_rate(config.leak_bytes_per_sec);
@@ -107,6 +112,7 @@ impl State {
             latency_jitter_ms: faults.latency_jitter.as_millis(),
             cpu_burners: self.burners.live(),
             fail_health: self.fail_health,
+            failing_with: self.failing(),
         }
     }
 
@@ -170,6 +176,16 @@ impl State {
 
     pub fn is_hung(&self) -> bool {
         self.hung.load(Ordering::Relaxed)
+    }
+
+    /// From now on, `GET /` answers 503 with `reason` (until the process restarts).
+    pub fn fail_requests(&self, reason: String) {
+        *lock(&self.failing) = Some(reason);
+    }
+
+    /// Why `GET /` fails, if it does.
+    pub fn failing(&self) -> Option<String> {
+        lock(&self.failing).clone()
     }
 }
 

@@ -216,6 +216,41 @@ async fn hang_stops_every_answer() {
 }
 
 #[tokio::test]
+async fn a_logged_failure_fails_requests_but_not_health() {
+    let service = common::start(config()).await;
+    let reply = service
+        .control("/chaos/log?line=WARN:%20slow&count=2")
+        .await;
+    assert_eq!(reply["done"], "wrote 2 line(s) to stderr");
+    assert_eq!(
+        service.get("/").await.status(),
+        200,
+        "without fail, / works"
+    );
+    let reply = service
+        .control(
+            "/chaos/log?line=FATAL:%20database%20connection%20pool%20exhausted&count=3&fail=true",
+        )
+        .await;
+    assert!(
+        reply["done"].as_str().unwrap().contains("until a restart"),
+        "{reply}"
+    );
+    assert_eq!(
+        reply["state"]["failing_with"],
+        "FATAL: database connection pool exhausted"
+    );
+    let index = service.get("/").await;
+    assert_eq!(index.status(), 503);
+    assert!(index.text().await.unwrap().contains("pool exhausted"));
+    assert_eq!(
+        service.get("/health").await.status(),
+        200,
+        "/health cannot see it"
+    );
+}
+
+#[tokio::test]
 async fn fail_health_gives_503_while_the_rest_works() {
     let service = common::start(Config {
         fail_health: true,
@@ -241,6 +276,9 @@ async fn bad_query_params_give_400_naming_the_parameter() {
         ("/chaos/crash?code=999", "code"),
         ("/chaos/hang?now=1", "now"),
         ("/chaos/free?all=1", "all"),
+        ("/chaos/log?count=3", "line"),
+        ("/chaos/log?line=x&count=0", "count"),
+        ("/chaos/log?line=x&fail=maybe", "fail"),
     ];
     for (path, param) in cases {
         let response = service

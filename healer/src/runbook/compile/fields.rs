@@ -119,6 +119,11 @@ impl<'a> Fields<'a> {
         self.c.p.push(field, message, None);
     }
 
+    /// Records a problem at `field` with how to fix it.
+    pub(crate) fn push_fix(&mut self, field: &str, message: String, fix: String) {
+        self.c.p.push(field, message, Some(fix));
+    }
+
     /// `key` checked by `check` (given its path and value), which the entry must set.
     pub(crate) fn required<T>(
         &mut self,

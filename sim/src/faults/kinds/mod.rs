@@ -17,6 +17,7 @@ mod dependency_outage;
 mod hang;
 mod kill;
 mod latency;
+mod log_error;
 mod memory_leak;
 mod network_errors;
 mod network_latency;
@@ -38,6 +39,7 @@ pub use dependency_outage::DependencyOutage;
 pub use hang::Hang;
 pub use kill::Kill;
 pub use latency::Latency;
+pub use log_error::LogError;
 pub use memory_leak::Leak;
 pub use network_errors::NetworkErrors;
 pub use network_latency::NetworkLatency;
@@ -190,4 +192,5 @@ registry! {
     NetworkErrors(NetworkErrors),
     NetworkLoss(NetworkLoss),
     DependencyOutage(DependencyOutage),
+    LogError(LogError),
 }

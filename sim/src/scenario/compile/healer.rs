@@ -1,9 +1,17 @@
-//! The `healer` section: the runbooks, given by name or by path, each resolved to a file.
+//! The `healer` section: the runbooks, given by name or by path, each resolved to a file, and
+//! the strategy (`strategy:`, `external:`) that heals when `--strategy` does not say.
 
 use std::path::{Path, PathBuf};
 
 use super::Compiler;
-use crate::scenario::spec::HealerSpec;
+use crate::scenario::plan::StrategyPlan;
+use crate::scenario::spec::{ExternalSpec, HealerSpec};
+use crate::strategy::{self, External};
+
+/// A field's text, trimmed, when there is any.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
 
 /// A runbook entry that is a path (`runbooks/x.yaml`) rather than a name (`x`).
 fn is_runbook_path(entry: &str) -> bool {
@@ -11,10 +19,92 @@ fn is_runbook_path(entry: &str) -> bool {
 }
 
 impl Compiler<'_> {
-    /// The runbook files, each checked to exist.
-    pub(super) fn runbooks(&mut self, spec: HealerSpec) -> Vec<PathBuf> {
+    /// The runbook files, each checked to exist, and the strategy the section names.
+    pub(super) fn healer(&mut self, spec: HealerSpec) -> (Vec<PathBuf>, Option<StrategyPlan>) {
         self.p
             .unknown_fields("healer", &spec.unknown, HealerSpec::FIELDS);
+        let strategy = self.strategy(spec.strategy.as_deref(), spec.external.as_ref());
+        (self.runbooks(&spec), strategy)
+    }
+
+    /// `healer.strategy`, a name the registry knows; `healer.external` only with `external`,
+    /// where it must name a command or a loopback webhook.
+    fn strategy(
+        &mut self,
+        name: Option<&str>,
+        external: Option<&ExternalSpec>,
+    ) -> Option<StrategyPlan> {
+        if let Some(e) = external {
+            self.p
+                .unknown_fields("healer.external", &e.unknown, ExternalSpec::FIELDS);
+        }
+        let name = name.map(str::trim);
+        match (name, external) {
+            (None, None) => return None,
+            (Some(name), _) if !strategy::names().contains(&name) => {
+                let known = strategy::names().join(", ");
+                self.p.push(
+                    "healer.strategy",
+                    format!("unknown strategy `{name}`"),
+                    Some(format!("write one of: {known}")),
+                );
+                return None;
+            }
+            (Some(External::NAME), None) => {
+                self.p.push(
+                    "healer.strategy",
+                    "strategy `external` needs `healer.external`",
+                    Some(
+                        "add `external: { command: python3 my_agent.py }` (or a `webhook:`) \
+                         under `healer:`"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+            (Some(name), Some(_)) if name != External::NAME => {
+                self.p.push(
+                    "healer.external",
+                    format!("applies to `strategy: external` only, not to `{name}`"),
+                    Some("remove it, or write `strategy: external`".into()),
+                );
+                return None;
+            }
+            (None, Some(_)) => {
+                self.p.push(
+                    "healer.external",
+                    "is given without `strategy: external`",
+                    Some("add `strategy: external` under `healer:`".into()),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        let (command, webhook) =
+            external.map_or((None, None), |e| (given(&e.command), given(&e.webhook)));
+        if external.is_some() && command.is_none() && webhook.is_none() {
+            self.p.push(
+                "healer.external",
+                "names neither a `command` nor a `webhook`",
+                Some("add `command: python3 my_agent.py` (the healer sim starts)".into()),
+            );
+        }
+        if let Some(Err(e)) = webhook.map(strategy::check_webhook) {
+            self.p.push(
+                "healer.external.webhook",
+                e,
+                Some("serve the webhook on 127.0.0.1".into()),
+            );
+        }
+        Some(StrategyPlan {
+            name: name?.to_owned(),
+            external_command: command.map(str::to_owned),
+            external_webhook: webhook.map(str::to_owned),
+        })
+    }
+
+    /// The runbook files, each checked to exist.
+    fn runbooks(&mut self, spec: &HealerSpec) -> Vec<PathBuf> {
         let scenario_dir = self.source.parent().unwrap_or(Path::new(""));
         let mut found = Vec::new();
         for (i, entry) in spec.runbooks.iter().enumerate() {

@@ -92,7 +92,7 @@ pub(super) fn compile(
     }
     let dependency = spec.dependency.and_then(|d| c.dependency(d, &mut target));
     c.dependency_faults(&spec.faults, dependency.is_some());
-    let runbooks = c.runbooks(spec.healer.unwrap_or_default());
+    let (runbooks, strategy) = c.healer(spec.healer.unwrap_or_default());
     let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
     let expect = c.expect(spec.expect.unwrap_or_default());
     let plan = Plan {
@@ -104,6 +104,7 @@ pub(super) fn compile(
         load,
         faults,
         runbooks,
+        strategy,
         monitoring,
         expect,
         settle: settle.unwrap_or(DEFAULT_SETTLE),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{check, Scratch, MINIMAL};
 use crate::faults::kinds::{
-    self, BadDeploy, CpuBurn, Crash, CrashLoop, DependencyOutage, Hang, Kill, Latency,
+    self, BadDeploy, CpuBurn, Crash, CrashLoop, DependencyOutage, Hang, Kill, Latency, LogError,
     NetworkErrors, NetworkLatency, NetworkLoss, Pause, ResourceSqueeze,
 };
 use crate::scenario::plan::{FaultKind, Leak};
@@ -35,6 +35,10 @@ fn fault_kind_names_round_trip() {
         FaultKind::NetworkErrors(NetworkErrors { rate: 1.0 }),
         FaultKind::NetworkLoss(NetworkLoss { rate: 1.0 }),
         FaultKind::DependencyOutage(DependencyOutage),
+        FaultKind::LogError(LogError {
+            line: "x".to_owned(),
+            count: 1,
+        }),
     ];
     let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
     assert_eq!(names, kinds::names());
@@ -473,6 +477,36 @@ fn kind_specific_numbers_are_range_checked() {
     check(&text, 4, "faults[0].threads", "between 1 and 64");
     let text = format!("{MINIMAL}faults:\n  - {{ kind: crash, at: 1s, exit_code: 256 }}\n");
     check(&text, 4, "faults[0].exit_code", "between 0 and 255");
+    let text = format!("{MINIMAL}faults:\n  - {{ kind: log-error, at: 1s, count: 0 }}\n");
+    check(&text, 4, "faults[0].count", "between 1 and 10000");
+}
+
+#[test]
+fn a_log_error_logs_one_line_a_number_of_times() {
+    let text = format!("{MINIMAL}faults:\n  - {{ kind: log-error, at: 1s }}\n");
+    let plan = Scratch::new().compile(&text).unwrap();
+    assert_eq!(
+        plan.faults[0].kind,
+        FaultKind::LogError(LogError {
+            line: "FATAL: database connection pool exhausted".to_owned(),
+            count: 3,
+        })
+    );
+    let text = format!(
+        "{MINIMAL}faults:\n  - {{ kind: log-error, at: 1s, line: \"panic: oops\", count: 7 }}\n"
+    );
+    let plan = Scratch::new().compile(&text).unwrap();
+    assert_eq!(
+        plan.faults[0].kind,
+        FaultKind::LogError(LogError {
+            line: "panic: oops".to_owned(),
+            count: 7,
+        })
+    );
+    let text = format!("{MINIMAL}faults:\n  - {{ kind: log-error, at: 1s, line: \"a\\nb\" }}\n");
+    check(&text, 4, "faults[0].line", "one line");
+    let text = format!("{MINIMAL}faults:\n  - {{ kind: crash, at: 1s, line: x }}\n");
+    check(&text, 4, "faults[0].line", "line");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Tests of the compile step: scenarios compiled from YAML text, checking the plan they give or
-//! the located problems they report. Fault tests live in [`faults`].
+//! the located problems they report. Fault tests live in [`faults`], the compose target's in
+//! [`compose`], the strategy's in [`strategy`].
 
 use std::fs;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use crate::scenario::Context;
 
 mod compose;
 mod faults;
+mod strategy;
 
 /// A scratch directory holding a runbook dir with `restart-on-oom.yaml`.
 struct Scratch {
