@@ -24,3 +24,4 @@ pub mod progress;
 pub mod runner;
 pub mod scenario;
 pub mod strategy;
+pub mod swarm;

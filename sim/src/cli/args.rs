@@ -143,7 +143,8 @@ pub(super) enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Remove containers and networks left by runs that were killed (found by label).
+    /// Remove the containers, networks and volumes left by runs that were killed (found by
+    /// label), and the swarm clusters they formed (found by their records).
     #[command(after_help = "Example:\n  sim gc --dry-run")]
     Gc {
         /// Only list what would be removed.

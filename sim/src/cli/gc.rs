@@ -1,14 +1,38 @@
-//! `sim gc`: removes the containers, networks, named volumes and images that killed runs left.
+//! `sim gc`: removes the containers, networks, named volumes and images that killed runs left,
+//! and the swarm clusters they formed (daemons, namespaces, directories).
 
 use std::fmt::Write;
+use std::path::Path;
+
+use serde::Serialize;
 
 use crate::docker::GcReport;
 use crate::exit;
+use crate::swarm::ClusterGcReport;
+
+/// `--json`: the engine's report with the clusters' fields beside its own.
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    docker: &'a GcReport,
+    #[serde(flatten)]
+    clusters: &'a ClusterGcReport,
+}
 
 pub(super) async fn gc(dry_run: bool, force: bool, images: bool, json: bool) -> i32 {
+    // Clusters first: removing them needs no engine of the host's.
+    let base = Path::new(crate::swarm::DEFAULT_BASE);
+    let clusters =
+        tokio::task::spawn_blocking(move || crate::swarm::collect_garbage(base, dry_run, force))
+            .await
+            .unwrap_or_else(|e| ClusterGcReport {
+                cluster_problems: vec![format!("the cluster gc task failed: {e}")],
+                ..ClusterGcReport::default()
+            });
     let docker = match crate::docker::connect().await {
         Ok(docker) => docker,
         Err(e) => {
+            eprint!("{}", cluster_text(&clusters, dry_run));
             eprintln!("error: {e}");
             return exit::ENVIRONMENT;
         }
@@ -16,17 +40,52 @@ pub(super) async fn gc(dry_run: bool, force: bool, images: bool, json: bool) -> 
     match crate::docker::collect_garbage(&docker, dry_run, force, images).await {
         Ok(report) => {
             if json {
-                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                let both = Report {
+                    docker: &report,
+                    clusters: &clusters,
+                };
+                println!("{}", serde_json::to_string(&both).unwrap_or_default());
             } else {
-                print!("{}", text(&report));
+                print!("{}{}", text(&report), cluster_text(&clusters, dry_run));
             }
-            exit::OK
+            if clusters.cluster_problems.is_empty() {
+                exit::OK
+            } else {
+                exit::RUN_FAILED
+            }
         }
         Err(e) => {
+            eprint!("{}", cluster_text(&clusters, dry_run));
             eprintln!("error: docker: {e}");
             exit::RUN_FAILED
         }
     }
+}
+
+/// The clusters' part of the text: nothing when there were none.
+fn cluster_text(report: &ClusterGcReport, dry_run: bool) -> String {
+    let mut out = String::new();
+    if !report.clusters.is_empty() {
+        let verb = if dry_run { "would remove" } else { "removed" };
+        let _ = writeln!(
+            out,
+            "{verb} {} swarm cluster(s): {}",
+            report.clusters.len(),
+            report.clusters.join(", ")
+        );
+    }
+    if !report.live_clusters.is_empty() {
+        let _ = writeln!(
+            out,
+            "spared {} swarm cluster(s) whose owner is alive (use --force): {}",
+            report.live_clusters.len(),
+            report.live_clusters.join(", ")
+        );
+    }
+    for problem in &report.cluster_problems {
+        let _ = writeln!(out, "error: {problem}");
+    }
+    out
 }
 
 /// The report as text: a count of each kind, every name, and the runs spared.
@@ -93,6 +152,23 @@ mod tests {
   sim-r2-t1-data
   sim-compose-shop-web:latest
 spared 1 run(s) whose sim process is alive (use --force): r3
+"
+        );
+    }
+
+    #[test]
+    fn the_cluster_text_names_removed_spared_and_failed_clusters() {
+        assert_eq!(cluster_text(&ClusterGcReport::default(), false), "");
+        let report = ClusterGcReport {
+            clusters: names(&["r1", "r2"]),
+            live_clusters: names(&["r3"]),
+            cluster_problems: names(&["cluster r4 is not fully removed: busy"]),
+        };
+        assert_eq!(
+            cluster_text(&report, true),
+            "would remove 2 swarm cluster(s): r1, r2
+spared 1 swarm cluster(s) whose owner is alive (use --force): r3
+error: cluster r4 is not fully removed: busy
 "
         );
     }
