@@ -12,7 +12,7 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
-use journal::{Event, MemorySink};
+use journal::{Event, MemorySink, Sink};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -125,9 +125,16 @@ async fn exercise(resources: sim::docker::RunResources, image: String, outsider:
         ids.push(resources.start_target(&spec).await.unwrap().id);
     }
     let sink = Arc::new(MemorySink::default());
-    let api = sim::agent::serve(docker.clone(), resources.run_id(), 1, sink.clone())
-        .await
-        .unwrap();
+    let observed = Arc::new(sim::agent::Observed::default());
+    let api = sim::agent::serve(
+        docker.clone(),
+        resources.run_id(),
+        1,
+        sink.clone(),
+        observed.clone(),
+    )
+    .await
+    .unwrap();
     assert!(api.url().starts_with("http://127.0.0.1:"), "{}", api.url());
     assert!(api.token().len() >= 64);
     let client = Client {
@@ -137,7 +144,9 @@ async fn exercise(resources: sim::docker::RunResources, image: String, outsider:
     };
 
     reads(&client, &ids[0]).await;
+    observations(&client, &observed).await;
     restart(&client, &docker, &ids[0], &sink).await;
+    limits(&client, &docker, &ids[0]).await;
     let outsider_before = state(&docker, &outsider.1).await;
     refusals(&client, &outsider).await;
     assert_eq!(
@@ -236,6 +245,74 @@ async fn reads(client: &Client, first_id: &str) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// What sim recorded through its tap is what the API shows: probes, the latest sample, and the
+/// alerts firing.
+async fn observations(client: &Client, observed: &Arc<sim::agent::Observed>) {
+    let (status, empty) = client.get("/v1/targets/leaky-0/stats").await;
+    assert_eq!((status, &empty["sample"]), (StatusCode::OK, &Value::Null));
+    let tap = sim::agent::Tap {
+        inner: Arc::new(MemorySink::default()),
+        observed: observed.clone(),
+    };
+    for ok in [true, false] {
+        tap.record(Event::Probe {
+            target: "leaky-0".into(),
+            ok,
+            status: ok.then_some(200),
+            latency_ms: 2.5,
+            error: (!ok).then(|| "connection refused".into()),
+        });
+    }
+    tap.record(Event::ResourceSample {
+        target: "leaky-0".into(),
+        memory_bytes: 1 << 20,
+        memory_limit_bytes: Some(64 << 20),
+        cpu_percent: Some(12.5),
+        throttled_ms: None,
+        source: "cgroup".into(),
+    });
+    tap.record(Event::Alert {
+        name: "LeakyDown".into(),
+        target: "leaky-0".into(),
+        firing: true,
+        fingerprint: "f1".into(),
+        starts_at_unix_ms: Some(7),
+    });
+    let (status, probes) = client.get("/v1/targets/leaky-0/probes").await;
+    assert_eq!(status, StatusCode::OK, "{probes}");
+    let oks: Vec<&Value> = probes["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["ok"])
+        .collect();
+    assert_eq!(oks, [true, false], "{probes}");
+    assert_eq!(probes["probes"][1]["error"], "connection refused");
+    let (_, stats) = client.get("/v1/targets/leaky-0/stats").await;
+    assert_eq!(stats["sample"]["memory_limit_bytes"], 64 << 20, "{stats}");
+    assert_eq!(stats["sample"]["cpu_percent"], 12.5, "{stats}");
+    let (status, alerts) = client.get("/v1/alerts").await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    assert_eq!(alerts["alerts"][0]["name"], "LeakyDown", "{alerts}");
+    assert_eq!(alerts["alerts"][0]["target"], "leaky-0", "{alerts}");
+    let (status, _) = client.get("/v1/targets/leaky-9/probes").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// An `update_limits` through the API changes the container's limit in place.
+async fn limits(client: &Client, docker: &Docker, id: &str) {
+    let body = r#"{"action": "update_limits", "memory_bytes": 134217728}"#;
+    let (status, answer) = client.post("/v1/targets/leaky-0/actions", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let memory = docker
+        .inspect_container(id, None)
+        .await
+        .unwrap()
+        .host_config
+        .and_then(|h| h.memory);
+    assert_eq!(memory, Some(134_217_728));
+}
+
 /// A restart through the API restarts the target and is journalled as the call and an action.
 async fn restart(client: &Client, docker: &Docker, id: &str, sink: &MemorySink) {
     let (_, started_before) = state(docker, id).await;
@@ -260,6 +337,21 @@ async fn restart(client: &Client, docker: &Docker, id: &str, sink: &MemorySink) 
     assert!(events.iter().any(|e| matches!(e,
         Event::ActionFinished { target, incident, runbook, ok: true, .. }
             if target == "leaky-0" && incident == "agent-1" && runbook == "external")));
+    // sim verifies the restart on the agent's behalf, as a runbook's verification would.
+    let verified = |events: &[Event]| {
+        events.iter().any(|e| {
+            matches!(e,
+            Event::Verified { target, incident, runbook, ok: true, .. }
+                if target == "leaky-0" && incident == "agent-1" && runbook == "external")
+        })
+    };
+    for _ in 0..100 {
+        if verified(&sink.events()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(verified(&sink.events()), "the restart was not verified");
 }
 
 /// 401, 403, 400 and 413.
@@ -289,9 +381,12 @@ async fn refusals(client: &Client, (outsider_name, outsider_id): &(String, Strin
     let path = "/v1/targets/leaky-1/actions";
     let (status, body) = client.post(path, r#"{"action": "restart""#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = client.act("leaky-1", "scale").await;
+    let (status, body) = client.act("leaky-1", "reboot").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["error"].as_str().unwrap().contains("unknown variant"));
+    let (status, body) = client.act("leaky-1", "scale").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("needs replicas"));
     let oversized = format!(
         r#"{{"action": "restart", "pad": "{}"}}"#,
         "x".repeat(17 * 1024)
@@ -302,7 +397,8 @@ async fn refusals(client: &Client, (outsider_name, outsider_id): &(String, Strin
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 
-/// 1,000 calls as fast as they go: some get 429, and the API answers again a second later.
+/// 1,000 calls as fast as they go: some get 429, and the API answers again a second later; then
+/// 1,000 without the token, which do not use up the agent's budget.
 async fn flood(client: &Client) {
     let statuses: Vec<StatusCode> = futures_util::stream::iter(0..1000)
         .map(|_| async { client.get("/v1/targets").await.0 })
@@ -320,4 +416,25 @@ async fn flood(client: &Client) {
     assert_eq!(client.get("/v1/targets").await.0, StatusCode::OK);
     let (_, list) = client.get("/v1/targets").await;
     assert_eq!(list[0]["state"], "running", "the flood changed nothing");
+
+    // 1,000 calls without the token: 401 or 429, and the agent's own budget is untouched.
+    let strangers: Vec<StatusCode> = futures_util::stream::iter(0..1000)
+        .map(|_| async {
+            let request = client.http.get(format!("{}/v1/targets", client.url));
+            Client::send(request.header("X-Sim-Caller", "agent-api-test"))
+                .await
+                .0
+        })
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    assert!(strangers.contains(&StatusCode::TOO_MANY_REQUESTS));
+    assert!(strangers
+        .iter()
+        .all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s)));
+    assert_eq!(
+        client.get("/v1/targets").await.0,
+        StatusCode::OK,
+        "a flood without the token held the agent back"
+    );
 }

@@ -1,15 +1,15 @@
 //! `POST /v1/targets/{name}/actions`: the body, and the action done through the healer's
 //! `DockerPlatform`, journalled as incident `agent-<n>`: `Detected`, then `ActionStarted` /
-//! `ActionFinished`, as the floor strategy journals its starts. A restart or start that
-//! succeeded is then verified as a runbook's would be (`Verified`), so the reports count it
-//! as a heal only when the target answered again.
+//! `ActionFinished`, as the floor strategy journals its starts. A restart, start, rollback or
+//! limits update that succeeded is then verified as a runbook's would be (`Verified`), so the
+//! reports count it as a heal only when the target answered again.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use healer::{Platform, TargetRef};
+use healer::{Limits, Platform, Scale, TargetRef};
 use journal::Event;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -40,7 +40,7 @@ const HEALTH_PATH: &str = "/health";
 
 /// What an agent may do to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub(super) enum Action {
     /// Stop (with the grace) if it runs, then start.
     Restart,
@@ -50,6 +50,12 @@ pub(super) enum Action {
     Stop,
     /// SIGKILL at once.
     Kill,
+    /// Run `replicas` of it (clones carrying its labels; the original is never removed).
+    Scale,
+    /// Recreate it from its previous image (the `healer.previous-image` label).
+    Rollback,
+    /// Change its memory and/or CPU limits in place.
+    UpdateLimits,
 }
 
 impl Action {
@@ -59,9 +65,29 @@ impl Action {
             Action::Start => "start",
             Action::Stop => "stop",
             Action::Kill => "kill",
+            Action::Scale => "scale",
+            Action::Rollback => "rollback",
+            Action::UpdateLimits => "update_limits",
         }
     }
+
+    /// Whether the action should bring the target back, so that sim verifies it did.
+    fn heals(self) -> bool {
+        matches!(
+            self,
+            Action::Restart | Action::Start | Action::Rollback | Action::UpdateLimits
+        )
+    }
 }
+
+/// The most replicas a `scale` may ask for.
+const MAX_REPLICAS: u32 = 16;
+
+/// The smallest memory limit Docker accepts (6 MiB).
+const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+
+/// The CPU limits accepted.
+const CPUS: std::ops::RangeInclusive<f64> = 0.01..=1024.0;
 
 /// The body of an action call.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -71,6 +97,15 @@ pub(super) struct ActionRequest {
     /// From the stop signal to SIGKILL, for `restart` and `stop`.
     #[serde(default)]
     grace_ms: Option<u64>,
+    /// For `scale`: how many replicas, the original among them.
+    #[serde(default)]
+    replicas: Option<u32>,
+    /// For `update_limits`.
+    #[serde(default)]
+    memory_bytes: Option<u64>,
+    /// For `update_limits`.
+    #[serde(default)]
+    cpus: Option<f64>,
 }
 
 impl ActionRequest {
@@ -78,19 +113,60 @@ impl ActionRequest {
     pub(super) fn parse(body: &[u8]) -> Result<ActionRequest, ApiError> {
         let request: ActionRequest = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid action body: {e}")))?;
-        match (request.action, request.grace_ms) {
-            (Action::Start | Action::Kill, Some(_)) => Err(ApiError::bad_request(format!(
-                "grace_ms applies to restart and stop only, not to {}",
-                request.action.name()
-            ))),
-            (_, Some(ms)) if Duration::from_millis(ms) > MAX_GRACE => {
-                Err(ApiError::bad_request(format!(
-                    "grace_ms {ms} is over the most allowed, {}",
-                    MAX_GRACE.as_millis()
-                )))
-            }
-            _ => Ok(request),
+        request.check().map_err(ApiError::bad_request)?;
+        Ok(request)
+    }
+
+    /// Every field belongs to the action and is in range.
+    fn check(&self) -> Result<(), String> {
+        let action = self.action.name();
+        let only = |field: &str, actions: &str| {
+            Err(format!(
+                "{field} applies to {actions} only, not to {action}"
+            ))
+        };
+        if self.grace_ms.is_some() && !matches!(self.action, Action::Restart | Action::Stop) {
+            return only("grace_ms", "restart and stop");
         }
+        if self.replicas.is_some() && self.action != Action::Scale {
+            return only("replicas", "scale");
+        }
+        if (self.memory_bytes.is_some() || self.cpus.is_some())
+            && self.action != Action::UpdateLimits
+        {
+            return only("memory_bytes and cpus", "update_limits");
+        }
+        if let Some(ms) = self
+            .grace_ms
+            .filter(|&ms| Duration::from_millis(ms) > MAX_GRACE)
+        {
+            return Err(format!(
+                "grace_ms {ms} is over the most allowed, {}",
+                MAX_GRACE.as_millis()
+            ));
+        }
+        match self.action {
+            Action::Scale => match self.replicas {
+                Some(n) if (1..=MAX_REPLICAS).contains(&n) => {}
+                Some(n) => return Err(format!("replicas {n} is not within 1..={MAX_REPLICAS}")),
+                None => return Err("scale needs replicas, e.g. {\"replicas\": 2}".to_owned()),
+            },
+            Action::UpdateLimits => {
+                if self.memory_bytes.is_none() && self.cpus.is_none() {
+                    return Err("update_limits needs memory_bytes, cpus or both".to_owned());
+                }
+                if let Some(bytes) = self.memory_bytes.filter(|&b| b < MIN_MEMORY) {
+                    return Err(format!(
+                        "memory_bytes {bytes} is below Docker's least, {MIN_MEMORY}"
+                    ));
+                }
+                if let Some(cpus) = self.cpus.filter(|c| !CPUS.contains(c)) {
+                    return Err(format!("cpus {cpus} is not within 0.01..=1024"));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn grace(&self) -> Duration {
@@ -147,15 +223,34 @@ impl Api {
             name: target.name.clone(),
             labels: target.labels(),
         };
+        // What to verify afterwards: a rollback recreates the target under a new id.
+        let mut verify_target = platform_target.clone();
+        let platform = &self.platform;
         let result = match request.action {
             Action::Start if target.running() => Ok(()),
             Action::Restart | Action::Start => {
-                self.platform
-                    .restart(&platform_target, grace, timeout)
-                    .await
+                platform.restart(&platform_target, grace, timeout).await
             }
-            Action::Stop | Action::Kill => {
-                self.platform.stop(&platform_target, grace, timeout).await
+            Action::Stop | Action::Kill => platform.stop(&platform_target, grace, timeout).await,
+            Action::Scale => {
+                let wanted = Scale::To(request.replicas.unwrap_or(1));
+                platform
+                    .scale(&platform_target, wanted, timeout)
+                    .await
+                    .map(drop)
+            }
+            Action::Rollback => platform
+                .rollback(&platform_target, timeout)
+                .await
+                .map(|new| verify_target = new),
+            Action::UpdateLimits => {
+                let limits = Limits {
+                    memory_bytes: request.memory_bytes,
+                    cpus: request.cpus,
+                };
+                platform
+                    .update_limits(&platform_target, limits, timeout)
+                    .await
             }
         };
         let duration_ms = millis(started.elapsed());
@@ -168,15 +263,16 @@ impl Api {
             duration_ms,
             error: result.as_ref().err().map(ToString::to_string),
         });
-        if result.is_ok() && matches!(request.action, Action::Restart | Action::Start) {
-            self.verify_later(platform_target, incident);
+        if result.is_ok() && request.action.heals() {
+            self.verify_later(verify_target, incident);
         }
         result
             .map(|()| duration_ms)
             .map_err(|e| ApiError::internal(e.to_string()))
     }
 
-    /// Verifies, in a task of its own, that a restarted or started `target` answers its health
+    /// Verifies, in a task of its own, that a target an action should have brought back (restart,
+    /// start, rollback, new limits) answers its health
     /// path again, as the healer verifies its runbooks, and journals the `Verified` of
     /// `incident`: the agent's action counts as a heal only when the target came back. The
     /// agent's call is answered at once; the task stops with the API.
@@ -229,8 +325,33 @@ mod tests {
             parse(r#"{"action": "start"}"#).unwrap().action,
             Action::Start
         );
+        let scale = parse(r#"{"action": "scale", "replicas": 3}"#).unwrap();
+        assert_eq!((scale.action, scale.replicas), (Action::Scale, Some(3)));
+        let limits = parse(r#"{"action": "update_limits", "cpus": 0.5}"#).unwrap();
+        assert_eq!((limits.cpus, limits.memory_bytes), (Some(0.5), None));
+        assert_eq!(
+            parse(r#"{"action": "rollback"}"#).unwrap().action,
+            Action::Rollback
+        );
         for (bad, why) in [
-            (r#"{"action": "scale"}"#, "unknown variant"),
+            (r#"{"action": "reboot"}"#, "unknown variant"),
+            (r#"{"action": "scale"}"#, "needs replicas"),
+            (r#"{"action": "scale", "replicas": 0}"#, "not within 1..=16"),
+            (
+                r#"{"action": "scale", "replicas": 17}"#,
+                "not within 1..=16",
+            ),
+            (r#"{"action": "restart", "replicas": 2}"#, "scale only"),
+            (
+                r#"{"action": "update_limits"}"#,
+                "memory_bytes, cpus or both",
+            ),
+            (
+                r#"{"action": "update_limits", "memory_bytes": 1024}"#,
+                "below Docker's least",
+            ),
+            (r#"{"action": "update_limits", "cpus": 0}"#, "not within"),
+            (r#"{"action": "kill", "cpus": 1}"#, "update_limits only"),
             (
                 r#"{"action": "kill", "grace_ms": 5}"#,
                 "restart and stop only",

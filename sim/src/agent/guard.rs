@@ -1,5 +1,7 @@
-//! What every call goes through, in this order: the rate limit (429), the bearer token (401),
-//! then the endpoint; and whatever the answer, one `AgentCall` record in the journal.
+//! What every call goes through, in this order: the bearer token, the rate limit (429) of
+//! callers with the token, or for those without it their own (429, else 401), then the
+//! endpoint; and whatever the answer, one `AgentCall` record in the journal. Callers without
+//! the token have a bucket of their own, so a flood of them never uses up the agent's.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -84,16 +86,19 @@ fn caller(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-/// The middleware: rate limit, token, the endpoint, the journal record.
+/// The middleware: token, rate limit, the endpoint, the journal record.
 pub(super) async fn guard(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let caller = caller(request.headers());
-    let allowed = api
-        .bucket
-        .lock()
-        .is_ok_and(|mut bucket| bucket.take(started));
+    let authorized = authorizes(&api.token, request.headers().get(header::AUTHORIZATION));
+    let bucket = if authorized {
+        &api.bucket
+    } else {
+        &api.strangers
+    };
+    let allowed = bucket.lock().is_ok_and(|mut bucket| bucket.take(started));
     let response = if !allowed {
         let message = format!("more than {CALLS_PER_SECOND} calls per second; slow down");
         let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
@@ -101,7 +106,7 @@ pub(super) async fn guard(State(api): State<Arc<Api>>, request: Request, next: N
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         response
-    } else if !authorizes(&api.token, request.headers().get(header::AUTHORIZATION)) {
+    } else if !authorized {
         let message =
             "missing or wrong token: send `Authorization: Bearer <the token sim gave you>`";
         let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();

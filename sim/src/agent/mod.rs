@@ -14,6 +14,7 @@
 
 mod actions;
 mod guard;
+mod observed;
 mod reply;
 mod routes;
 mod targets;
@@ -25,6 +26,8 @@ use axum::extract::DefaultBodyLimit;
 use bollard::Docker;
 use journal::Sink;
 use tokio::task::JoinHandle;
+
+pub use observed::{AlertView, Observed, ProbeView, SampleView, Tap, PROBES_KEPT};
 use tokio_util::sync::CancellationToken;
 
 /// The runbook name the Agent API's actions carry in the journal.
@@ -90,7 +93,10 @@ struct Api {
     trial: u32,
     token: String,
     journal: Arc<dyn Sink>,
+    /// The rate limit of callers with the token.
     bucket: Mutex<guard::Bucket>,
+    /// The rate limit of callers without it.
+    strangers: Mutex<guard::Bucket>,
     /// Calls that named a container outside the run.
     refused: AtomicU64,
     /// Actions taken so far: the `n` of incident `agent-<n>`.
@@ -99,16 +105,19 @@ struct Api {
     client: reqwest::Client,
     /// Cancelled when the API shuts down: ends the verifications still running.
     cancel: CancellationToken,
+    /// What sim observed of the targets: their probes, samples, and the alerts firing.
+    observed: Arc<Observed>,
 }
 
 /// Serves the Agent API for `trial` of run `run_id`: it acts only on containers carrying
 /// `sim.run=<run_id>`, `sim.trial=<trial>` and `sim.target=<name>` (the trial's targets),
-/// journalling every call to `journal`.
+/// journalling every call to `journal` and showing what `observed` holds.
 pub async fn serve(
     docker: Docker,
     run_id: &str,
     trial: u32,
     journal: Arc<dyn Sink>,
+    observed: Arc<Observed>,
 ) -> Result<AgentApi, AgentError> {
     let token = guard::new_token().map_err(|source| AgentError::Token { source })?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -131,10 +140,12 @@ pub async fn serve(
         token,
         journal,
         bucket: Mutex::new(guard::Bucket::full()),
+        strangers: Mutex::new(guard::Bucket::full()),
         refused: AtomicU64::new(0),
         actions: AtomicU32::new(0),
         client,
         cancel: cancel.clone(),
+        observed,
     });
     let mut router = axum::Router::new();
     for (_, path, method_router) in routes::routes() {

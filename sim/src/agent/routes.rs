@@ -31,7 +31,10 @@ pub(super) fn routes() -> Vec<(Method, &'static str, MethodRouter<Shared>)> {
         route(Method::GET, "/v1/targets", list),
         route(Method::GET, "/v1/targets/{name}", one),
         route(Method::GET, "/v1/targets/{name}/logs", logs),
+        route(Method::GET, "/v1/targets/{name}/probes", probes),
+        route(Method::GET, "/v1/targets/{name}/stats", stats),
         route(Method::POST, "/v1/targets/{name}/actions", act),
+        route(Method::GET, "/v1/alerts", alerts),
     ]
 }
 
@@ -118,6 +121,32 @@ async fn logs(
     }
     .await;
     answer(about(&name), result)
+}
+
+/// sim's latest probes of the target, oldest first.
+async fn probes(State(api): State<Shared>, Path(name): Path<String>) -> Response {
+    let result = resolve(&api, &name).await.map(|target| {
+        let probes = api.observed.probes(&target.name);
+        json(StatusCode::OK, &serde_json::json!({ "probes": probes }))
+    });
+    answer(about(&name), result)
+}
+
+/// sim's latest resource sample of the target; `null` before the first.
+async fn stats(State(api): State<Shared>, Path(name): Path<String>) -> Response {
+    let result = resolve(&api, &name).await.map(|target| {
+        let sample = api.observed.sample(&target.name);
+        json(StatusCode::OK, &serde_json::json!({ "sample": sample }))
+    });
+    answer(about(&name), result)
+}
+
+/// The alerts the run's alerting pipeline says are firing now.
+async fn alerts(State(api): State<Shared>) -> Response {
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "alerts": api.observed.alerts() }),
+    )
 }
 
 async fn act(

@@ -143,8 +143,11 @@ struct RunContext {
     /// Prometheus → Alertmanager → the healer's webhook, when the scenario has it.
     alerts: Option<AlertPipeline>,
     journal: Arc<Journal>,
-    /// The journal, narrating notable events as it records them (for the healer and Docker).
+    /// The journal, narrating notable events as it records them (for the healer and Docker),
+    /// through `observed`.
     narrator: Arc<dyn Sink>,
+    /// What sim observed of the targets, for the Agent API.
+    observed: Arc<crate::agent::Observed>,
     injector: Injector,
     progress: Progress,
     cancel: CancellationToken,

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::setup::{prepare, target_image};
 use super::trial::run_trials;
 use super::{RunContext, RunError, RunOptions, RunOutcome};
-use crate::alerting;
+use crate::{agent, alerting};
 use crate::docker::{self, RunResources};
 use crate::faults::Injector;
 use crate::progress::{Narrator, Progress};
@@ -76,9 +76,13 @@ pub async fn run(
             return Err(e);
         }
     };
-    let narrator: Arc<dyn Sink> = Arc::new(Narrator {
-        journal: journal.clone(),
-        progress: progress.clone(),
+    let observed = Arc::new(agent::Observed::default());
+    let narrator: Arc<dyn Sink> = Arc::new(agent::Tap {
+        inner: Arc::new(Narrator {
+            journal: journal.clone(),
+            progress: progress.clone(),
+        }),
+        observed: observed.clone(),
     });
     let alerts = match alerting::start(&resources, &plan, timing, narrator.clone(), &progress).await
     {
@@ -104,6 +108,7 @@ pub async fn run(
         alerts,
         journal: journal.clone(),
         narrator,
+        observed,
         progress: progress.clone(),
         cancel: cancel.clone(),
         strategy: options.strategy.clone(),

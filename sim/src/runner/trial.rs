@@ -12,7 +12,7 @@ use super::observe::{self, LoadClock, Observation};
 use super::schedule::{clear_fault, fault_targets, run_faults};
 use super::setup::{health_url, start_dependency, start_project, start_replicas};
 use super::{RunContext, RunError};
-use crate::docker;
+use crate::{agent, docker};
 use crate::load::{self, LoadSpec};
 use crate::prober::{self, ProbeTarget};
 use crate::strategy;
@@ -44,7 +44,12 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
     let plan = &context.plan;
     context.journal.set_trial(Some(trial));
     context.journal.record(Event::TrialStarted);
-    let sink: Arc<dyn Sink> = context.journal.clone();
+    // Probes and samples go by what the Agent API shows.
+    context.observed.new_trial();
+    let sink: Arc<dyn Sink> = Arc::new(agent::Tap {
+        inner: context.journal.clone(),
+        observed: context.observed.clone(),
+    });
 
     let dependency = start_dependency(&context.resources, plan, &context.image, trial).await?;
     if let Some(dependency) = &dependency {
@@ -126,6 +131,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             alerts: context.alerts.as_ref(),
             balancer: context.balancer,
             narrator: &context.narrator,
+            observed: &context.observed,
         },
         trial_cancel.clone(),
     );

@@ -83,6 +83,7 @@ impl Strategy for External {
     fn heal(&self, trial: &Trial<'_>, cancel: CancellationToken) -> Option<JoinHandle<()>> {
         let docker = trial.docker.clone();
         let journal = trial.narrator.clone();
+        let observed = trial.observed.clone();
         let run_id = label(trial, docker::LABEL_RUN).to_owned();
         let number: u32 = label(trial, docker::LABEL_TRIAL)
             .parse()
@@ -91,7 +92,7 @@ impl Strategy for External {
         let webhook = self.webhook.clone();
         let alerts = trial.alerts.map(AlertPipeline::relay);
         Some(tokio::spawn(async move {
-            let api = match agent::serve(docker, &run_id, number, journal).await {
+            let api = match agent::serve(docker, &run_id, number, journal, observed).await {
                 Ok(api) => api,
                 Err(e) => {
                     tracing::error!(

@@ -89,6 +89,8 @@ pub struct Trial<'a> {
     pub balancer: Option<BalancerPorts>,
     /// The journal, narrating notable events as it records them.
     pub narrator: &'a Arc<dyn Sink>,
+    /// What sim observed of the trial's targets (probes, samples, alerts).
+    pub observed: &'a Arc<crate::agent::Observed>,
 }
 
 impl Trial<'_> {
