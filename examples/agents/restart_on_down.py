@@ -2,8 +2,10 @@
 """restart_on_down: an example healer that knows only sim's Agent API.
 
 Every 100 ms it lists the trial's targets (GET /v1/targets). A target whose state is `exited`
-gets the action `start`; one whose health is `unhealthy` gets `restart`. After acting on a
-target it leaves that target alone for 2 s, so it never loops on one that stays down. It prints
+gets the action `start`; one whose health is `unhealthy` gets `restart`, and so does a running
+one whose last 3 probes by sim (GET /v1/targets/{name}/probes) all failed: alive but not
+answering, as a hung process is. After acting on a target it leaves that target alone for 2 s,
+so it never loops on one that stays down. It prints
 one line per decision, and exits 0 on SIGTERM (which sim sends when the trial ends), or when the
 API has not answered for 5 s (sim is gone).
 
@@ -55,13 +57,30 @@ def call(method, path, body=None):
             return e.code, {"error": e.reason}
 
 
-def decide(target):
-    """The action a target needs, if any."""
+FAILED_PROBES = 3
+
+
+def decide(target, probes):
+    """The action a target needs, if any, given sim's latest probes of it."""
     if target.get("state") == "exited":
         return "start"
     if target.get("health") == "unhealthy":
         return "restart"
+    last = probes[-FAILED_PROBES:]
+    if target.get("state") == "running" and len(last) == FAILED_PROBES:
+        if not any(p.get("ok") for p in last):
+            return "restart"
     return None
+
+
+def probes_of(name):
+    """sim's latest probes of `name`; none when the call fails."""
+    path = f"/v1/targets/{urllib.parse.quote(name, safe='')}/probes"
+    try:
+        status, answer = call("GET", path)
+    except (urllib.error.URLError, OSError, ValueError):
+        return []
+    return answer.get("probes", []) if status == 200 else []
 
 
 def main():
@@ -97,13 +116,18 @@ def main():
             continue
         for target in targets:
             name = target["name"]
-            action = decide(target)
-            if action is None or stopping:
-                continue
             if now - last_action.get(name, float("-inf")) < COOLDOWN_S:
                 continue
+            probes = probes_of(name) if target.get("state") == "running" else []
+            action = decide(target, probes)
+            if action is None or stopping:
+                continue
             last_action[name] = now
-            why = f"state {target.get('state')}, health {target.get('health') or '-'}"
+            failed = sum(1 for p in probes[-FAILED_PROBES:] if not p.get("ok"))
+            why = (
+                f"state {target.get('state')}, health {target.get('health') or '-'}, "
+                f"{failed} of the last {FAILED_PROBES} probes failed"
+            )
             try:
                 path = f"/v1/targets/{urllib.parse.quote(name, safe='')}/actions"
                 status, answer = call("POST", path, {"action": action})

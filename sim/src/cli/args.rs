@@ -275,3 +275,61 @@ impl StrategyArgs {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{self, Context};
+
+    /// The `sim run` flags of `args` and the plan of a scenario whose `healer:` is `healer`.
+    fn parsed(args: &[&str], healer: &str) -> (StrategyArgs, Option<String>, Plan) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.yaml");
+        let text = format!("target: {{ image: leaky }}\nload: {{ duration: 5s }}\n{healer}");
+        std::fs::write(&path, text).unwrap();
+        let plan = scenario::load(&path, &Context::default()).unwrap();
+        let cli = Cli::try_parse_from([&["sim", "run", "demo"][..], args].concat()).unwrap();
+        match cli.command {
+            Command::Run {
+                strategy, settings, ..
+            } => (settings, strategy, plan),
+            _ => unreachable!("parsed as `sim run`"),
+        }
+    }
+
+    #[test]
+    fn the_flag_wins_then_the_scenarios_strategy_then_the_embedded_healer() {
+        let file = "healer:\n  strategy: external\n  external: { command: python3 file.py }\n";
+        let (settings, flag, plan) = parsed(&[], file);
+        let strategy = settings.strategy(flag.as_deref(), &plan).unwrap();
+        assert_eq!(strategy.name(), "external");
+        assert_eq!(strategy.settings()["command"], "python3 file.py");
+
+        let (settings, flag, plan) = parsed(&["--external-cmd", "python3 flag.py"], file);
+        let strategy = settings.strategy(flag.as_deref(), &plan).unwrap();
+        assert_eq!(strategy.settings()["command"], "python3 flag.py");
+
+        let (settings, flag, plan) = parsed(&["--strategy", "floor"], file);
+        assert_eq!(
+            settings.strategy(flag.as_deref(), &plan).unwrap().name(),
+            "floor"
+        );
+
+        let (settings, flag, plan) = parsed(&[], "");
+        let strategy = settings.strategy(flag.as_deref(), &plan).unwrap();
+        assert_eq!(strategy.name(), "embedded");
+    }
+
+    #[test]
+    fn external_needs_a_command_or_a_loopback_webhook() {
+        let (settings, _, plan) = parsed(&[], "");
+        let error = settings.strategy(Some("external"), &plan).unwrap_err();
+        assert!(error.contains("--external-cmd"), "{error}");
+        let (settings, _, plan) = parsed(&["--external-webhook", "http://10.0.0.2:80/"], "");
+        let error = settings.strategy(Some("external"), &plan).unwrap_err();
+        assert!(error.contains("not on this machine's loopback"), "{error}");
+        let (settings, _, plan) = parsed(&[], "");
+        let error = settings.strategy(Some("nobody"), &plan).unwrap_err();
+        assert!(error.contains("unknown strategy"), "{error}");
+    }
+}
