@@ -11,11 +11,11 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{AbortHandle, Id as TaskId, JoinSet};
 use tokio::time::Instant;
 
+use crate::advisor::Advisor;
 use crate::classify::History;
 use crate::detect::Detectors;
 use crate::excerpt::LogWindow;
 use crate::guardrails::{ApprovalHandle, Guardrails};
-use crate::incident::Incident;
 use crate::knowledge::KnowledgeBase;
 use crate::platform::{Platform, PlatformError, Scope};
 use crate::rotation::Rotation;
@@ -23,9 +23,13 @@ use crate::runbook::Runbook;
 use crate::signal::{Alert, Signal, SignalKind, TargetRef};
 use crate::sources::{Needs, SourceSettings, Sources};
 
+mod advise;
 mod rank;
+mod start;
 
+use advise::{Advised, Fallback};
 use rank::{rank, Candidate};
+use start::Start;
 
 /// The self-healing engine. Build it with [`Healer::new`], then drive it with [`Healer::run`].
 ///
@@ -40,7 +44,13 @@ use rank::{rank, Candidate};
 /// below the confidence threshold; `AwaitingApproval` then `Approved` or `Escalated` in
 /// approval mode; else `ActionStarted` / `ActionFinished` per attempt, `Verified`, and
 /// `Escalated` if a step or the verification failed, and finally `IncidentClosed` (which the
-/// knowledge base learns from). A resolved alert that opened a still running incident cancels
+/// knowledge base learns from). With an advisor ([`Healer::with_advisor`]), evidence no
+/// runbook handles, and a match below the confidence guardrail, is `Detected` (then
+/// `LogExcerpt`), then `AdvisorConsulted` once it answered, then `RunbookSelected` and the
+/// steps as above when it named a runbook that may act, else `Escalated` (or, for a
+/// low-confidence match, its notify-only incident); without one, a log line at an error level
+/// that no `log_match` counts is `Detected` as `unknown`, then `LogExcerpt` and `Escalated`.
+/// A resolved alert that opened a still running incident cancels
 /// it with `Resolved`. Signals that are not faults (`Started`, healthy, samples) and targets
 /// out of scope are ignored without a record.
 pub struct Healer {
@@ -54,6 +64,7 @@ pub struct Healer {
     approvals: ApprovalHandle,
     knowledge: KnowledgeBase,
     rotation: Option<Arc<dyn Rotation>>,
+    advisor: Option<Arc<Advisor>>,
 }
 
 /// Why [`Healer::run`] stopped early.
@@ -88,7 +99,19 @@ impl Healer {
             approvals: ApprovalHandle::default(),
             knowledge: KnowledgeBase::in_memory(),
             rotation: None,
+            advisor: None,
         }
+    }
+
+    /// Consults `advisor` about evidence no runbook's `when` matches (a fault signal, or a log
+    /// line at an error level no `log_match` counts) and about matches below the confidence
+    /// guardrail; acts only on a runbook of this healer's library its answer names, through
+    /// the same guardrails (see [`Advisor`]). With an advisor the healer follows every target's
+    /// logs, for the evidence. Default: none (unmatched fault signals are suppressed, unmatched
+    /// error lines escalated with the excerpt).
+    pub fn with_advisor(mut self, advisor: Advisor) -> Healer {
+        self.advisor = Some(Arc::new(advisor));
+        self
     }
 
     /// The load balancer's rotation `drain` steps take targets out of (default: none; a
@@ -157,7 +180,9 @@ impl Healer {
             .filter_map(|signal| async move { signal.map(Ok) });
             signals = stream::select(signals, external).boxed();
         }
-        let needs = Needs::of(&self.runbooks);
+        let mut needs = Needs::of(&self.runbooks);
+        // The advisor's evidence: the target's last log lines.
+        needs.logs |= self.advisor.is_some();
         let (sources, mut sourced) = if needs.any() {
             let (mut sources, rx) = Sources::new(
                 needs,
@@ -182,6 +207,8 @@ impl Healer {
             targets: HashMap::new(),
             detectors: Detectors::default(),
             incidents: JoinSet::new(),
+            advising: JoinSet::new(),
+            advising_targets: HashMap::new(),
             open: HashMap::new(),
             alert_incidents: HashMap::new(),
             next_incident: 1,
@@ -191,13 +218,14 @@ impl Healer {
         tokio::pin!(shutdown);
         let mut signals_open = true;
         let result = loop {
-            if !signals_open && triage.incidents.is_empty() {
+            if !signals_open && triage.incidents.is_empty() && triage.advising.is_empty() {
                 break Ok(());
             }
             tokio::select! {
                 biased;
                 () = &mut shutdown => break Ok(()),
                 Some(done) = triage.incidents.join_next_with_id() => triage.incident_closed(done),
+                Some(done) = triage.advising.join_next_with_id() => triage.advice_done(done),
                 Some(signal) = recv(&mut sourced), if signals_open => triage.on_signal(signal),
                 next = signals.next(), if signals_open => match next {
                     Some(Ok(signal)) => triage.on_signal(signal),
@@ -209,6 +237,7 @@ impl Healer {
                 },
             }
         };
+        triage.advising.shutdown().await;
         triage.incidents.shutdown().await;
         result
     }
@@ -278,6 +307,8 @@ struct TargetState {
     history: History,
     /// Its last log lines since it started, for an incident's excerpt.
     logs: LogWindow,
+    /// Evidence no runbook handles is suppressed until then (it was just escalated).
+    unmatched_until: Option<Instant>,
 }
 
 /// An incident whose task runs.
@@ -301,6 +332,10 @@ struct Triage<'a> {
     targets: HashMap<String, TargetState>,
     detectors: Detectors,
     incidents: JoinSet<Option<bool>>,
+    /// Incidents waiting for the advisor's answer.
+    advising: JoinSet<Advised>,
+    /// Each advising task's target key, to free the target even if the task panicked.
+    advising_targets: HashMap<TaskId, String>,
     /// Each incident task's incident, to close it even if the task panicked.
     open: HashMap<TaskId, Open>,
     /// Fingerprint of the alert that opened an incident → its task.
@@ -343,7 +378,10 @@ impl Triage<'_> {
             .detectors
             .observe(&target.id, &kind, at, &self.healer.runbooks);
         detections.retain(|detection| detection.runbook.targets.contains(&target));
-        if detections.is_empty() && !kind.is_fault() {
+        if detections.is_empty() {
+            if kind.is_fault() || self.unmatched_log(&kind) {
+                return self.on_unmatched(target, &kind, at);
+            }
             tracing::trace!(target_name = %target.name, %kind, "nothing detected");
             return;
         }
@@ -430,52 +468,49 @@ impl Triage<'_> {
             });
             return;
         }
+        let reason = format!(
+            "{}; class {} with confidence {:.2}{ranking}",
+            detection.reason, classification.class, classification.confidence
+        );
+        let alert = match &kind {
+            SignalKind::Alert(alert) => Some(alert.fingerprint.clone()),
+            _ => None,
+        };
+        if self.healer.advisor.is_some()
+            && classification.confidence < self.healer.guardrails.min_confidence
+        {
+            let fallback = Fallback {
+                runbook,
+                class: classification.class,
+                confidence: classification.confidence,
+                reason,
+            };
+            return self.ask(Advised {
+                target,
+                signal: kind.to_string(),
+                alert,
+                incident,
+                excerpt,
+                fallback: Some(fallback),
+                consultation: None,
+            });
+        }
         sink.record(Event::RunbookSelected {
             target: target.name.clone(),
             incident: incident.clone(),
             runbook: runbook.name.clone(),
-            reason: format!(
-                "{}; class {} with confidence {:.2}{ranking}",
-                detection.reason, classification.class, classification.confidence
-            ),
+            reason,
         });
-        state.open = Some(incident.clone());
-        state.cooldown = runbook.cooldown;
-        state.remediations.push_back(at);
-        let task = Incident {
-            id: incident.clone(),
-            target: target.clone(),
-            current: std::sync::Mutex::new(target.clone()),
-            runbook: Arc::clone(&runbook),
-            health_path: self.healer.sources.probe_path.clone(),
+        self.start(Start {
+            target,
+            alert,
+            incident,
+            runbook,
+            class: classification.class,
             confidence: classification.confidence,
             excerpt,
-            platform: Arc::clone(&self.healer.platform),
-            rotation: self.healer.rotation.clone(),
-            drained: std::sync::Mutex::new(None),
-            sink: Arc::clone(sink),
-            client: self.client.clone(),
-            guardrails: self.healer.guardrails.clone(),
-            approvals: self.healer.approvals.clone(),
-            permits: Arc::clone(&self.permits),
-        };
-        let handle = self.incidents.spawn(task.handle());
-        if let SignalKind::Alert(alert) = &kind {
-            self.alert_incidents
-                .insert(alert.fingerprint.clone(), handle.id());
-        }
-        self.open.insert(
-            handle.id(),
-            Open {
-                target_key: target.name.clone(),
-                target_name: target.name,
-                incident,
-                class: classification.class,
-                runbook: runbook.name.clone(),
-                started: at,
-                abort: handle,
-            },
-        );
+            at,
+        });
     }
 
     /// A resolved alert closes the incident it opened, if that incident still runs: its

@@ -13,6 +13,7 @@
 //! | runbooks | `runbook`, `template` | YAML checked through `specfile`: every problem at once, file:line:col; step parameters templated with `{{target}}`, `{{labels.x}}` |
 //! | steps | `actions` (one module per action), `incident`, `notify` | `restart` (start what does not run; stop what runs with a `grace`, then start), `recreate`, `stop`, `scale`, `rollback` (to the image in [`PREVIOUS_IMAGE_LABEL`]), `update_limits`, `unpause`, `signal`, `wait`, `drain` (out of the balancer's [`rotation`] until the incident ends), `http` to the target, `notify` (Slack / PagerDuty bodies), each with a timeout and retries |
 //! | verify | `verify` | HTTP probes of the target's health path ([`HEALTH_LABEL`]) every 50 ms, several in flight, until N sent in a row answer healthily |
+//! | advise | `advisor`, `engine` | off by default ([`Healer::with_advisor`]): evidence no runbook matches, or a match below the confidence guardrail, is sent to an OpenAI-compatible model server; its strict JSON answer is acted on only when it names a runbook of the library that applies, at enough confidence, through the same guardrails; `AdvisorConsulted` records it |
 //! | escalate | `incident` | an `Escalated` event |
 //! | learn | `engine`, `knowledge` | an `IncidentClosed` event; success rate and mean time to recover per (class, runbook), optionally kept as JSON |
 //!
@@ -20,6 +21,7 @@
 //! [`journal::Event`]s, to a [`journal::Sink`]. It knows nothing about scenarios or load.
 
 mod actions;
+pub mod advisor;
 pub mod alertmanager;
 mod classify;
 mod detect;
@@ -40,6 +42,7 @@ mod template;
 mod triggers;
 mod verify;
 
+pub use advisor::{Advisor, AdvisorError};
 pub use engine::{Healer, HealerError};
 pub use guardrails::{ApprovalHandle, Guardrails};
 pub use knowledge::{KnowledgeBase, KnowledgeError, OutcomeStats};

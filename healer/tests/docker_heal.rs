@@ -1,5 +1,6 @@
 //! The healer against the real Docker engine, with the shipped runbooks and the `leaky` target:
-//! a hung target is found by the healer's own prober and restarted; a crash loop is restarted
+//! a hung target is found by the healer's own prober and restarted, also one that publishes no
+//! port (reached at its address on a user-defined network); a crash loop is restarted
 //! until `max_actions`, then escalated exactly once; a new image that fails its health check is
 //! rolled back to the previous one.
 //!
@@ -124,6 +125,61 @@ async fn a_hung_target_is_found_by_the_probe_detector_and_restarted() {
             ready(&platform, &target).await;
         })
         .await;
+}
+
+/// Behind a reverse proxy a target publishes nothing: the healer probes and verifies it at its
+/// address on its network.
+#[tokio::test]
+async fn a_hung_target_publishing_no_port_is_probed_and_verified_at_its_network_address() {
+    Fixture::new("unpublished")
+        .await
+        .run(|f| async move {
+            let image = build_leaky(&f, "good", &[]).await;
+            let network = f.network("proxy").await;
+            let platform = DockerPlatform::connect().await.unwrap();
+            let target = f.start_unpublished("leaky-0", &image, &[], &network).await;
+            let address = network_address(&f, &target, &network).await;
+            let endpoint = platform.http_endpoint(&target, 8080).await.unwrap();
+            assert_eq!(endpoint, format!("{address}:8080").parse().unwrap());
+            let url = format!("http://{endpoint}");
+            let (sink, _stop) = healer(&f, &["hang"], platform.clone());
+            // Healthy and reached: the prober finds nothing wrong.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert!(
+                !sink.events().iter().any(is("detected")),
+                "{:#?}",
+                sink.events()
+            );
+            post(&format!("{url}/chaos/hang")).await;
+            common::wait_for(&sink, PATIENCE, 1, is("verified")).await;
+            let events = sink.events();
+            assert!(events.iter().any(|e| matches!(e,
+                Event::ActionFinished { action, ok: true, .. } if action == "restart")));
+            assert!(
+                events
+                    .iter()
+                    .any(|e| matches!(e, Event::Verified { ok: true, .. })),
+                "{events:#?}"
+            );
+            assert!(!events.iter().any(is("escalated")), "{events:#?}");
+        })
+        .await;
+}
+
+/// `target`'s address on `network`, from Docker's own description of it.
+async fn network_address(f: &Fixture, target: &TargetRef, network: &str) -> String {
+    let inspect = f.docker.inspect_container(&target.id, None).await.unwrap();
+    let settings = inspect.network_settings.unwrap();
+    assert!(
+        settings
+            .ports
+            .unwrap_or_default()
+            .values()
+            .all(Option::is_none),
+        "the container publishes a port"
+    );
+    let networks = settings.networks.unwrap();
+    networks[network].ip_address.clone().unwrap()
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 mod fixture;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -190,14 +190,10 @@ async fn scenario(f: Arc<Fixture>, image: String) {
     let endpoint = platform.http_endpoint(&target, 8080).await.unwrap();
     assert_eq!(endpoint.ip(), Ipv4Addr::LOCALHOST);
     assert_ne!(endpoint.port(), 0);
-    let unpublished = platform.http_endpoint(&target, 9999).await.unwrap_err();
-    assert!(
-        matches!(
-            unpublished,
-            PlatformError::PortNotPublished { port: 9999, .. }
-        ),
-        "{unpublished}"
-    );
+    // A port it does not publish is reached at its own address on the default bridge.
+    let unpublished = platform.http_endpoint(&target, 9999).await.unwrap();
+    assert_eq!(unpublished.ip(), bridge_address(docker, &inside).await);
+    assert_eq!(unpublished.port(), 9999);
 
     // Killing both: only the scoped one is reported, with its exit code.
     kill(docker, &outside).await;
@@ -210,6 +206,13 @@ async fn scenario(f: Arc<Fixture>, image: String) {
         }
     );
     seen.push(died);
+    // Exited, it has neither: the error says what was tried.
+    let gone = platform.http_endpoint(&target, 8080).await.unwrap_err();
+    assert!(
+        matches!(&gone, PlatformError::Unreachable { port: 8080, tried, .. }
+            if tried.contains("bridge (no address)")),
+        "{gone}"
+    );
 
     // `restart` revives an exited container.
     platform
@@ -243,6 +246,23 @@ async fn next(signals: &mut mpsc::UnboundedReceiver<Result<Signal, PlatformError
         .await
         .expect("a signal within 30 s")
         .expect("the stream is open")
+        .unwrap()
+}
+
+/// The container's address on the default bridge network.
+async fn bridge_address(docker: &Docker, id: &str) -> IpAddr {
+    let networks = docker
+        .inspect_container(id, None)
+        .await
+        .unwrap()
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .unwrap();
+    networks["bridge"]
+        .ip_address
+        .as_deref()
+        .unwrap()
+        .parse()
         .unwrap()
 }
 

@@ -120,6 +120,40 @@ fn bad_flag_values_are_bad_input() {
         2,
         &["cannot read the token file /nonexistent/token"],
     );
+    let advisor = |url: &str, confidence: &str| {
+        healer(&[
+            "serve",
+            "--runbooks",
+            dir,
+            "--advisor-url",
+            url,
+            "--advisor-model",
+            "m",
+            "--advisor-min-confidence",
+            confidence,
+        ])
+    };
+    check(
+        &advisor("ftp://127.0.0.1:11434", "0.7"),
+        2,
+        &["bad advisor settings", "the scheme must be http or https"],
+    );
+    check(
+        &advisor("http://127.0.0.1:11434", "1.5"),
+        2,
+        &["min_confidence must be between 0 and 1"],
+    );
+    check(
+        &healer(&[
+            "serve",
+            "--runbooks",
+            dir,
+            "--advisor-url",
+            "http://127.0.0.1:1",
+        ]),
+        2,
+        &["--advisor-model"],
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_healer"))
         .args([
             "serve",

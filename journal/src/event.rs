@@ -145,6 +145,25 @@ pub enum Event {
         incident: String,
         lines: Vec<String>,
     },
+    /// The healer asked its model advisor about an incident no runbook's `when` matched, or
+    /// matched below the confidence guardrail: what it answered and what the healer did with
+    /// it. `answer` is the parsed answer, or the error (timeout, HTTP status, malformed JSON…),
+    /// at most 2,000 characters; `decision` is `acted` (a runbook of the library was handed to
+    /// the incident, whose guardrails still apply) or `escalated`.
+    AdvisorConsulted {
+        target: String,
+        incident: String,
+        #[serde(default)]
+        model: String,
+        #[serde(default)]
+        latency_ms: f64,
+        #[serde(default)]
+        answer: String,
+        #[serde(default)]
+        decision: String,
+        #[serde(default)]
+        reason: String,
+    },
     /// The healer chose a runbook for an incident, and why.
     RunbookSelected {
         target: String,
@@ -309,6 +328,7 @@ impl Event {
             | Event::Alert { target, .. }
             | Event::Detected { target, .. }
             | Event::LogExcerpt { target, .. }
+            | Event::AdvisorConsulted { target, .. }
             | Event::RunbookSelected { target, .. }
             | Event::Suppressed { target, .. }
             | Event::ActionStarted { target, .. }

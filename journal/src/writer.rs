@@ -1,7 +1,7 @@
 //! Appending records to a JSON-lines file as they happen, and reading them back.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -46,6 +46,9 @@ pub trait Sink: Send + Sync {
 pub struct Journal {
     path: PathBuf,
     started: Instant,
+    /// `t_ms` of the instant `started`: zero for a new journal, where the file's earlier
+    /// sessions left off for an appended one.
+    offset_ms: f64,
     state: Mutex<State>,
     failed_writes: AtomicU32,
 }
@@ -56,24 +59,60 @@ struct State {
     trial: Option<u32>,
 }
 
+/// How far back [`Journal::append`] first looks for the file's last record.
+const TAIL: u64 = 64 * 1024;
+
 impl Journal {
-    /// Creates (or truncates) the journal at `path`.
+    /// Creates (or truncates) the journal at `path`: one run's journal, `t_ms` from zero.
     pub fn create(path: &Path) -> Result<Self, JournalError> {
         let file = OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(true)
             .open(path)
-            .map_err(|source| JournalError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
-        Ok(Journal {
+            .map_err(|source| open_error(path, source))?;
+        Ok(Journal::new(path, file, 0.0))
+    }
+
+    /// Opens the journal at `path` to append to it, creating it when missing; nothing recorded
+    /// before is lost (a daemon's audit file, kept across its restarts).
+    ///
+    /// One clock runs through the file: this session's `t_ms` go on from the last record's,
+    /// plus the wall-clock time (`unix_ms`) since it, so `t_ms` never goes back. Between two
+    /// records of one session `t_ms` is the monotonic clock's; across a restart, the wall
+    /// clock's. A last line cut short by a crash is ended with a newline first, so this
+    /// session's first record is a line of its own and the torn one stays a line
+    /// [`read_journal`] skips.
+    pub fn append(path: &Path) -> Result<Self, JournalError> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| open_error(path, source))?;
+        let read_error = |source| JournalError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let (last, torn) = tail(&mut file).map_err(read_error)?;
+        if torn {
+            file.write_all(b"\n")
+                .map_err(|source| open_error(path, source))?;
+        }
+        let offset_ms = last.map_or(0.0, |record| {
+            record.t_ms + unix_ms().saturating_sub(record.unix_ms) as f64
+        });
+        Ok(Journal::new(path, file, offset_ms))
+    }
+
+    fn new(path: &Path, file: File, offset_ms: f64) -> Journal {
+        Journal {
             path: path.to_owned(),
             started: Instant::now(),
+            offset_ms,
             state: Mutex::new(State { file, trial: None }),
             failed_writes: AtomicU32::new(0),
-        })
+        }
     }
 
     /// The file this journal writes to.
@@ -109,11 +148,8 @@ impl Sink for Journal {
     fn record(&self, event: Event) {
         let mut state = self.lock();
         let record = Record {
-            t_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            unix_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            t_ms: self.offset_ms + self.started.elapsed().as_secs_f64() * 1000.0,
+            unix_ms: unix_ms(),
             trial: state.trial,
             event,
         };
@@ -131,8 +167,54 @@ impl Sink for Journal {
     }
 }
 
-/// Reads every record of the journal at `path`. A truncated last line (a run killed mid-write)
-/// is skipped; any other malformed line is an error naming the line.
+fn open_error(path: &Path, source: std::io::Error) -> JournalError {
+    JournalError::Open {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Wall-clock time, milliseconds since the Unix epoch (0 before it).
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The last record of `file` that parses, and whether the file ends inside a line (a torn
+/// write). Reads back from the end, [`TAIL`] bytes first, more only while no record is found.
+fn tail(file: &mut File) -> std::io::Result<(Option<Record>, bool)> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok((None, false));
+    }
+    let mut window = TAIL;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = vec![0; usize::try_from(len - start).unwrap_or(usize::MAX)];
+        file.read_exact(&mut bytes)?;
+        let torn = bytes.last() != Some(&b'\n');
+        let mut lines = bytes.split(|byte| *byte == b'\n');
+        if start > 0 {
+            // Begun before the window: not a whole line.
+            lines.next();
+        }
+        let last = lines
+            .rev()
+            .find_map(|line| serde_json::from_slice(line).ok());
+        if last.is_some() || start == 0 {
+            return Ok((last, torn));
+        }
+        window = window.saturating_mul(4);
+    }
+}
+
+/// Reads every record of the journal at `path`. A line cut short by a crash (a run or a daemon
+/// killed mid-write) is skipped: the last line, or a line that begins a record and does not end
+/// it (where an appending session started after it); any other malformed line is an error
+/// naming the line.
 pub fn read_journal(path: &Path) -> Result<Vec<Record>, JournalError> {
     let file = File::open(path).map_err(|source| JournalError::Open {
         path: path.to_owned(),
@@ -153,7 +235,9 @@ pub fn read_journal(path: &Path) -> Result<Vec<Record>, JournalError> {
         }
         match serde_json::from_str(line) {
             Ok(record) => records.push(record),
-            Err(_) if index + 1 == last && !line.ends_with('}') => break,
+            Err(_) if !line.ends_with('}') && (index + 1 == last || line.starts_with('{')) => {
+                continue
+            }
             Err(source) => {
                 return Err(JournalError::Parse {
                     path: path.to_owned(),
@@ -189,6 +273,26 @@ mod tests {
         assert_eq!(records[1].event.target(), Some("leaky-0"));
         assert!(records[1].t_ms >= records[0].t_ms);
         assert_eq!(journal.failed_writes(), 0);
+    }
+
+    #[test]
+    fn an_appended_clock_goes_on_from_a_last_record_far_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let last = format!(
+            r#"{{"t_ms":5000000.0,"unix_ms":{},"event":"trial_started"}}"#,
+            unix_ms()
+        );
+        // Torn after a line longer than the first look back.
+        let torn = format!(
+            "{{\"t_ms\":5000001.0,\"x\":\"{}",
+            "x".repeat(3 * TAIL as usize)
+        );
+        std::fs::write(&path, format!("{last}\n{torn}")).unwrap();
+        Journal::append(&path).unwrap().record(Event::TrialStarted);
+        let records = read_journal(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(records[1].t_ms >= 5_000_000.0, "{}", records[1].t_ms);
     }
 
     #[test]

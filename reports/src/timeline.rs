@@ -242,6 +242,31 @@ pub(crate) fn audit(records: &[Record]) -> Vec<AuditEntry> {
                     format!("escalated incident {incident}"),
                     reason.clone(),
                 ),
+                Event::LogExcerpt {
+                    target,
+                    incident,
+                    lines,
+                } => (
+                    target,
+                    format!("log excerpt of incident {incident} ({} lines)", lines.len()),
+                    lines.join("\n"),
+                ),
+                Event::AdvisorConsulted {
+                    target,
+                    incident,
+                    model,
+                    latency_ms,
+                    answer,
+                    decision,
+                    reason,
+                } => (
+                    target,
+                    format!(
+                        "advisor {model} consulted for {incident}: {decision} after {:.3}s",
+                        latency_ms / 1000.0
+                    ),
+                    format!("{reason}; answer: {answer}"),
+                ),
                 _ => return None,
             };
             Some(AuditEntry {
@@ -279,6 +304,47 @@ mod tests {
                 error: None,
             },
         )
+    }
+
+    #[test]
+    fn the_audit_tells_the_log_excerpt_and_the_advisors_answer() {
+        let records = [
+            record(
+                1.0,
+                Event::LogExcerpt {
+                    target: "t".into(),
+                    incident: "i1".into(),
+                    lines: vec!["FATAL: a".into(), "FATAL: b".into()],
+                },
+            ),
+            record(
+                2.0,
+                Event::AdvisorConsulted {
+                    target: "t".into(),
+                    incident: "i1".into(),
+                    model: "stub".into(),
+                    latency_ms: 9.0,
+                    answer: "{\"runbook\":\"x\"}".into(),
+                    decision: "escalated".into(),
+                    reason: "runbook x is not in the library".into(),
+                },
+            ),
+        ];
+        let entries = audit(&records);
+        let told: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.what.as_str(), e.why.as_str()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("log excerpt of incident i1 (2 lines)", "FATAL: a\nFATAL: b"),
+                (
+                    "advisor stub consulted for i1: escalated after 0.009s",
+                    "runbook x is not in the library; answer: {\"runbook\":\"x\"}"
+                ),
+            ]
+        );
     }
 
     #[test]

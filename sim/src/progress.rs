@@ -121,6 +121,15 @@ fn narration(event: &journal::Event) -> Option<String> {
         Event::Escalated { target, reason, .. } => {
             format!("healer: {target}: ESCALATED: {reason}")
         }
+        Event::AdvisorConsulted {
+            target,
+            model,
+            decision,
+            latency_ms,
+            ..
+        } => {
+            format!("healer: {target}: advisor {model} answered in {latency_ms:.0} ms: {decision}")
+        }
         _ => return None,
     })
 }

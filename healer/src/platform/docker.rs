@@ -1,9 +1,11 @@
 //! [`DockerPlatform`]: signals from Docker's event stream, actions through the Docker API.
 //!
-//! The only module of the healer that talks to bollard (with its submodules: [`lifecycle`],
-//! restart and stop; [`replace`], containers created again from their blueprint; [`logs`],
-//! a container's log lines through its restarts).
+//! The only module of the healer that talks to bollard (with its submodules: [`endpoint`],
+//! where this host reaches a container's port; [`lifecycle`], restart and stop; [`replace`],
+//! containers created again from their blueprint; [`logs`], a container's log lines through
+//! its restarts).
 
+mod endpoint;
 mod lifecycle;
 mod logs;
 mod neighbors;
@@ -14,7 +16,7 @@ pub use neighbors::forget_stale_neighbors;
 pub use replace::REPLICA_OF_LABEL;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bollard::models::{
@@ -163,27 +165,7 @@ impl Platform for DockerPlatform {
         let target = target.clone();
         async move {
             let inspect = self.inspect(&target).await?;
-            let bindings = inspect
-                .network_settings
-                .and_then(|settings| settings.ports)
-                .and_then(|mut ports| ports.remove(&format!("{container_port}/tcp")))
-                .flatten()
-                .unwrap_or_default();
-            bindings
-                .iter()
-                .filter_map(|binding| {
-                    let port = binding.host_port.as_deref()?.parse::<u16>().ok()?;
-                    Some(SocketAddr::new(
-                        reachable_ip(binding.host_ip.as_deref()),
-                        port,
-                    ))
-                })
-                // Prefer the IPv4 loopback binding the project publishes on.
-                .min_by_key(|addr| addr.ip() != IpAddr::V4(Ipv4Addr::LOCALHOST))
-                .ok_or(PlatformError::PortNotPublished {
-                    target: target.name,
-                    port: container_port,
-                })
+            endpoint::http_endpoint(&self.docker, &target, inspect, container_port).await
         }
         .boxed()
     }
@@ -507,15 +489,6 @@ fn not_modified(error: &bollard::errors::Error) -> bool {
             ..
         }
     )
-}
-
-/// The address to dial for a binding's host IP: loopback for "all interfaces".
-fn reachable_ip(host_ip: Option<&str>) -> IpAddr {
-    match host_ip.and_then(|ip| ip.parse::<IpAddr>().ok()) {
-        Some(ip) if ip.is_unspecified() && ip.is_ipv6() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        Some(ip) if !ip.is_unspecified() => ip,
-        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    }
 }
 
 /// Turns a container event into a signal; `None` for actions the healer does not use.

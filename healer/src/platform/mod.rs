@@ -48,8 +48,9 @@ pub trait Platform: Send + Sync {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<(), PlatformError>>;
 
-    /// Where this host reaches `container_port` of `target` now. Asked afresh every time,
-    /// because a restart can move a published port.
+    /// Where this host reaches `container_port` of `target` now: a port it publishes on this
+    /// host, else its own address on a network this host is on. Asked afresh every time,
+    /// because a restart can move a published port or change the address.
     fn http_endpoint(
         &self,
         target: &TargetRef,
@@ -299,6 +300,14 @@ pub enum PlatformError {
     /// The target does not publish the port on this host.
     #[error("{target} does not publish port {port}/tcp on this host")]
     PortNotPublished { target: String, port: u16 },
+    /// The target publishes no host port for the port, and this host is on none of its
+    /// networks; `tried` says what was looked at.
+    #[error("{target} cannot be reached on port {port}/tcp from this host: {tried}")]
+    Unreachable {
+        target: String,
+        port: u16,
+        tried: String,
+    },
     /// An operation did not finish in time.
     #[error("{operation} of {target} did not finish within {after:?}")]
     Timeout {

@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::{exit, Config, ServeError, Token, WebhookOptions, DEFAULT_QUEUE};
+use crate::advisor::{Advisor, DEFAULT_MIN_CONFIDENCE};
 use crate::platform::Scope;
 use crate::rotation::Haproxy;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  stopped cleanly (Ctrl-C / SIGTERM)
-  2  bad input: runbooks with problems, bad flags, a non-loopback address without
+  2  bad input: runbooks with problems, bad flags (an advisor URL that is not http(s)),
+     a non-loopback address without
      --allow-remote, --allow-remote without a token
   3  environment: no Docker engine answers, or the listen address cannot be bound
   4  the engine or the HTTP server failed while running";
@@ -47,6 +49,7 @@ Examples:
   healer serve --runbooks healer/runbooks
   healer serve --runbooks ./runbooks --scope app=shop --scope env=prod --audit /var/log/healer.jsonl
   healer serve --runbooks ./runbooks --dry-run          # decide and record, change nothing
+  healer serve --runbooks ./runbooks --advisor-url http://127.0.0.1:11434 --advisor-model qwen2.5:0.5b
   HEALER_TOKEN=s3cret healer serve --runbooks ./runbooks --token-env HEALER_TOKEN
   healer serve --runbooks ./runbooks --listen 0.0.0.0:9095 --allow-remote --token-file /etc/healer/token
 
@@ -106,6 +109,21 @@ struct ServeArgs {
         requires = "haproxy_api"
     )]
     haproxy_backend: String,
+    /// An OpenAI-compatible model server (Ollama http://127.0.0.1:11434, llama.cpp's server,
+    /// vLLM…) consulted when no runbook matches or a match is unsure; the healer acts only on a
+    /// runbook of its library that it names. The incident's evidence is sent there, with the
+    /// target's last log lines (secrets redacted). Off by default.
+    #[arg(long, value_name = "URL", requires = "advisor_model")]
+    advisor_url: Option<String>,
+    /// The model the advisor server is asked for.
+    #[arg(long, value_name = "NAME", requires = "advisor_url")]
+    advisor_model: Option<String>,
+    /// An advisor answer later than this counts as none (the healer escalates).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = specfile::parse_duration)]
+    advisor_timeout: std::time::Duration,
+    /// The advisor's confidence (0..1) the healer needs to act on its answer.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MIN_CONFIDENCE)]
+    advisor_min_confidence: f64,
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {
@@ -141,7 +159,17 @@ impl ServeArgs {
         } else {
             self.scope.into_iter().collect()
         };
+        let advisor = match (&self.advisor_url, &self.advisor_model) {
+            (Some(url), Some(model)) => Some(
+                Advisor::new(url, model)
+                    .and_then(|a| a.timeout(self.advisor_timeout))
+                    .and_then(|a| a.min_confidence(self.advisor_min_confidence))
+                    .map_err(ServeError::Advisor)?,
+            ),
+            _ => None,
+        };
         Ok(Config {
+            advisor,
             runbooks: self.runbooks,
             scope: Scope { labels },
             listen: self.listen,

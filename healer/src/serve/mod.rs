@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 pub use app::{router, App, WebhookOptions, DEFAULT_MAX_BODY, DEFAULT_QUEUE, WEBHOOK_PATH};
 pub use token::Token;
 
+use crate::advisor::{Advisor, AdvisorError};
 use crate::engine::{Healer, HealerError};
 use crate::guardrails::Guardrails;
 use crate::platform::docker::DockerPlatform;
@@ -62,6 +63,8 @@ pub struct Config {
     pub dry_run: bool,
     /// The balancer whose rotation `drain` steps take targets out of, if any.
     pub haproxy: Option<Haproxy>,
+    /// The model advisor consulted when no runbook matches, if any.
+    pub advisor: Option<Advisor>,
 }
 
 /// Why `healer serve` could not start or stopped early. [`ServeError::exit_code`] maps each to
@@ -76,6 +79,8 @@ pub enum ServeError {
     RemoteListen { addr: SocketAddr },
     #[error("--allow-remote needs a bearer token: pass --token-file FILE or --token-env VAR")]
     RemoteWithoutToken,
+    #[error("bad advisor settings: {0}")]
+    Advisor(#[source] AdvisorError),
     #[error("cannot read the token file {path}: {why}")]
     TokenFile { path: PathBuf, why: String },
     #[error("cannot read the token from ${var}: {why}")]
@@ -109,6 +114,7 @@ impl ServeError {
             ServeError::Runbooks(_)
             | ServeError::RemoteListen { .. }
             | ServeError::RemoteWithoutToken
+            | ServeError::Advisor(_)
             | ServeError::TokenFile { .. }
             | ServeError::TokenEnv { .. }
             | ServeError::Audit { .. } => exit::BAD_INPUT,
@@ -217,7 +223,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let sink: Arc<dyn Sink> = match &config.audit {
         Some(path) => {
             Arc::new(
-                journal::Journal::create(path).map_err(|source| ServeError::Audit {
+                journal::Journal::append(path).map_err(|source| ServeError::Audit {
                     path: path.clone(),
                     source,
                 })?,
@@ -259,6 +265,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         sink,
         |healer| {
             let healer = healer.with_guardrails(Guardrails::default().dry_run(config.dry_run));
+            let healer = match config.advisor.clone() {
+                Some(advisor) => healer.with_advisor(advisor),
+                None => healer,
+            };
             match config.haproxy.clone() {
                 Some(haproxy) => healer.with_rotation(Arc::new(haproxy)),
                 None => healer,

@@ -41,6 +41,13 @@ impl PartialEq for Pattern {
     }
 }
 
+impl LogMatch {
+    /// Whether `line` matches the pattern (one of the lines the trigger counts).
+    pub(crate) fn matches_line(&self, line: &str) -> bool {
+        self.pattern.0.is_match(line)
+    }
+}
+
 impl TriggerKind for LogMatch {
     const KEY: &'static str = "log_match";
     const FIELDS: &'static [&'static str] = &["count", "within"];

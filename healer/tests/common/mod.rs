@@ -428,6 +428,12 @@ fn summarize(event: &Event) -> String {
         Event::LogExcerpt {
             incident, lines, ..
         } => format!("excerpt {incident}: {}", lines.join(" | ")),
+        Event::AdvisorConsulted {
+            incident,
+            decision,
+            reason,
+            ..
+        } => format!("advised {incident} {decision}: {reason}"),
         other => panic!("the healer recorded an event it should not: {other:?}"),
     }
 }

@@ -62,8 +62,9 @@ async fn bridge_addresses(docker: &Docker, container: &str) -> Vec<(String, Stri
 }
 
 /// The host interface of a bridge network: its `com.docker.network.bridge.name` option (e.g.
-/// `docker0`), else Docker's default `br-<first 12 characters of its id>`.
-async fn bridge_name(docker: &Docker, network: &str) -> Option<String> {
+/// `docker0`), else Docker's default `br-<first 12 characters of its id>`; `None` when it is
+/// not a bridge network (or cannot be inspected).
+pub(super) async fn bridge_name(docker: &Docker, network: &str) -> Option<String> {
     let inspect = docker
         .inspect_network(
             network,

@@ -1,5 +1,5 @@
 //! Unit tests of the Docker platform's conversions: events to signals, blueprints' network
-//! aliases, published host IPs.
+//! aliases.
 
 use bollard::models::{EndpointSettings, EventActor, HostConfig};
 
@@ -101,18 +101,4 @@ fn a_blueprint_keeps_the_network_aliases_but_not_the_short_id() {
     // Only Docker's own alias: nothing to keep (the default bridge takes no aliases at all).
     let own = HashMap::from([("sim-r1".to_owned(), endpoint(&["c0ffee123456"]))]);
     assert!(network_aliases("c0ffee1234567890", Some(&host), Some(own)).is_none());
-}
-
-#[test]
-fn unspecified_host_ips_are_reached_through_loopback() {
-    assert_eq!(
-        reachable_ip(Some("0.0.0.0")),
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    );
-    assert_eq!(reachable_ip(Some("::")), IpAddr::V6(Ipv6Addr::LOCALHOST));
-    assert_eq!(reachable_ip(Some("")), IpAddr::V4(Ipv4Addr::LOCALHOST));
-    assert_eq!(
-        reachable_ip(Some("10.1.2.3")),
-        "10.1.2.3".parse::<IpAddr>().unwrap()
-    );
 }
