@@ -92,6 +92,10 @@ fn rfc3339_unix_ms(text: &str) -> Option<u64> {
     let (date, time) = text.split_once(['T', 't'])?;
     let mut date = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
     let (year, month, day) = (date.next()??, date.next()??, date.next()??);
+    // RFC 3339's ranges; they also keep the arithmetic below from overflowing.
+    if !(0..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
     let (clock, offset_secs) = match time.find(['Z', 'z', '+', '-']) {
         Some(at) => {
             let (clock, zone) = time.split_at(at);
@@ -99,7 +103,11 @@ fn rfc3339_unix_ms(text: &str) -> Option<u64> {
                 b'Z' | b'z' => 0,
                 sign => {
                     let (h, m) = zone[1..].split_once(':')?;
-                    let secs = h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60;
+                    let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+                    if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+                        return None;
+                    }
+                    let secs = h * 3600 + m * 60;
                     if sign == b'+' {
                         secs
                     } else {
@@ -115,6 +123,10 @@ fn rfc3339_unix_ms(text: &str) -> Option<u64> {
     let hour: i64 = hms.next()?.parse().ok()?;
     let minute: i64 = hms.next()?.parse().ok()?;
     let seconds: f64 = hms.next()?.parse().ok()?;
+    // 60 is a leap second; NaN and infinities are not within.
+    if !(0..=23).contains(&hour) || !(0..=59).contains(&minute) || !(0.0..61.0).contains(&seconds) {
+        return None;
+    }
     // Days from the civil date (proleptic Gregorian; Howard Hinnant's algorithm).
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -202,6 +214,27 @@ mod time_tests {
         );
         assert_eq!(rfc3339_unix_ms("yesterday"), None);
         assert_eq!(rfc3339_unix_ms("2026-11-22T05:32:00"), None);
+    }
+
+    /// Found by the `webhook` fuzz target: a year, offset or hour this large overflowed `i64`
+    /// (a panic in debug builds, a wrong time in release ones).
+    #[test]
+    fn timestamps_out_of_range_are_refused_not_overflowed() {
+        for text in [
+            "99999999999999-01-01T00:00:00Z",
+            "2024-01-01T00:00:00+9999999999999999:00",
+            "2024-01-01T9999999999999999:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T00:00:infZ",
+            "2024-01-01T00:00:NaNZ",
+        ] {
+            assert_eq!(rfc3339_unix_ms(text), None, "{text}");
+        }
+        assert_eq!(
+            rfc3339_unix_ms("2016-12-31T23:59:60Z"),
+            Some(1_483_228_800_000),
+            "a leap second"
+        );
     }
 }
 

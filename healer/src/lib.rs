@@ -27,6 +27,8 @@ mod classify;
 mod detect;
 mod engine;
 mod excerpt;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guardrails;
 mod incident;
 mod knowledge;

@@ -136,7 +136,7 @@ fn bad_flag_values_are_bad_input() {
     check(
         &advisor("ftp://127.0.0.1:11434", "0.7"),
         2,
-        &["bad advisor settings", "the scheme must be http or https"],
+        &["bad advisor settings", "the scheme must be http"],
     );
     check(
         &advisor("http://127.0.0.1:11434", "1.5"),

@@ -17,12 +17,14 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
     ("network-latency", "network.rs"),
     ("bad-deploy-rollback", "deploy.rs"),
     ("dependency-outage", "deploy.rs"),
+    ("swarm-node-loss", "swarm_run.rs"),
 ];
 
 /// Scenarios this file runs, one test each.
 const RUN_HERE: &[&str] = &[
     "hang",
     "log-error",
+    "unknown-failure",
     "crash-loop",
     "memory-leak-preemptive",
     "pause",
@@ -215,6 +217,31 @@ async fn log_error() {
         trial["mttr_ms"].as_f64().is_some(),
         "a measured MTTR: {trial}"
     );
+}
+
+/// An error no runbook matches, without an advisor: one escalation carrying the log excerpt,
+/// no action (`sim/tests/advisor.rs` runs it with a stub advisor, which heals it).
+#[tokio::test]
+async fn unknown_failure() {
+    let (_out, dir) = meets_its_expectations("unknown-failure", &[]).await;
+    let journal = common::journal(&dir);
+    let event = |name: &'static str| journal.iter().filter(move |r| r["event"] == name);
+    let detected: Vec<_> = event("detected").collect();
+    assert_eq!(detected.len(), 1, "one incident: {detected:?}");
+    assert_eq!(detected[0]["class"], "unknown");
+    let excerpt = event("log_excerpt").next().expect("an excerpt");
+    assert!(
+        excerpt["lines"].as_array().unwrap().iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.contains("unrecognised state 0x7f"))),
+        "{excerpt}"
+    );
+    let escalated: Vec<_> = event("escalated").collect();
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    let reason = escalated[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("no advisor is configured"), "{reason}");
+    assert_eq!(event("action_started").count(), 0);
+    assert_eq!(event("advisor_consulted").count(), 0);
 }
 
 #[tokio::test]

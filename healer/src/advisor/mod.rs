@@ -48,8 +48,8 @@ pub struct Advisor {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdvisorError {
-    /// The URL does not parse, or is not `http(s)://host[:port][/path]`.
-    #[error("{url:?} is not an http(s) URL: {why}")]
+    /// The URL does not parse, or is not `http://host[:port][/path]`.
+    #[error("{url:?} is not an http URL: {why}")]
     Url { url: String, why: String },
     /// No model name.
     #[error("the advisor needs a model name, such as `qwen2.5:0.5b`")]

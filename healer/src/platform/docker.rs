@@ -436,7 +436,7 @@ fn to_target(container: ContainerSummary) -> Option<(TargetRef, Option<String>)>
 }
 
 /// Memory without the reclaimable page cache (as `docker stats` shows it), and the CPU counter.
-fn to_stats(sample: ContainerStatsResponse) -> Option<Stats> {
+pub(crate) fn to_stats(sample: ContainerStatsResponse) -> Option<Stats> {
     let memory = sample.memory_stats?;
     let usage = memory.usage?;
     let cache = memory
@@ -492,7 +492,7 @@ fn not_modified(error: &bollard::errors::Error) -> bool {
 }
 
 /// Turns a container event into a signal; `None` for actions the healer does not use.
-fn to_signal(message: EventMessage) -> Option<Signal> {
+pub(crate) fn to_signal(message: EventMessage) -> Option<Signal> {
     let action = message.action?;
     let actor = message.actor?;
     let id = actor.id?;

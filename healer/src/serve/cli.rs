@@ -16,7 +16,7 @@ use crate::rotation::Haproxy;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  stopped cleanly (Ctrl-C / SIGTERM)
-  2  bad input: runbooks with problems, bad flags (an advisor URL that is not http(s)),
+  2  bad input: runbooks with problems, bad flags (an advisor URL that is not http),
      a non-loopback address without
      --allow-remote, --allow-remote without a token
   3  environment: no Docker engine answers, or the listen address cannot be bound

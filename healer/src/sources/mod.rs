@@ -8,7 +8,7 @@
 mod logs;
 mod probe;
 mod sample;
-mod scrape;
+pub(crate) mod scrape;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

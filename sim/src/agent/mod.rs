@@ -30,6 +30,15 @@ use tokio::task::JoinHandle;
 pub use observed::{AlertView, Observed, ProbeView, SampleView, Tap, PROBES_KEPT};
 use tokio_util::sync::CancellationToken;
 
+/// Parses an action call's body as `POST /v1/targets/{name}/actions` does, its 400 message on a
+/// problem. For the fuzz target in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub fn parse_action_body(body: &[u8]) -> Result<(), String> {
+    actions::ActionRequest::parse(body)
+        .map(drop)
+        .map_err(|error| error.message)
+}
+
 /// The runbook name the Agent API's actions carry in the journal.
 pub const RUNBOOK: &str = "external";
 

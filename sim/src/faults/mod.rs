@@ -48,6 +48,8 @@ pub enum FaultError {
     },
     #[error("{target}: a network fault needs the replica's proxy, and it has none")]
     NoProxy { target: String },
+    #[error("{target}: {detail}")]
+    Cluster { target: String, detail: String },
     #[error("{target}: the deploy failed: {source}")]
     Deploy {
         target: String,

@@ -37,6 +37,7 @@ mod observe;
 mod run;
 mod schedule;
 mod setup;
+mod swarm;
 mod trial;
 
 pub use run::run;
@@ -107,6 +108,8 @@ pub enum RunError {
     Monitoring(#[from] MonitoringError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    #[error(transparent)]
+    Swarm(#[from] crate::swarm::SwarmError),
 }
 
 impl RunError {
@@ -125,6 +128,9 @@ impl RunError {
             RunError::Compose(ComposeError::Haproxy(BalancerError::Missing)) => {
                 crate::exit::ENVIRONMENT
             }
+            RunError::Swarm(
+                crate::swarm::SwarmError::NotRoot { .. } | crate::swarm::SwarmError::Missing { .. },
+            ) => crate::exit::ENVIRONMENT,
             _ => crate::exit::RUN_FAILED,
         }
     }
@@ -156,4 +162,6 @@ struct RunContext {
     seed: u64,
     /// How long a trial may observe past its load's planned end.
     observe_up_to: Duration,
+    /// The run's swarm, when the target runs on one (`platform: swarm`).
+    swarm: Option<swarm::SwarmRun>,
 }

@@ -9,13 +9,14 @@ use reports::RunInfo;
 use tokio_util::sync::CancellationToken;
 
 use super::setup::{prepare, target_image};
+use super::swarm::SwarmRun;
 use super::trial::run_trials;
 use super::{RunContext, RunError, RunOptions, RunOutcome};
-use crate::{agent, alerting};
 use crate::docker::{self, RunResources};
 use crate::faults::Injector;
 use crate::progress::{Narrator, Progress};
 use crate::scenario::Plan;
+use crate::{agent, alerting};
 
 /// Runs `plan` and returns its figures. Cleans up whatever happens.
 pub async fn run(
@@ -92,6 +93,13 @@ pub async fn run(
             return Err(e.into());
         }
     };
+    let swarm = match SwarmRun::form(&plan, &run_id, &docker, &prepared.image, &progress).await {
+        Ok(swarm) => swarm,
+        Err(e) => {
+            let _ = resources.cleanup().await;
+            return Err(e);
+        }
+    };
     let events = tokio::spawn(docker::record_docker_events(
         docker.clone(),
         run_id.clone(),
@@ -114,6 +122,7 @@ pub async fn run(
         strategy: options.strategy.clone(),
         seed,
         observe_up_to: options.observe_up_to,
+        swarm,
     });
     let trials = tokio::spawn(run_trials(context.clone()));
     let trials_result = match trials.await {
@@ -124,12 +133,17 @@ pub async fn run(
     // Give the event recorder a moment to write the last `die` events, then stop it.
     tokio::time::sleep(Duration::from_millis(200)).await;
     events.abort();
+    let removed = match &context.swarm {
+        Some(swarm) => swarm.shutdown().await,
+        None => Ok(()),
+    };
     let cleanup = resources.cleanup().await;
     let interrupted = cancel.is_cancelled();
     journal.set_trial(None);
     journal.record(Event::RunEnded { interrupted });
     progress.finish();
     trials_result?;
+    removed?;
     cleanup?;
 
     let records = journal::read_journal(journal.path())?;

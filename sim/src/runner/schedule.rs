@@ -1,5 +1,5 @@
 //! A trial's fault schedule: each fault injected at its time from the start of load and cleared
-//! when its window ends, on the containers it hits.
+//! when its window ends, on the containers it hits; a node crash goes to the run's swarm.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::RunContext;
 use crate::docker::TargetContainer;
 use crate::faults;
-use crate::scenario::FaultPlan;
+use crate::scenario::{FaultKind, FaultPlan};
 
 /// Injects each fault at its time (relative to the start of load) and clears it when its
 /// window ends, marking in `active` what is in force. Returns once the schedule is done or the
@@ -37,6 +37,11 @@ pub(super) async fn run_faults(
             _ = tokio::time::sleep_until(load_started + at) => {}
         }
         let fault = &context.plan.faults[index];
+        if let (FaultKind::NodeCrash(crash), Some(swarm)) = (&fault.kind, &context.swarm) {
+            // A cluster fault: it hits a node, through the cluster, not a container.
+            swarm.crash(context, replicas, crash, trial).await;
+            continue;
+        }
         for replica in fault_targets(replicas, dependency, fault) {
             if !inject {
                 clear_fault(context, index, replica).await;

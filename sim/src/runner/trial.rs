@@ -12,10 +12,10 @@ use super::observe::{self, LoadClock, Observation};
 use super::schedule::{clear_fault, fault_targets, run_faults};
 use super::setup::{health_url, start_dependency, start_project, start_replicas};
 use super::{RunContext, RunError};
-use crate::{agent, docker};
 use crate::load::{self, LoadSpec};
 use crate::prober::{self, ProbeTarget};
 use crate::strategy;
+use crate::{agent, docker};
 
 pub(super) async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError> {
     for trial in 1..=context.plan.trials {
@@ -31,8 +31,13 @@ pub(super) async fn run_trials(context: Arc<RunContext>) -> Result<(), RunError>
             interrupted: context.cancel.is_cancelled(),
         });
         context.journal.set_trial(None);
+        let ended = match &context.swarm {
+            Some(swarm) => swarm.end_trial().await,
+            None => Ok(()),
+        };
         let removed = context.resources.remove_trial(trial).await;
         result?;
+        ended?;
         removed?;
     }
     Ok(())
@@ -61,22 +66,31 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             host_port: dependency.host_port,
         });
     }
-    let (replicas, services) = start_project(
-        &context.resources,
-        plan,
-        &context.compose_images,
-        trial,
-        &*context.journal,
-        || start_replicas(context, trial),
-    )
-    .await?;
+    let (replicas, services) = match &context.swarm {
+        Some(swarm) => (swarm.start_trial(context, trial).await?, Default::default()),
+        None => {
+            start_project(
+                &context.resources,
+                plan,
+                &context.compose_images,
+                trial,
+                &*context.journal,
+                || start_replicas(context, trial),
+            )
+            .await?
+        }
+    };
     for replica in &replicas {
         // The proxies outlive trials: a toxic a failed clear left must not leak into this one.
         context.injector.reset_network(replica).await?;
     }
-    // Load goes through the project's own service (at its first published port), else sim's
-    // balancer, else straight to the one replica.
+    // Load goes over a swarm's tasks, else through the project's own service (at its first
+    // published port), else sim's balancer, else straight to the one replica.
     let (load_port, front) = match (&plan.load.via, context.balancer) {
+        _ if context.swarm.is_some() => (
+            context.swarm.as_ref().map_or(0, |s| s.spread_port()),
+            Some("the swarm's tasks"),
+        ),
         (Some(via), _) => {
             let port = services.of(via).first().map_or(0, |c| c.host_port);
             (port, Some(via.as_str()))
@@ -131,6 +145,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             alerts: context.alerts.as_ref(),
             balancer: context.balancer,
             narrator: &context.narrator,
+            advisor: context.plan.advisor.as_ref(),
             observed: &context.observed,
         },
         trial_cancel.clone(),

@@ -121,7 +121,13 @@ pub fn load(path: &Path, ctx: &Context) -> Result<Plan, Problems> {
     let text = fs::read_to_string(path).map_err(|error| {
         Problems::whole_file(path, format!("cannot read the scenario: {error}"))
     })?;
-    let (spec, map) = specfile::parse::<spec::ScenarioSpec>(path, &text)?;
+    compile_text(&text, path, ctx)
+}
+
+/// Compiles scenario `text` as [`load`] does the file at `path` (which names it in problems and
+/// is what its relative paths, runbooks, rules and compose files, are resolved against).
+pub fn compile_text(text: &str, path: &Path, ctx: &Context) -> Result<Plan, Problems> {
+    let (spec, map) = specfile::parse::<spec::ScenarioSpec>(path, text)?;
     compile::compile(spec, map, path, ctx)
 }
 

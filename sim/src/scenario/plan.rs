@@ -24,6 +24,9 @@ pub struct Plan {
     pub runbooks: Vec<PathBuf>,
     /// Who heals when `--strategy` does not say (`healer.strategy`); `None`: the embedded healer.
     pub strategy: Option<StrategyPlan>,
+    /// The embedded healer's model advisor (`healer.advisor`), if any: consulted on evidence no
+    /// runbook matches; the incident's evidence, its redacted log excerpt included, goes to it.
+    pub advisor: Option<healer::Advisor>,
     /// The containerised alerting pipeline, when the scenario asks for one.
     pub monitoring: Option<MonitoringPlan>,
     pub expect: reports::Expectations,
@@ -35,6 +38,15 @@ pub struct Plan {
     /// The compose project the target is a service of (`target.compose`), every service of it
     /// started in every trial; the target is its service `target.name`.
     pub compose: Option<crate::compose::ComposePlan>,
+    /// The swarm the target runs on as a replicated service (`platform: swarm`); `None`:
+    /// containers on this host's engine.
+    pub swarm: Option<SwarmPlan>,
+}
+
+/// `platform: swarm`: a cluster of `nodes` dockerd processes, all managers, formed once per run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwarmPlan {
+    pub nodes: usize,
 }
 
 /// `healer.strategy` and, for `external`, `healer.external`: a known strategy name, and a

@@ -26,6 +26,10 @@ pub struct ScenarioSpec {
     pub monitoring: Option<MonitoringSpec>,
     pub expect: Option<ExpectSpec>,
     pub dependency: Option<DependencySpec>,
+    /// `docker` (the default) or `swarm`.
+    pub platform: Option<String>,
+    /// How many nodes a swarm has.
+    pub nodes: Option<i64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -43,6 +47,8 @@ impl ScenarioSpec {
         "monitoring",
         "expect",
         "dependency",
+        "platform",
+        "nodes",
     ];
 }
 
@@ -147,6 +153,8 @@ pub struct FaultSpec {
     // log-error
     pub line: Option<Scalar>,
     pub count: Option<i64>,
+    // node-crash
+    pub node: Option<i64>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -169,6 +177,7 @@ impl FaultSpec {
             ("cpus", self.cpus.is_some()),
             ("line", self.line.is_some()),
             ("count", self.count.is_some()),
+            ("node", self.node.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -198,12 +207,31 @@ pub struct HealerSpec {
     pub runbooks: Vec<String>,
     pub strategy: Option<String>,
     pub external: Option<ExternalSpec>,
+    pub advisor: Option<AdvisorSpec>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl HealerSpec {
-    pub const FIELDS: &[&str] = &["runbooks", "strategy", "external"];
+    pub const FIELDS: &[&str] = &["runbooks", "strategy", "external", "advisor"];
+}
+
+/// `healer.advisor:` — the embedded healer's model advisor (an OpenAI-compatible server).
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    expecting = "a map such as { url: http://127.0.0.1:11434, model: qwen2.5:0.5b, timeout: 10s, min_confidence: 0.7 }"
+)]
+pub struct AdvisorSpec {
+    pub url: Option<String>,
+    pub model: Option<String>,
+    pub timeout: Option<Scalar>,
+    pub min_confidence: Option<Scalar>,
+    #[serde(flatten)]
+    pub unknown: Unknown,
+}
+
+impl AdvisorSpec {
+    pub const FIELDS: &[&str] = &["url", "model", "timeout", "min_confidence"];
 }
 
 /// `healer.external:` — the user's healer under `strategy: external`.

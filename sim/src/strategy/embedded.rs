@@ -39,6 +39,11 @@ pub(super) fn spawn_healer(trial: &Trial<'_>, cancel: CancellationToken) -> Join
         },
         trial.narrator.clone(),
     );
+    let healer = trial
+        .advisor
+        .cloned()
+        .into_iter()
+        .fold(healer, healer::Healer::with_advisor);
     let healer = match trial.alerts {
         Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
         None => healer,

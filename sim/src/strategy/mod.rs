@@ -31,6 +31,7 @@ mod embedded;
 mod external;
 mod floor;
 mod none;
+mod swarm;
 
 pub use alertmanager::Alertmanager;
 pub use autoheal::Autoheal;
@@ -91,6 +92,8 @@ pub struct Trial<'a> {
     pub narrator: &'a Arc<dyn Sink>,
     /// What sim observed of the trial's targets (probes, samples, alerts).
     pub observed: &'a Arc<crate::agent::Observed>,
+    /// The scenario's model advisor for the embedded healer (`healer.advisor`), if any.
+    pub advisor: Option<&'a healer::Advisor>,
 }
 
 impl Trial<'_> {
@@ -110,13 +113,14 @@ struct Registered {
 
 /// Every strategy, one line each, in the order the CLI lists them. `floor` stays last: `sim
 /// compare --help` explains it right after the list.
-const REGISTRY: [Registered; 7] = [
+const REGISTRY: [Registered; 8] = [
     registered(|| Arc::new(none::Nobody), true),
     registered(|| Arc::new(docker_restart::DockerRestart), true),
     registered(|| Arc::new(Autoheal::DEFAULTS), true),
     registered(|| Arc::new(Alertmanager::DEFAULTS), false),
     registered(|| Arc::new(Embedded), true),
     registered(|| Arc::new(External::DEFAULTS), false),
+    registered(|| Arc::new(swarm::SwarmItself), false),
     registered(|| Arc::new(floor::Floor), false),
 ];
 

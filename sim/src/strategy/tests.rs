@@ -29,6 +29,7 @@ fn every_name_parses_back_to_itself() {
             "alertmanager",
             "embedded",
             "external",
+            "swarm",
             "floor"
         ]
     );

@@ -63,7 +63,11 @@ pub(super) async fn form(nodes: &[(NodeRecord, Docker)]) -> Result<(), SwarmErro
 }
 
 /// Waits until the leader lists `count` nodes, each Ready and a reachable manager.
-async fn wait_ready(first: &NodeRecord, leader: &Docker, count: usize) -> Result<(), SwarmError> {
+pub(super) async fn wait_ready(
+    first: &NodeRecord,
+    leader: &Docker,
+    count: usize,
+) -> Result<(), SwarmError> {
     let started = Instant::now();
     loop {
         let nodes = leader

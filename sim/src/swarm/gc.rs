@@ -67,6 +67,7 @@ mod tests {
             dir,
             hub: format!("sim-{run}-hub"),
             subnet: "10.213.1.0/24".to_owned(),
+            host_link: None,
             nodes: vec![],
         };
         state.write().unwrap();

@@ -10,10 +10,12 @@
 //! of processes that are gone (`gc`). Needs root.
 
 mod form;
+mod front;
 mod gc;
 mod images;
 mod net;
 mod node;
+pub mod service;
 mod state;
 mod teardown;
 
@@ -23,6 +25,7 @@ use bollard::Docker;
 use tokio::process::Child;
 use tokio::time::{Duration, Instant};
 
+pub use front::Front;
 pub use gc::{collect_garbage, ClusterGcReport};
 pub use state::{ClusterState, NodeRecord, Process, DEFAULT_BASE};
 pub use teardown::remove;
@@ -135,6 +138,7 @@ impl Cluster {
             dir,
             hub: format!("sim-{run}-hub"),
             subnet: format!("10.213.{third}.0/24"),
+            host_link: Some(net::host_link(third)),
             nodes,
         };
         create_dir(&options.base, &state.dir)?;
@@ -199,6 +203,58 @@ impl Cluster {
     /// The client of node `k` (from 0), over its own socket.
     pub fn docker(&self, k: usize) -> Option<&Docker> {
         self.dockers.get(k)
+    }
+
+    /// Every node's client, in node order.
+    pub fn dockers(&self) -> &[Docker] {
+        &self.dockers
+    }
+
+    /// Crashes node `k` (from 0): SIGKILL to its PID namespace's PID 1, which takes its dockerd,
+    /// containerd, shims and containers with it; its network namespace and address stay, so
+    /// connections to it are refused rather than lost. Returns the pid killed.
+    pub async fn crash_node(&self, k: usize) -> Result<u32, SwarmError> {
+        let node = self.node(k)?;
+        let init = node.init.ok_or_else(|| SwarmError::Options {
+            detail: format!("{} has no recorded PID 1", node.name),
+        })?;
+        let killed = tokio::task::spawn_blocking(move || teardown::signal_and_wait(&[init]))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|killed| killed);
+        killed.map_err(|detail| SwarmError::Command {
+            command: format!("kill -KILL {} (PID 1 of {})", init.pid, node.name),
+            detail,
+        })?;
+        Ok(init.pid)
+    }
+
+    /// Starts node `k` again after a crash, and waits until every node is a Ready manager.
+    pub async fn restart_node(&mut self, k: usize) -> Result<(), SwarmError> {
+        let started = Instant::now();
+        self.node(k)?;
+        if let Some(old) = self.launchers.get_mut(k) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), old.wait()).await;
+        }
+        let child = node::spawn(&mut self.state.nodes[k]).await;
+        self.state.write()?;
+        self.launchers[k] = child?;
+        node::find_init(&mut self.state.nodes[k], &mut self.launchers[k]).await?;
+        self.state.write()?;
+        self.dockers[k] = node::wait_api(&self.state.nodes[k], &mut self.launchers[k]).await?;
+        form::wait_ready(&self.state.nodes[0], &self.dockers[0], self.dockers.len()).await?;
+        tracing::info!(node = %self.state.nodes[k].name, elapsed_ms = form::ms(started), "node restarted");
+        Ok(())
+    }
+
+    fn node(&self, k: usize) -> Result<NodeRecord, SwarmError> {
+        let formed = k < self.dockers.len() && k < self.launchers.len();
+        match self.state.nodes.get(k) {
+            Some(node) if formed => Ok(node.clone()),
+            _ => Err(SwarmError::Options {
+                detail: format!("the cluster has no node {}", k + 1),
+            }),
+        }
     }
 
     /// Copies `image` (a tag or id of the `host` engine) to every node; returns its id.

@@ -2,9 +2,13 @@
 //! joined to the bridge by a veth pair, with its own address on a private /24.
 //!
 //! A bridge in the host's own namespace would not do: bridged packets cross the host's FORWARD
-//! chain, whose policy drops them. Inside the hub nothing else is attached, and nothing is
-//! created in the host's namespace at all (both ends of each veth are made in namespaces of the
-//! cluster), so deleting the namespaces removes every link. Everything goes through `ip`.
+//! chain, whose policy drops them. Inside the hub nothing else is attached but one veth to the
+//! host's namespace: its host end (`simsw<third>`, address `.254` of the subnet) is a routed
+//! interface, not a bridge port, so the host reaches the nodes through its OUTPUT and INPUT
+//! chains and the FORWARD chain never sees that traffic; nothing routes on from there (the nodes
+//! have no default route). Every other link is made inside the cluster's namespaces, and the
+//! host end goes with its peer when the hub is deleted, so deleting the namespaces removes every
+//! link. Everything goes through `ip`.
 
 use std::path::Path;
 
@@ -63,13 +67,34 @@ pub(super) fn node_address(third: u8, k: usize) -> String {
     format!("10.213.{third}.{k}")
 }
 
-/// Creates the hub, its bridge, and every node's namespace and link.
+/// The host's end of the veth into the hub of the cluster on subnet `third`: unique among
+/// clusters as their subnets are, and short enough for a link name (15 bytes at most).
+pub(super) fn host_link(third: u8) -> String {
+    format!("simsw{third}")
+}
+
+/// The host's address on the cluster's subnet `10.213.<third>.0/24`.
+fn host_address(subnet: &str) -> String {
+    subnet.replace(".0/24", ".254/24")
+}
+
+/// Creates the hub, its bridge, the host's link into it, and every node's namespace and link.
 pub(super) async fn create(state: &ClusterState) -> Result<(), SwarmError> {
     let hub = state.hub.as_str();
     ip(&["netns", "add", hub]).await?;
     ip(&["-n", hub, "link", "set", "lo", "up"]).await?;
     ip(&["-n", hub, "link", "add", BRIDGE, "type", "bridge"]).await?;
     ip(&["-n", hub, "link", "set", BRIDGE, "up"]).await?;
+    if let Some(link) = &state.host_link {
+        // Made in one step with its peer in the hub: no moment where only the host end exists.
+        ip(&[
+            "link", "add", link, "type", "veth", "peer", "name", "host", "netns", hub,
+        ])
+        .await?;
+        ip(&["-n", hub, "link", "set", "host", "master", BRIDGE, "up"]).await?;
+        ip(&["addr", "add", &host_address(&state.subnet), "dev", link]).await?;
+        ip(&["link", "set", link, "up"]).await?;
+    }
     for (k, node) in state.nodes.iter().enumerate() {
         let name = node.name.as_str();
         let port = format!("v{}", k + 1);
@@ -102,6 +127,26 @@ pub(super) fn delete_namespace(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "ip netns delete {name}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Deletes the host's link `name` if it is still there (its peer's namespace normally took it
+/// along). Blocking, like [`delete_namespace`].
+pub(super) fn delete_host_link(name: &str) -> Result<(), String> {
+    if !Path::new("/sys/class/net").join(name).exists() {
+        return Ok(());
+    }
+    let output = std::process::Command::new("ip")
+        .args(["link", "delete", name])
+        .output()
+        .map_err(|e| format!("ip link delete {name}: {e}"))?;
+    if output.status.success() || !Path::new("/sys/class/net").join(name).exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip link delete {name}: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ))
     }

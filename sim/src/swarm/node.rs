@@ -46,13 +46,20 @@ pub(super) const PROGRAMS: [(&str, &str); 6] = [
     ("containerd", "containerd"),
 ];
 
-/// Starts the node's dockerd and records its launcher; the daemon is not ready yet.
+/// Starts the node's dockerd (again, after a crash: its data root keeps its swarm membership)
+/// and records its launcher; the daemon is not ready yet.
 pub(super) async fn spawn(node: &mut NodeRecord) -> Result<Child, SwarmError> {
     let io = |path: &std::path::Path| {
         let path = path.to_owned();
         move |source| SwarmError::Io { path, source }
     };
-    std::fs::create_dir(&node.dir).map_err(io(&node.dir))?;
+    if node.dir.is_dir() {
+        // A restart after a crash: the dead daemon's pid file would name a pid of the new
+        // namespace (dockerd refuses to start over a running one).
+        let _ = std::fs::remove_file(node.dir.join("docker.pid"));
+    } else {
+        std::fs::create_dir(&node.dir).map_err(io(&node.dir))?;
+    }
     let config = node.dir.join("daemon.json");
     let key = node.dir.join("key.json");
     let text = serde_json::json!({ "deprecated-key-path": key }).to_string();

@@ -102,6 +102,11 @@ pub struct ClusterState {
     pub hub: String,
     /// The nodes' private network, e.g. `10.213.7.0/24`.
     pub subnet: String,
+    /// The host's end of the veth from the root namespace into the hub (`simsw<third>`, with
+    /// the subnet's `.254`), so the host reaches the nodes; its peer is in the hub, so deleting
+    /// the hub removes it.
+    #[serde(default)]
+    pub host_link: Option<String>,
     pub nodes: Vec<NodeRecord>,
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::form::ms;
-use super::net::delete_namespace;
+use super::net::{delete_host_link, delete_namespace};
 use super::state::{ClusterState, NodeRecord, Process};
 use super::SwarmError;
 
@@ -42,6 +42,9 @@ pub fn remove(state: &ClusterState) -> Result<(), SwarmError> {
         problems.extend(remove_cgroups(name).err());
     }
     problems.extend(delete_namespace(&state.hub).err());
+    if let Some(link) = &state.host_link {
+        problems.extend(delete_host_link(link).err());
+    }
     tracing::info!(run, elapsed_ms = ms(step), "namespaces and cgroups removed");
     if !problems.is_empty() {
         return Err(fail(problems));
@@ -76,6 +79,18 @@ fn check_names(state: &ClusterState) -> Result<(), String> {
             return Err(format!("the record names {name:?}, which is not {prefix}…"));
         }
     }
+    // The host's link is `simsw<third>` of the record's own subnet, nothing else.
+    if let Some(link) = &state.host_link {
+        let third = state
+            .subnet
+            .strip_prefix("10.213.")
+            .and_then(|rest| rest.strip_suffix(".0/24"));
+        if third.map(|third| format!("simsw{third}")).as_ref() != Some(link) {
+            return Err(format!(
+                "the record names host link {link:?}, which is not its subnet's simsw<n>"
+            ));
+        }
+    }
     let dir_ok = state.dir.is_absolute() && state.dir.file_name() == Some(run.as_ref());
     let nodes_ok = state
         .nodes
@@ -106,7 +121,7 @@ fn kill(nodes: &[NodeRecord]) -> Result<(), String> {
     signal_and_wait(&launchers)
 }
 
-fn signal_and_wait(processes: &[Process]) -> Result<(), String> {
+pub(super) fn signal_and_wait(processes: &[Process]) -> Result<(), String> {
     let alive: Vec<&Process> = processes.iter().filter(|p| p.alive()).collect();
     if alive.is_empty() {
         return Ok(());
@@ -236,6 +251,7 @@ mod tests {
             owner: Process { pid: 1, start: 0 },
             hub: "sim-ab12-hub".to_owned(),
             subnet: "10.213.1.0/24".to_owned(),
+            host_link: None,
             nodes: vec![NodeRecord {
                 name: "sim-ab12-n1".to_owned(),
                 address: "10.213.1.1".to_owned(),
@@ -260,6 +276,11 @@ mod tests {
         let mut elsewhere = state();
         elsewhere.dir = PathBuf::from("/");
         assert!(check_names(&elsewhere).is_err());
+        let mut linked = state();
+        linked.host_link = Some("simsw1".to_owned());
+        assert_eq!(check_names(&linked), Ok(()));
+        linked.host_link = Some("eth0".to_owned());
+        assert!(check_names(&linked).unwrap_err().contains("\"eth0\""));
         let mut outside = state();
         outside.nodes[0].dir = PathBuf::from("/var/lib/docker");
         assert!(check_names(&outside).is_err());

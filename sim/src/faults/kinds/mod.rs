@@ -22,6 +22,7 @@ mod memory_leak;
 mod network_errors;
 mod network_latency;
 mod network_loss;
+mod node_crash;
 mod pause;
 mod resource_squeeze;
 
@@ -44,6 +45,7 @@ pub use memory_leak::Leak;
 pub use network_errors::NetworkErrors;
 pub use network_latency::NetworkLatency;
 pub use network_loss::NetworkLoss;
+pub use node_crash::NodeCrash;
 pub use pause::Pause;
 pub use resource_squeeze::ResourceSqueeze;
 
@@ -193,4 +195,5 @@ registry! {
     NetworkLoss(NetworkLoss),
     DependencyOutage(DependencyOutage),
     LogError(LogError),
+    NodeCrash(NodeCrash),
 }

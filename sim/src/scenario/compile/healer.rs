@@ -1,11 +1,12 @@
-//! The `healer` section: the runbooks, given by name or by path, each resolved to a file, and
-//! the strategy (`strategy:`, `external:`) that heals when `--strategy` does not say.
+//! The `healer` section: the runbooks, given by name or by path, each resolved to a file, the
+//! strategy (`strategy:`, `external:`) that heals when `--strategy` does not say, and the
+//! embedded healer's model advisor (`advisor:`).
 
 use std::path::{Path, PathBuf};
 
 use super::Compiler;
 use crate::scenario::plan::StrategyPlan;
-use crate::scenario::spec::{ExternalSpec, HealerSpec};
+use crate::scenario::spec::{AdvisorSpec, ExternalSpec, HealerSpec};
 use crate::strategy::{self, External};
 
 /// A field's text, trimmed, when there is any.
@@ -19,12 +20,72 @@ fn is_runbook_path(entry: &str) -> bool {
 }
 
 impl Compiler<'_> {
-    /// The runbook files, each checked to exist, and the strategy the section names.
-    pub(super) fn healer(&mut self, spec: HealerSpec) -> (Vec<PathBuf>, Option<StrategyPlan>) {
+    /// The runbook files, each checked to exist, the strategy the section names, and the
+    /// advisor.
+    pub(super) fn healer(
+        &mut self,
+        spec: HealerSpec,
+    ) -> (Vec<PathBuf>, Option<StrategyPlan>, Option<healer::Advisor>) {
         self.p
             .unknown_fields("healer", &spec.unknown, HealerSpec::FIELDS);
         let strategy = self.strategy(spec.strategy.as_deref(), spec.external.as_ref());
-        (self.runbooks(&spec), strategy)
+        let advisor = spec.advisor.as_ref().and_then(|a| self.advisor(a));
+        (self.runbooks(&spec), strategy, advisor)
+    }
+
+    /// `healer.advisor`: an http `url` and a `model`, both required; `timeout` (default 10s)
+    /// more than zero; `min_confidence` (default 0.7) a number in 0..=1.
+    fn advisor(&mut self, spec: &AdvisorSpec) -> Option<healer::Advisor> {
+        self.p
+            .unknown_fields("healer.advisor", &spec.unknown, AdvisorSpec::FIELDS);
+        let url = given(&spec.url);
+        let model = given(&spec.model);
+        if url.is_none() {
+            self.missing("healer.advisor.url", "url: http://127.0.0.1:11434");
+        }
+        if model.is_none() {
+            self.missing("healer.advisor.model", "model: qwen2.5:0.5b");
+        }
+        let timeout = self.duration_or(
+            "healer.advisor.timeout",
+            spec.timeout.as_ref(),
+            healer::advisor::DEFAULT_TIMEOUT,
+        );
+        let timeout = self.nonzero("healer.advisor.timeout", timeout);
+        let min_confidence = match &spec.min_confidence {
+            None => Some(healer::advisor::DEFAULT_MIN_CONFIDENCE),
+            Some(text) => match text.as_str().trim().parse::<f64>() {
+                Ok(n) if (0.0..=1.0).contains(&n) => Some(n),
+                _ => {
+                    self.p.push(
+                        "healer.advisor.min_confidence",
+                        format!("must be a number from 0 to 1, got `{}`", text.as_str()),
+                        Some("such as `min_confidence: 0.7`".into()),
+                    );
+                    None
+                }
+            },
+        };
+        let advisor = match healer::Advisor::new(url?, model?) {
+            Ok(advisor) => advisor,
+            Err(e) => {
+                let field = match e {
+                    healer::AdvisorError::NoModel => "healer.advisor.model",
+                    _ => "healer.advisor.url",
+                };
+                self.p.push(
+                    field,
+                    e.to_string(),
+                    Some(
+                        "give the server's base URL, such as `http://127.0.0.1:11434` (Ollama);                          requests go to its /v1/chat/completions"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+        };
+        let advisor = advisor.timeout(timeout?).ok()?;
+        advisor.min_confidence(min_confidence?).ok()
     }
 
     /// `healer.strategy`, a name the registry knows; `healer.external` only with `external`,

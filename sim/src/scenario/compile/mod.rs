@@ -27,6 +27,7 @@ mod faults;
 mod healer;
 mod load;
 mod monitoring;
+mod swarm;
 mod target;
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,7 @@ pub(super) fn compile(
         elsewhere: Vec::new(),
     };
     c.p.unknown_fields("", &spec.unknown, ScenarioSpec::FIELDS);
+    let swarm = c.platform(&spec);
     let name = c.name(spec.name);
     let trials = c.int("trials", spec.trials, DEFAULT_TRIALS, 1..=1000);
     let settle = c.duration_or("settle", spec.settle.as_ref(), DEFAULT_SETTLE);
@@ -80,6 +82,7 @@ pub(super) fn compile(
         .enumerate()
         .filter_map(|(i, fault)| c.fault(i, fault, &target, replicas, load_duration))
         .collect();
+    c.swarm_faults(swarm.as_ref(), &faults, &mut target);
     if faults
         .iter()
         .any(|f| matches!(f.kind, FaultKind::CrashLoop(_)))
@@ -92,7 +95,7 @@ pub(super) fn compile(
     }
     let dependency = spec.dependency.and_then(|d| c.dependency(d, &mut target));
     c.dependency_faults(&spec.faults, dependency.is_some());
-    let (runbooks, strategy) = c.healer(spec.healer.unwrap_or_default());
+    let (runbooks, strategy, advisor) = c.healer(spec.healer.unwrap_or_default());
     let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
     let expect = c.expect(spec.expect.unwrap_or_default());
     let plan = Plan {
@@ -105,11 +108,13 @@ pub(super) fn compile(
         faults,
         runbooks,
         strategy,
+        advisor,
         monitoring,
         expect,
         settle: settle.unwrap_or(DEFAULT_SETTLE),
         dependency,
         compose: compose.map(|c| c.plan),
+        swarm,
     };
     let elsewhere = std::mem::take(&mut c.elsewhere);
     match c.p.finish(plan) {

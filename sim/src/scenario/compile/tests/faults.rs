@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{check, Scratch, MINIMAL};
 use crate::faults::kinds::{
     self, BadDeploy, CpuBurn, Crash, CrashLoop, DependencyOutage, Hang, Kill, Latency, LogError,
-    NetworkErrors, NetworkLatency, NetworkLoss, Pause, ResourceSqueeze,
+    NetworkErrors, NetworkLatency, NetworkLoss, NodeCrash, Pause, ResourceSqueeze,
 };
 use crate::scenario::plan::{FaultKind, Leak};
 
@@ -39,6 +39,7 @@ fn fault_kind_names_round_trip() {
             line: "x".to_owned(),
             count: 1,
         }),
+        FaultKind::NodeCrash(NodeCrash { node: None }),
     ];
     let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
     assert_eq!(names, kinds::names());

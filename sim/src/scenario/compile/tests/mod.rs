@@ -15,6 +15,7 @@ use crate::scenario::plan::{
 use crate::scenario::spec::ScenarioSpec;
 use crate::scenario::Context;
 
+mod advisor;
 mod compose;
 mod faults;
 mod strategy;

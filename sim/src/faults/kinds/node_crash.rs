@@ -1,0 +1,60 @@
+//! `node-crash`: one node of a `platform: swarm` cluster crashes, its whole PID namespace
+//! killed (`docker-init`, and with it dockerd, containerd, the shims and its task containers).
+//!
+//! A cluster fault: it hits a node, not a replica's container, so the runner's schedule hands
+//! it to the trial's cluster (see `runner::swarm`) rather than to the [`Injector`]; through the
+//! injector, with only a container at hand, it refuses. The compile step allows it only on a
+//! swarm, and no other kind there. The node stays down for the rest of the trial and is
+//! started again before the next one.
+
+use std::time::Duration;
+
+use super::Fault;
+use crate::docker::TargetContainer;
+use crate::faults::{FaultError, Injector};
+use crate::scenario::KindCompiler;
+
+/// A node crash: which node (from 1); `None`, the last one (never the first, the swarm's
+/// initial leader, so the figures are of a reschedule, not of a leader election too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeCrash {
+    pub node: Option<u32>,
+}
+
+impl NodeCrash {
+    /// The node index (from 0) it crashes in a cluster of `nodes`.
+    pub fn index(&self, nodes: usize) -> usize {
+        self.node
+            .map_or(nodes.saturating_sub(1), |n| n as usize - 1)
+    }
+}
+
+impl Fault for NodeCrash {
+    const NAME: &'static str = "node-crash";
+    const FIELDS: &'static [&'static str] = &["node"];
+    const LASTS: bool = false;
+
+    fn compile(f: &mut KindCompiler<'_, '_>) -> Option<Self> {
+        let node = match f.spec.node {
+            None => None,
+            Some(node) => Some(f.int("node", Some(node), 1, 1..=250)?),
+        };
+        Some(NodeCrash { node })
+    }
+
+    async fn inject(
+        &self,
+        _injector: &Injector,
+        target: &TargetContainer,
+        _window: Option<Duration>,
+    ) -> Result<(), FaultError> {
+        Err(FaultError::Cluster {
+            target: target.name.clone(),
+            detail: "node-crash hits a swarm node, not a container".to_owned(),
+        })
+    }
+
+    fn describe(&self, _window: Option<Duration>) -> String {
+        "SIGKILL to the node's PID 1 (docker-init)".to_owned()
+    }
+}

@@ -1,0 +1,294 @@
+//! A run on `platform: swarm`: the cluster formed once per run (its nodes given the target's
+//! image) and reused by every trial; per trial one single-replica service per slot (see
+//! `crate::swarm::service` for why not one service of N), the forwarders the prober
+//! and the load reach its tasks through, the node crashes the schedule hands over, and at the
+//! trial's end the service removed, the nodes it crashed started again when the next trial
+//! starts; the cluster removed at the
+//! run's end (and by `Cluster`'s `Drop`, or `sim gc`, whatever else ends it).
+//!
+//! Each slot of the service is a target of the trial (`<name>-<slot − 1>`), probed through its
+//! own forwarder on 127.0.0.1: its outage starts when its task stops answering and ends when
+//! Swarm runs that slot's task again somewhere and it answers (see `crate::swarm::Front`). The
+//! outage's MTTR is then Swarm's alone: the time to mark the node down, reschedule, start.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bollard::Docker;
+use journal::{Event, Sink};
+
+use super::{RunContext, RunError};
+use crate::docker::{TargetContainer, LABEL_RUN, LABEL_TRIAL};
+use crate::faults::kinds::NodeCrash;
+use crate::prober;
+use crate::progress::Progress;
+use crate::scenario::Plan;
+use crate::swarm::{service, Cluster, ClusterOptions, Front, SwarmError};
+
+/// How long a trial's tasks may take to answer at least: scheduling, not only a start.
+const MIN_STARTUP: Duration = Duration::from_secs(60);
+
+/// The cluster of a run, and what its current trial runs on it.
+pub(super) struct SwarmRun {
+    cluster: tokio::sync::Mutex<Option<Cluster>>,
+    image: String,
+    trial: Mutex<Option<SwarmTrial>>,
+    /// Nodes (from 0) an earlier trial crashed: started again when the next trial starts, so
+    /// the last trial of a run never waits for a node nobody will use.
+    to_restart: Mutex<Vec<usize>>,
+}
+
+/// Starting a crashed node again is tried this many times: under load its containerd can miss
+/// dockerd's start timeout once.
+const RESTART_ATTEMPTS: u32 = 2;
+
+struct SwarmTrial {
+    services: service::ServiceOptions,
+    front: Front,
+    /// Nodes (from 0) crashed in the trial, started again when the next one starts.
+    crashed: Vec<usize>,
+}
+
+impl SwarmRun {
+    /// Forms the run's cluster and loads `image` (on the host's engine) onto every node.
+    pub(super) async fn form(
+        plan: &Plan,
+        run_id: &str,
+        host: &Docker,
+        image: &str,
+        progress: &Progress,
+    ) -> Result<Option<SwarmRun>, RunError> {
+        let Some(swarm) = &plan.swarm else {
+            return Ok(None);
+        };
+        progress.phase(format!(
+            "sim: forming a {}-node swarm (network namespaces, a dockerd each)",
+            swarm.nodes
+        ));
+        let mut options = ClusterOptions::new(run_id);
+        options.nodes = swarm.nodes;
+        let cluster = Cluster::form(&options).await?;
+        cluster.load_image(host, image).await?;
+        progress.phase(format!(
+            "sim: swarm on {}, image {image} on every node",
+            cluster.record().subnet
+        ));
+        Ok(Some(SwarmRun {
+            cluster: tokio::sync::Mutex::new(Some(cluster)),
+            image: image.to_owned(),
+            trial: Mutex::new(None),
+            to_restart: Mutex::new(Vec::new()),
+        }))
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<SwarmTrial>> {
+        self.trial
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn dockers(&self) -> Vec<Docker> {
+        let cluster = self.cluster.lock().await;
+        cluster
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.dockers().to_vec())
+    }
+
+    /// Creates `trial`'s service and waits until every slot answers through its forwarder;
+    /// gives the slots as the trial's targets, journalled started and ready.
+    pub(super) async fn start_trial(
+        &self,
+        context: &RunContext,
+        trial: u32,
+    ) -> Result<Vec<TargetContainer>, RunError> {
+        self.restart_crashed(&context.progress).await?;
+        let target = &context.plan.target;
+        let run_id = context.resources.run_id();
+        let name = format!("sim-{run_id}-t{trial}-{}", target.name);
+        let mut env: Vec<String> = target.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        env.push(format!("LEAKY_PORT={}", target.port));
+        let options = service::ServiceOptions {
+            name: name.clone(),
+            image: self.image.clone(),
+            replicas: target.replicas,
+            port: target.port,
+            memory_bytes: target.memory_bytes,
+            nano_cpus: target.nano_cpus,
+            env,
+            labels: HashMap::from([
+                (LABEL_RUN.to_owned(), run_id.to_owned()),
+                (LABEL_TRIAL.to_owned(), trial.to_string()),
+            ]),
+        };
+        let dockers = self.dockers().await;
+        let leader = dockers.first().ok_or_else(|| SwarmError::Options {
+            detail: "the cluster is gone".to_owned(),
+        })?;
+        let created = service::create(leader, &options).await;
+        let ids = match created {
+            Ok(ids) => ids,
+            Err(e) => {
+                let _ = service::remove_all(&dockers, &options).await;
+                return Err(e.into());
+            }
+        };
+        let front =
+            Front::start(dockers, ids.clone())
+                .await
+                .map_err(|source| RunError::Output {
+                    path: "127.0.0.1 (a forwarder's port)".into(),
+                    source,
+                })?;
+        let slots: Vec<TargetContainer> = front
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(index, port)| TargetContainer {
+                name: format!("{}-{index}", target.name),
+                id: ids[index].clone(),
+                container: service::slot_name(&name, index as u32 + 1),
+                host_port: *port,
+            })
+            .collect();
+        *self.current() = Some(SwarmTrial {
+            services: options,
+            front,
+            crashed: vec![],
+        });
+        for slot in &slots {
+            context.journal.record(Event::TargetStarted {
+                target: slot.name.clone(),
+                container_id: slot.id.clone(),
+                host_port: slot.host_port,
+            });
+        }
+        let startup = target.startup_timeout.max(MIN_STARTUP);
+        for slot in &slots {
+            let url = format!("http://127.0.0.1:{}{}", slot.host_port, target.health.path);
+            if !prober::wait_until_healthy(&url, target.health.timeout, startup).await {
+                return Err(RunError::TargetNotReady {
+                    target: slot.name.clone(),
+                    seconds: startup.as_secs_f64(),
+                });
+            }
+            context.journal.record(Event::TargetReady {
+                target: slot.name.clone(),
+            });
+        }
+        Ok(slots)
+    }
+
+    /// The port on 127.0.0.1 that spreads the load over the current trial's tasks.
+    pub(super) fn spread_port(&self) -> u16 {
+        self.current().as_ref().map_or(0, |t| t.front.spread)
+    }
+
+    /// Crashes the node `crash` names, journalled as a fault of the slot whose task ran there
+    /// (the node's name when none did).
+    pub(super) async fn crash(
+        &self,
+        context: &RunContext,
+        slots: &[TargetContainer],
+        crash: &NodeCrash,
+        trial: u32,
+    ) {
+        let cluster = self.cluster.lock().await;
+        let Some(cluster) = cluster.as_ref() else {
+            return;
+        };
+        let nodes = &cluster.record().nodes;
+        let index = crash.index(nodes.len());
+        let Some(node) = nodes.get(index) else {
+            return;
+        };
+        let on_node = {
+            let current = self.current();
+            slots.iter().enumerate().find_map(|(k, slot)| {
+                let route = current.as_ref()?.front.route(k as i64 + 1)?;
+                (route.ip().to_string() == node.address).then(|| slot.name.clone())
+            })
+        };
+        let target = on_node.unwrap_or_else(|| node.name.clone());
+        context.journal.record(Event::FaultInjected {
+            fault: "node-crash".to_owned(),
+            target: target.clone(),
+            detail: format!(
+                "SIGKILL to PID 1 (docker-init) of {} ({})",
+                node.name, node.address
+            ),
+        });
+        match cluster.crash_node(index).await {
+            Ok(pid) => {
+                if let Some(current) = self.current().as_mut() {
+                    current.crashed.push(index);
+                }
+                context.progress.phase(format!(
+                    "sim: trial {trial}: crashed node {} (pid {pid}), which ran {target}",
+                    node.name
+                ));
+            }
+            Err(e) => {
+                context
+                    .progress
+                    .phase(format!("sim: trial {trial}: fault not injected: {e}"));
+                context.journal.record(Event::FaultCleared {
+                    fault: "node-crash".to_owned(),
+                    target,
+                });
+            }
+        }
+    }
+
+    /// Starts the nodes earlier trials crashed again, and waits until every node is Ready.
+    async fn restart_crashed(&self, progress: &Progress) -> Result<(), RunError> {
+        let nodes = std::mem::take(&mut *self.to_restart.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut cluster = self.cluster.lock().await;
+        let Some(cluster) = cluster.as_mut() else {
+            return Ok(());
+        };
+        for node in nodes {
+            progress.phase(format!("sim: starting crashed node {} again", node + 1));
+            let mut attempt = 1;
+            while let Err(e) = cluster.restart_node(node).await {
+                if attempt == RESTART_ATTEMPTS {
+                    return Err(e.into());
+                }
+                tracing::warn!(
+                    "node {} did not start again ({e}); trying once more",
+                    node + 1
+                );
+                attempt += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the current trial: its forwarders stopped, its service removed, its crashed nodes
+    /// noted to be started again when the next trial starts.
+    pub(super) async fn end_trial(&self) -> Result<(), RunError> {
+        let Some(trial) = self.current().take() else {
+            return Ok(());
+        };
+        trial.front.stop();
+        let mut cluster = self.cluster.lock().await;
+        let Some(cluster) = cluster.as_mut() else {
+            return Ok(());
+        };
+        service::remove_all(cluster.dockers(), &trial.services).await?;
+        self.to_restart
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(trial.crashed);
+        Ok(())
+    }
+
+    /// Removes the cluster.
+    pub(super) async fn shutdown(&self) -> Result<(), RunError> {
+        let cluster = self.cluster.lock().await.take();
+        match cluster {
+            Some(cluster) => Ok(cluster.shutdown().await?),
+            None => Ok(()),
+        }
+    }
+}

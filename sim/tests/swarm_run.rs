@@ -1,0 +1,102 @@
+//! `sim run swarm-node-loss` through the binary (needs root): a 3-node swarm formed, a node
+//! crashed under load, the outage measured by the independent prober and ended by Swarm's own
+//! rescheduling, and afterwards nothing of the cluster left: no namespace, link, process,
+//! directory or container. About 60 s of CI: ~5 s to form the swarm and load the image, 35 s of
+//! load, a few seconds to settle and tear down.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{journal, result, run, run_dir, run_id, sim, text};
+
+#[tokio::test]
+async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
+    let out = tempfile::tempdir().unwrap();
+    let output = run(sim()
+        .args(["run", "swarm-node-loss", "--trials", "1", "--out"])
+        .arg(out.path()));
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    let dir = run_dir(out.path(), "swarm-node-loss");
+    // Checked before the exit code: whatever the run did, it must have left nothing.
+    if let Some(dir) = &dir {
+        assert_no_trace(&run_id(dir), host_link(&stderr).as_deref()).await;
+    }
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let dir = dir.expect("a run directory");
+
+    let trial = &result(&dir)["trials"][0];
+    assert_eq!(trial["outage"], true, "{trial}");
+    assert_eq!(trial["heals"], 0, "nobody but Swarm heals: {trial}");
+    let mttr = trial["mttr_ms"].as_f64().expect("the outage recovered");
+    // Swarm marks the node down after ~12 s and runs its task elsewhere a few seconds later.
+    assert!(
+        (8_000.0..30_000.0).contains(&mttr),
+        "MTTR {mttr} ms: {trial}"
+    );
+
+    let records = journal(&dir);
+    let fault = records
+        .iter()
+        .find(|r| r["event"] == "fault_injected")
+        .expect("the node crash is journalled");
+    assert_eq!(fault["fault"], "node-crash", "{fault}");
+    let crashed = fault["target"].as_str().unwrap().to_owned();
+    assert!(
+        crashed.starts_with("leaky-"),
+        "a slot ran on the node: {fault}"
+    );
+    let failed_slots: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r["event"] == "probe" && r["ok"] == false)
+        .filter_map(|r| r["target"].as_str())
+        .collect();
+    assert_eq!(
+        failed_slots.into_iter().collect::<Vec<_>>(),
+        [crashed.as_str()],
+        "only the crashed node's slot fails its probes"
+    );
+    eprintln!("swarm-node-loss: MTTR {:.1} s", mttr / 1000.0);
+}
+
+/// The host's link into the cluster, `simsw<n>` of the subnet `sim: swarm on 10.213.<n>.0/24`.
+fn host_link(stderr: &str) -> Option<String> {
+    let (_, rest) = stderr.split_once("swarm on 10.213.")?;
+    let (third, _) = rest.split_once(".0/24")?;
+    Some(format!("simsw{third}"))
+}
+
+/// Nothing of the run remains: namespace, the host's link, process, directory, container.
+async fn assert_no_trace(run: &str, host_link: Option<&str>) {
+    let prefix = format!("sim-{run}-");
+    let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let netns = text(&netns.stdout);
+    assert!(!netns.contains(&prefix), "namespaces remain:\n{netns}");
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    let links = text(&links.stdout);
+    assert!(!links.contains(&prefix), "links remain:\n{links}");
+    let host_link = host_link.expect("the run says which subnet its swarm had");
+    assert!(
+        !links.contains(&format!(" {host_link}:")),
+        "the host's link {host_link} remains:\n{links}"
+    );
+    let dir = Path::new(sim::swarm::DEFAULT_BASE).join(run);
+    assert!(!dir.exists(), "{} remains", dir.display());
+    let dir_text = dir.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(!cmdline.contains(&dir_text), "a process remains: {cmdline}");
+    }
+    assert_eq!(
+        common::leftovers(run).await,
+        (0, 0),
+        "the run left Docker objects on the host"
+    );
+}
