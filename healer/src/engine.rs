@@ -251,6 +251,16 @@ async fn recv(sourced: &mut Option<mpsc::Receiver<Signal>>) -> Option<Signal> {
     }
 }
 
+/// Records that the healer ignored `kind` about `target`, and why.
+fn record_suppressed(sink: &dyn Sink, target: &str, kind: &SignalKind, reason: String) {
+    tracing::info!(target_name = %target, %kind, %reason, "suppressed");
+    sink.record(Event::Suppressed {
+        target: target.to_owned(),
+        signal: kind.to_string(),
+        reason,
+    });
+}
+
 /// Fills in the target of a signal that names it only by name; `None` (after recording why)
 /// when no target in scope has that name or the platform cannot tell.
 async fn resolve(
@@ -386,14 +396,7 @@ impl Triage<'_> {
             return;
         }
         let sink = &self.healer.sink;
-        let suppress = |reason: String| {
-            tracing::info!(target_name = %target.name, %kind, %reason, "suppressed");
-            sink.record(Event::Suppressed {
-                target: target.name.clone(),
-                signal: kind.to_string(),
-                reason,
-            });
-        };
+        let suppress = |reason: String| record_suppressed(&**sink, &target.name, &kind, reason);
         let state = self.targets.entry(target.name.clone()).or_default();
         if let Some(open) = &state.open {
             return suppress(format!("incident already open ({open})"));

@@ -14,7 +14,7 @@ use regex::Regex;
 use tokio::task::Id as TaskId;
 use tokio::time::Instant;
 
-use super::Triage;
+use super::{record_suppressed, Triage};
 use crate::advisor::{decide, Candidate, Consultation, Decision, Evidence};
 use crate::runbook::Runbook;
 use crate::signal::{SignalKind, TargetRef};
@@ -74,14 +74,7 @@ impl Triage<'_> {
     /// it always was.
     pub(super) fn on_unmatched(&mut self, target: TargetRef, kind: &SignalKind, at: Instant) {
         let sink = Arc::clone(&self.healer.sink);
-        let suppress = |reason: String| {
-            tracing::info!(target_name = %target.name, %kind, %reason, "suppressed");
-            sink.record(Event::Suppressed {
-                target: target.name.clone(),
-                signal: kind.to_string(),
-                reason,
-            });
-        };
+        let suppress = |reason: String| record_suppressed(&*sink, &target.name, kind, reason);
         let state = self.targets.entry(target.name.clone()).or_default();
         if let Some(open) = &state.open {
             return suppress(format!("incident already open ({open})"));
