@@ -50,6 +50,8 @@ pub use guardrails::{ApprovalHandle, Guardrails};
 pub use knowledge::{KnowledgeBase, KnowledgeError, OutcomeStats};
 #[cfg(feature = "docker")]
 pub use platform::docker::{forget_stale_neighbors, DockerPlatform, NAME_LABEL, REPLICA_OF_LABEL};
+#[cfg(feature = "docker")]
+pub use platform::swarm::SwarmPlatform;
 pub use platform::{
     Limits, Platform, PlatformError, Scale, Scope, Stats, PREVIOUS_IMAGE_LABEL,
     ROLLED_BACK_FROM_LABEL,

@@ -309,6 +309,23 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_ms: Option<f64>,
     },
+    /// One of the healer's sources of signals stopped answering (`docker events`, the
+    /// alerting pipeline…): which (`source`), why (`detail`), and what the healer goes on
+    /// with meanwhile (`fallback`).
+    SourceLost {
+        source: String,
+        detail: String,
+        #[serde(default)]
+        fallback: String,
+    },
+    /// A lost source answers again, `down_ms` after it was lost; `detail` says what the healer
+    /// found had changed while it could not see (e.g. targets that died meanwhile).
+    SourceRestored {
+        source: String,
+        down_ms: f64,
+        #[serde(default)]
+        detail: String,
+    },
     /// A trial ended.
     TrialEnded { interrupted: bool },
     /// The run ended.
@@ -344,6 +361,8 @@ impl Event {
             Event::RunStarted { .. }
             | Event::TrialStarted
             | Event::AgentCall { .. }
+            | Event::SourceLost { .. }
+            | Event::SourceRestored { .. }
             | Event::Load { .. }
             | Event::LoadWindow { .. }
             | Event::TrialEnded { .. }

@@ -1,8 +1,9 @@
 //! `sim run swarm-node-loss` through the binary (needs root): a 3-node swarm formed, a node
 //! crashed under load, the outage measured by the independent prober and ended by Swarm's own
-//! rescheduling, and afterwards nothing of the cluster left: no namespace, link, process,
-//! directory or container. About 60 s of CI: ~5 s to form the swarm and load the image, 35 s of
-//! load, a few seconds to settle and tear down.
+//! rescheduling (`--strategy swarm`) or by the embedded healer's restart through the managers
+//! (`--strategy embedded`), and afterwards nothing of the cluster left: no namespace, link,
+//! process, directory or container. About 50-60 s of CI each: ~5 s to form the swarm and load
+//! the image, 35 s of load, a few seconds to settle and tear down.
 
 mod common;
 
@@ -13,9 +14,80 @@ use common::{journal, result, run, run_dir, run_id, sim, text};
 
 #[tokio::test]
 async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
+    let (trial, records, crashed) = node_loss("swarm").await;
+    assert_eq!(trial["heals"], 0, "nobody but Swarm heals: {trial}");
+    let mttr = trial["mttr_ms"].as_f64().expect("the outage recovered");
+    // Swarm marks the node down after ~12 s and runs its task elsewhere a few seconds later.
+    assert!(
+        (8_000.0..30_000.0).contains(&mttr),
+        "MTTR {mttr} ms: {trial}"
+    );
+    assert!(
+        !records.iter().any(|r| r["event"] == "action_started"),
+        "no healer acts under --strategy swarm"
+    );
+    eprintln!(
+        "swarm-node-loss, Swarm alone: MTTR {:.1} s ({crashed})",
+        mttr / 1000.0
+    );
+}
+
+/// The healer's probes see the slot stop answering; its restart is a start-first force update,
+/// whose new task starts on a live node without waiting for the managers to mark the crashed
+/// node down.
+#[tokio::test]
+async fn the_healer_restarts_a_crashed_node_s_task_on_a_live_node() {
+    let (trial, records, crashed) = node_loss("embedded").await;
+    assert!(
+        trial["heals"].as_u64() >= Some(1),
+        "the healer healed: {trial}"
+    );
+    let mttr = trial["mttr_ms"].as_f64().expect("the outage recovered");
+    let on_slot = |event: &str| {
+        records
+            .iter()
+            .find(|r| r["event"] == event && r["target"] == crashed.as_str())
+            .unwrap_or_else(|| panic!("no {event} for {crashed}"))
+    };
+    let action = on_slot("action_started");
+    assert_eq!(action["action"], "restart", "{action}");
+    assert_eq!(action["runbook"], "hang", "{action}");
+    let finished = on_slot("action_finished");
+    assert_eq!(
+        finished["ok"], true,
+        "the force update's task ran: {finished}"
+    );
+    let verified = on_slot("verified");
+    assert_eq!(verified["ok"], true, "the new task answered: {verified}");
+    let acted_on_others = records
+        .iter()
+        .filter(|r| r["event"] == "action_started" && r["target"] != crashed.as_str())
+        .count();
+    assert_eq!(
+        acted_on_others, 0,
+        "only the crashed node's slot is touched"
+    );
+    eprintln!(
+        "swarm-node-loss, embedded healer: MTTR {:.1} s ({crashed})",
+        mttr / 1000.0
+    );
+}
+
+/// Runs `swarm-node-loss` once under `strategy`, checks that nothing of it remains and that
+/// it passed, the node crash hit one slot and only that slot failed its probes; gives the
+/// trial's result, the journal and the crashed slot.
+async fn node_loss(strategy: &str) -> (serde_json::Value, Vec<serde_json::Value>, String) {
     let out = tempfile::tempdir().unwrap();
     let output = run(sim()
-        .args(["run", "swarm-node-loss", "--trials", "1", "--out"])
+        .args([
+            "run",
+            "swarm-node-loss",
+            "--trials",
+            "1",
+            "--strategy",
+            strategy,
+        ])
+        .arg("--out")
         .arg(out.path()));
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
@@ -31,16 +103,8 @@ async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
     );
     let dir = dir.expect("a run directory");
 
-    let trial = &result(&dir)["trials"][0];
+    let trial = result(&dir)["trials"][0].clone();
     assert_eq!(trial["outage"], true, "{trial}");
-    assert_eq!(trial["heals"], 0, "nobody but Swarm heals: {trial}");
-    let mttr = trial["mttr_ms"].as_f64().expect("the outage recovered");
-    // Swarm marks the node down after ~12 s and runs its task elsewhere a few seconds later.
-    assert!(
-        (8_000.0..30_000.0).contains(&mttr),
-        "MTTR {mttr} ms: {trial}"
-    );
-
     let records = journal(&dir);
     let fault = records
         .iter()
@@ -62,7 +126,7 @@ async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
         [crashed.as_str()],
         "only the crashed node's slot fails its probes"
     );
-    eprintln!("swarm-node-loss: MTTR {:.1} s", mttr / 1000.0);
+    (trial, records, crashed)
 }
 
 /// The host's link into the cluster, `simsw<n>` of the subnet `sim: swarm on 10.213.<n>.0/24`.

@@ -28,13 +28,13 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::future::{self, BoxFuture};
-use futures_util::stream::BoxStream;
+use futures_util::stream::{self, BoxStream};
 use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
 use super::{
-    BoxError, Limits, Platform, PlatformError, Scale, Scope, Stats, ANY_VALUE,
-    PREVIOUS_IMAGE_LABEL, ROLLED_BACK_FROM_LABEL,
+    action_error, timed_platform, BoxError, Limits, Platform, PlatformError, Scale, Scope, Stats,
+    ANY_VALUE, PREVIOUS_IMAGE_LABEL, ROLLED_BACK_FROM_LABEL,
 };
 use crate::signal::{Signal, SignalKind, TargetRef};
 
@@ -104,16 +104,20 @@ impl Platform for DockerPlatform {
             filters.insert("label", labels);
         }
         let options = EventsOptionsBuilder::new().filters(&filters).build();
+        // Without `until` the stream ends only when the daemon goes away: a lost connection
+        // (the engine asks again), not the end of the signals.
+        let gone = PlatformError::Connect {
+            source: "the Docker daemon closed its event stream".into(),
+        };
         self.docker
             .events(Some(options))
             .filter_map(|message| {
                 future::ready(match message {
                     Ok(message) => to_signal(message).map(Ok),
-                    Err(source) => Some(Err(PlatformError::Signals {
-                        source: source.into(),
-                    })),
+                    Err(error) => Some(Err(events_error(error))),
                 })
             })
+            .chain(stream::once(future::ready(Err(gone))))
             .boxed()
     }
 
@@ -379,32 +383,6 @@ impl Platform for DockerPlatform {
     }
 }
 
-fn action_error(target: &TargetRef, operation: &'static str, source: BoxError) -> PlatformError {
-    PlatformError::Action {
-        target: target.name.clone(),
-        operation,
-        source,
-    }
-}
-
-/// Runs a platform operation with a time limit.
-async fn timed_platform<T>(
-    target: &TargetRef,
-    operation: &'static str,
-    timeout: Duration,
-    call: impl std::future::Future<Output = Result<T, PlatformError>>,
-) -> Result<T, PlatformError> {
-    tokio::time::timeout(timeout, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(PlatformError::Timeout {
-                target: target.name.clone(),
-                operation,
-                after: timeout,
-            })
-        })
-}
-
 /// Docker's `label` filter for the scope's labels (`key` alone: the label with any value).
 fn scope_filters(scope: &Scope) -> HashMap<String, Vec<String>> {
     HashMap::from([(
@@ -478,6 +456,24 @@ async fn timed<T>(
         })
     };
     timed_platform(target, operation, timeout, call).await
+}
+
+/// A failed event stream: refused (4xx: asking again gets the same answer), it failed for
+/// good; otherwise (the daemon stopped or restarts, the connection broke) it is a lost
+/// connection.
+fn events_error(error: bollard::errors::Error) -> PlatformError {
+    match error {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. }
+            if (400..500).contains(&status_code) =>
+        {
+            PlatformError::Signals {
+                source: error.into(),
+            }
+        }
+        _ => PlatformError::Connect {
+            source: error.into(),
+        },
+    }
 }
 
 /// Docker answers 304 when a container already is in the state asked for.

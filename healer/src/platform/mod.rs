@@ -1,11 +1,14 @@
 //! The [`Platform`] trait: the only way the engine observes and changes the world.
 //!
-//! Implementations live in submodules ([`docker`]); only they may talk to a container engine.
+//! Implementations live in submodules ([`docker`]: one Docker engine's containers; [`swarm`]:
+//! a Docker Swarm's services); only they may talk to a container engine.
 
 #[cfg(feature = "docker")]
 pub mod docker;
 #[cfg(test)]
 pub(crate) mod fake;
+#[cfg(feature = "docker")]
+pub mod swarm;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -193,6 +196,35 @@ fn unsupported<'a>(
         target: target.name.clone(),
         operation,
     })))
+}
+
+/// An action on `target` failed because of `source`.
+#[cfg(feature = "docker")]
+fn action_error(target: &TargetRef, operation: &'static str, source: BoxError) -> PlatformError {
+    PlatformError::Action {
+        target: target.name.clone(),
+        operation,
+        source,
+    }
+}
+
+/// Runs a platform operation with a time limit.
+#[cfg(feature = "docker")]
+async fn timed_platform<T>(
+    target: &TargetRef,
+    operation: &'static str,
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, PlatformError>>,
+) -> Result<T, PlatformError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(PlatformError::Timeout {
+                target: target.name.clone(),
+                operation,
+                after: timeout,
+            })
+        })
 }
 
 /// The target label naming the image to roll back to. Whoever deploys a new image sets it to

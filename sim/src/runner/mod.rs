@@ -110,6 +110,10 @@ pub enum RunError {
     Compose(#[from] ComposeError),
     #[error(transparent)]
     Swarm(#[from] crate::swarm::SwarmError),
+    #[error(
+        "strategy {strategy} cannot heal a target on `platform: swarm`.\n  fix: use `--strategy swarm` (Swarm alone) or `--strategy embedded` (the healer, through the managers)"
+    )]
+    NotForSwarm { strategy: &'static str },
 }
 
 impl RunError {
@@ -123,7 +127,7 @@ impl RunError {
             RunError::Monitoring(
                 MonitoringError::InvalidRules { .. } | MonitoringError::ReadRules { .. },
             ) => crate::exit::BAD_INPUT,
-            RunError::Healer(_) => crate::exit::BAD_INPUT,
+            RunError::Healer(_) | RunError::NotForSwarm { .. } => crate::exit::BAD_INPUT,
             RunError::Compose(e) if e.is_bad_input() => crate::exit::BAD_INPUT,
             RunError::Compose(ComposeError::Haproxy(BalancerError::Missing)) => {
                 crate::exit::ENVIRONMENT

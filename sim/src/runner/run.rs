@@ -24,6 +24,11 @@ pub async fn run(
     options: &RunOptions,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
+    if plan.swarm.is_some() && !options.strategy.heals_swarm() {
+        return Err(RunError::NotForSwarm {
+            strategy: options.strategy.name(),
+        });
+    }
     let runbooks = options.strategy.runbooks(&plan)?;
     let docker = docker::connect().await?;
     let progress = Progress::new(options.progress);

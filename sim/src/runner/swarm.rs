@@ -88,6 +88,11 @@ impl SwarmRun {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The healer's view of the cluster: its managers (every node is one).
+    pub(super) async fn platform(&self) -> healer::SwarmPlatform {
+        healer::SwarmPlatform::new(self.dockers().await)
+    }
+
     async fn dockers(&self) -> Vec<Docker> {
         let cluster = self.cluster.lock().await;
         cluster
@@ -120,6 +125,8 @@ impl SwarmRun {
                 (LABEL_RUN.to_owned(), run_id.to_owned()),
                 (LABEL_TRIAL.to_owned(), trial.to_string()),
             ]),
+            target: target.name.clone(),
+            health_path: target.health.path.clone(),
         };
         let dockers = self.dockers().await;
         let leader = dockers.first().ok_or_else(|| SwarmError::Options {

@@ -134,9 +134,16 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
         sink.clone(),
         trial_cancel.clone(),
     ));
+    let platform: Arc<dyn healer::Platform> = match &context.swarm {
+        Some(swarm) => Arc::new(swarm.platform().await),
+        None => Arc::new(healer::DockerPlatform::new(
+            context.resources.docker().clone(),
+        )),
+    };
     let healer_task = context.strategy.heal(
         &strategy::Trial {
             docker: context.resources.docker(),
+            platform: &platform,
             scope: [
                 (docker::LABEL_RUN, context.resources.run_id().to_owned()),
                 (docker::LABEL_TRIAL, trial.to_string()),

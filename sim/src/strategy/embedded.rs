@@ -1,5 +1,6 @@
 //! `--strategy embedded` (the default): the embedded healer with the scenario's runbooks, fed by
-//! its own signals and the run's alerts, given the balancer's runtime API for `drain` steps.
+//! its own signals and the run's alerts, given the balancer's runtime API for `drain` steps. On
+//! a swarm it acts through the managers (`healer::SwarmPlatform`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -19,6 +20,10 @@ impl Strategy for Embedded {
         "embedded"
     }
 
+    fn heals_swarm(&self) -> bool {
+        true
+    }
+
     fn heal(&self, trial: &Trial<'_>, cancel: CancellationToken) -> Option<JoinHandle<()>> {
         Some(spawn_healer(trial, cancel))
     }
@@ -28,7 +33,7 @@ impl Strategy for Embedded {
 /// until `cancel`.
 pub(super) fn spawn_healer(trial: &Trial<'_>, cancel: CancellationToken) -> JoinHandle<()> {
     let healer = healer::Healer::new(
-        Arc::new(healer::DockerPlatform::new(trial.docker.clone())),
+        Arc::clone(trial.platform),
         trial.runbooks.to_vec(),
         healer::Scope {
             labels: trial

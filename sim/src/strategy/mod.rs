@@ -70,6 +70,11 @@ pub trait Strategy: std::fmt::Debug + Send + Sync {
     /// HEALTHCHECK), for the preflight and every replica.
     fn shape_target(&self, _spec: &mut TargetSpec) {}
 
+    /// Whether the strategy can heal a target that runs on a swarm (`platform: swarm`).
+    fn heals_swarm(&self) -> bool {
+        false
+    }
+
     /// Starts whoever heals during `trial`, before its faults, until `cancel`; `None` when no
     /// task heals (nobody, or Docker itself).
     fn heal(&self, _trial: &Trial<'_>, _cancel: CancellationToken) -> Option<JoinHandle<()>> {
@@ -80,6 +85,8 @@ pub trait Strategy: std::fmt::Debug + Send + Sync {
 /// What a strategy heals one trial with.
 pub struct Trial<'a> {
     pub docker: &'a Docker,
+    /// Where the trial's targets run, as the healer sees it: this host's engine, or the swarm.
+    pub platform: &'a Arc<dyn healer::Platform>,
     /// The labels every container of the trial carries: the run's and the trial's.
     pub scope: [(&'static str, String); 2],
     /// The runbooks [`Strategy::runbooks`] gave.

@@ -13,4 +13,8 @@ impl Strategy for SwarmItself {
     fn name(&self) -> &'static str {
         "swarm"
     }
+
+    fn heals_swarm(&self) -> bool {
+        true
+    }
 }

@@ -6,7 +6,9 @@
 //! stay pending), and Docker 20.10 publishes nothing for a host-mode port without a published
 //! port (tried here). So each slot `k` is a service of one replica publishing
 //! [`PUBLISHED_BASE`]` + k`: two slots' tasks can share a node. Each is `dnsrr`, restarted on
-//! any exit after Swarm's default delay, and labelled with the run, trial and slot; Swarm's
+//! any exit after Swarm's default delay, updated start-first (rolled back when an update's
+//! tasks fail), labelled with the run, trial and slot, and for the healer with its target name,
+//! port and health path; Swarm's
 //! scheduler puts the slots on the nodes with the fewest tasks, one per node at first.
 //! [`endpoints`] reads, from the first node that answers, where each slot's running task
 //! listens: its node's address and the port it published.
@@ -17,7 +19,8 @@ use std::net::SocketAddr;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum,
     Limit, NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, ServiceSpecMode,
-    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecResources,
+    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
+    ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec, TaskSpecResources,
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{ListNodesOptions, ListTasksOptionsBuilder};
@@ -48,6 +51,10 @@ pub struct ServiceOptions {
     pub env: Vec<String>,
     /// Labels of the service and its containers (`sim.run`, `sim.trial`).
     pub labels: HashMap<String, String>,
+    /// The target's name in the run: slot `k`'s service is the healer's `<target>-<k − 1>`.
+    pub target: String,
+    /// The target's health path, for the healer's prober and verification.
+    pub health_path: String,
 }
 
 /// The name of slot `slot`'s service.
@@ -87,6 +94,12 @@ async fn create_slot(
 ) -> Result<String, SwarmError> {
     let mut labels = options.labels.clone();
     labels.insert("sim.slot".to_owned(), slot.to_string());
+    labels.insert(
+        healer::NAME_LABEL.to_owned(),
+        format!("{}-{}", options.target, slot - 1),
+    );
+    labels.insert("healer.port".to_owned(), options.port.to_string());
+    labels.insert(healer::HEALTH_LABEL.to_owned(), options.health_path.clone());
     let spec = ServiceSpec {
         name: Some(slot_name(&options.name, slot)),
         labels: Some(labels.clone()),
@@ -119,6 +132,16 @@ async fn create_slot(
                 delay: Some(5_000_000_000),
                 ..Default::default()
             }),
+            ..Default::default()
+        }),
+        // A replaced task starts before the old one stops: a restart (a force update) of a task
+        // whose node is gone then does not wait for the managers to mark the node down. A
+        // rolling update whose new tasks fail within `monitor` is rolled back.
+        update_config: Some(ServiceSpecUpdateConfig {
+            parallelism: Some(1),
+            order: Some(ServiceSpecUpdateConfigOrderEnum::START_FIRST),
+            failure_action: Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK),
+            monitor: Some(5_000_000_000),
             ..Default::default()
         }),
         endpoint_spec: Some(EndpointSpec {
