@@ -2,8 +2,10 @@
 //! (`docker`, the default) or a replicated service on a Swarm of `nodes` dockerd processes
 //! that sim forms on this machine (`swarm`, see [`crate::swarm`]).
 //!
-//! On a swarm only `node-crash` faults run (the container faults are not wired to tasks yet),
-//! and `node-crash` only runs there; a swarm target has no compose project, dependency,
+//! On a swarm run the node faults (`node-crash` only runs there) and the faults sent to the
+//! built-in target's chaos endpoints ([`THROUGH_THE_TARGET`]), which reach a task through its
+//! slot's forwarder; the faults that need the container from this host's engine (kill, pause,
+//! limits, the network proxies) do not. A swarm target has no compose project, dependency,
 //! monitoring or HAProxy (the service's tasks are reached through `crate::swarm::Front`).
 
 use specfile::did_you_mean;
@@ -13,6 +15,16 @@ use super::super::spec::ScenarioSpec;
 use super::Compiler;
 
 const PLATFORMS: &[&str] = &["docker", "swarm"];
+/// The fault kinds the built-in target injects into itself when asked over HTTP (its `/chaos`
+/// endpoints): on a swarm, sent to a task through its slot's forwarder.
+const THROUGH_THE_TARGET: &[&str] = &[
+    "memory-leak",
+    "cpu-burn",
+    "latency",
+    "hang",
+    "crash",
+    "log-error",
+];
 const DEFAULT_NODES: usize = 3;
 
 impl Compiler<'_> {
@@ -81,13 +93,16 @@ impl Compiler<'_> {
                     "a node-crash fault crashes a swarm node, and the platform is docker",
                     Some("add `platform: swarm` and `nodes: 3`".into()),
                 ),
-                (Some(_), None) => self.p.push(
+                (Some(_), None) if !THROUGH_THE_TARGET.contains(&fault.kind.name()) => self.p.push(
                     &format!("faults[{i}].kind"),
                     format!(
                         "a {} fault is not supported on `platform: swarm` yet",
                         fault.kind.name()
                     ),
-                    Some("use `kind: node-crash`".into()),
+                    Some(format!(
+                        "use `kind: node-crash`, or one of: {}",
+                        THROUGH_THE_TARGET.join(", ")
+                    )),
                 ),
                 (Some(swarm), Some(crash)) => {
                     if crash.node.is_some_and(|n| n as usize > swarm.nodes) {
@@ -105,7 +120,7 @@ impl Compiler<'_> {
                         );
                     }
                 }
-                (None, None) => {}
+                (None, None) | (Some(_), None) => {}
             }
         }
         if swarm.is_some() {

@@ -19,6 +19,7 @@ mod advisor;
 mod compose;
 mod faults;
 mod strategy;
+mod swarm;
 
 /// A scratch directory holding a runbook dir with `restart-on-oom.yaml`.
 struct Scratch {
