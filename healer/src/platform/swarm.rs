@@ -8,6 +8,8 @@
 //!   still wants it running is a `die`, with its container's exit code (see [`tasks`]);
 //! - **http_endpoint**: the node address and host-mode published port of the service's
 //!   newest running task, so the healer's prober and verification reach the task itself;
+//!   while no manager answers within [`LOOKUP_BUDGET`] (a swarm electing a leader after a
+//!   partition mends still runs its tasks), the endpoint last found;
 //! - **restart**: a force update (`docker service update --force`): Swarm replaces the
 //!   service's tasks in the service's update order. With `start-first` the new task starts at
 //!   once, on a node that answers, without waiting for the old one to stop: this is what heals
@@ -29,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::models::{Service, ServiceSpec, Task, TaskState};
@@ -55,6 +57,9 @@ use tasks::TaskStates;
 pub const POLL: Duration = Duration::from_millis(250);
 /// How long one manager gets to answer before the next is asked.
 pub const ASK_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long finding a service's endpoint may take when one was found before: the healer's
+/// probes (250 ms each) wait on it, and the task most likely still runs where it was.
+pub const LOOKUP_BUDGET: Duration = Duration::from_millis(100);
 
 /// A Docker Swarm, through the Engine API of its managers.
 #[derive(Debug, Clone)]
@@ -62,6 +67,9 @@ pub struct SwarmPlatform {
     managers: Arc<[Docker]>,
     /// The manager that answered last: asked first next time.
     preferred: Arc<AtomicUsize>,
+    /// Each service's endpoint as last found, used while no manager can list tasks (a swarm
+    /// without a leader for a few seconds after a partition mends still runs its tasks).
+    endpoints: Arc<Mutex<HashMap<String, SocketAddr>>>,
 }
 
 impl SwarmPlatform {
@@ -70,11 +78,12 @@ impl SwarmPlatform {
         SwarmPlatform {
             managers: managers.into(),
             preferred: Arc::new(AtomicUsize::new(0)),
+            endpoints: Arc::default(),
         }
     }
 
     /// `call` on the preferred manager, then on each other in turn, until one answers within
-    /// [`ASK_TIMEOUT`]; the last error when none did.
+    /// [`ASK_TIMEOUT`]; when none did, how many timed out and the last error.
     async fn ask<'a, T, F, Fut>(&'a self, call: F) -> Result<T, BoxError>
     where
         F: Fn(&'a Docker) -> Fut,
@@ -83,6 +92,7 @@ impl SwarmPlatform {
         let count = self.managers.len();
         let first = self.preferred.load(Ordering::Relaxed);
         let mut last: BoxError = "no manager to ask".into();
+        let mut timed_out = 0;
         for k in 0..count {
             let index = (first + k) % count;
             match tokio::time::timeout(ASK_TIMEOUT, call(&self.managers[index])).await {
@@ -91,16 +101,15 @@ impl SwarmPlatform {
                     return Ok(answer);
                 }
                 Ok(Err(error)) => last = error.into(),
-                Err(_) => {
-                    last = format!(
-                        "manager {} did not answer within {ASK_TIMEOUT:?}",
-                        index + 1
-                    )
-                    .into();
-                }
+                Err(_) => timed_out += 1,
             }
         }
-        Err(last)
+        Err(match timed_out {
+            0 => last,
+            n if n == count => format!("no manager answered within {ASK_TIMEOUT:?}").into(),
+            n => format!("{n} of {count} managers did not answer within {ASK_TIMEOUT:?}; {last}")
+                .into(),
+        })
     }
 
     /// The services in `scope`, as targets.
@@ -229,25 +238,28 @@ impl Platform for SwarmPlatform {
                 target: target.name.clone(),
                 source,
             };
-            let tasks = self
-                .tasks(std::slice::from_ref(&target.id))
-                .await
-                .map_err(inspect)?;
-            let nodes = self
-                .ask(|docker| docker.list_nodes(None::<ListNodesOptions>))
-                .await
-                .map_err(inspect)?;
-            let addresses: HashMap<String, String> = nodes
-                .into_iter()
-                .filter_map(|n| Some((n.id?, n.status?.addr?)))
-                .collect();
-            tasks::endpoint(&tasks, &addresses, container_port).map_err(|tried| {
-                PlatformError::Unreachable {
+            let known = self.known_endpoints().get(&target.id).copied();
+            // A probe waits on this: with an endpoint known, a slow manager (a swarm electing
+            // a leader) gets only LOOKUP_BUDGET before the known endpoint is used instead.
+            let lookup = self.endpoint(&target.id, container_port);
+            let found = match known {
+                Some(known) => match tokio::time::timeout(LOOKUP_BUDGET, lookup).await {
+                    Ok(Ok(found)) => found,
+                    Ok(Err(_)) | Err(_) => return Ok(known),
+                },
+                None => lookup.await.map_err(inspect)?,
+            };
+            match found {
+                Ok(address) => {
+                    self.known_endpoints().insert(target.id.clone(), address);
+                    Ok(address)
+                }
+                Err(tried) => Err(PlatformError::Unreachable {
                     target: target.name.clone(),
                     port: container_port,
                     tried,
-                }
-            })
+                }),
+            }
         }
         .boxed()
     }
@@ -418,6 +430,31 @@ impl SwarmPlatform {
                 })
             })
             .collect())
+    }
+
+    /// Where service `id`'s newest running task answers on `container_port`, as a manager
+    /// lists it: `Err` when no manager answered, `Ok(Err(why))` when there is no such task.
+    async fn endpoint(
+        &self,
+        id: &str,
+        container_port: u16,
+    ) -> Result<Result<SocketAddr, String>, BoxError> {
+        let tasks = self.tasks(&[id.to_owned()]).await?;
+        let nodes = self
+            .ask(|docker| docker.list_nodes(None::<ListNodesOptions>))
+            .await?;
+        let addresses: HashMap<String, String> = nodes
+            .into_iter()
+            .filter_map(|n| Some((n.id?, n.status?.addr?)))
+            .collect();
+        Ok(tasks::endpoint(&tasks, &addresses, container_port))
+    }
+
+    fn known_endpoints(&self) -> std::sync::MutexGuard<'_, HashMap<String, SocketAddr>> {
+        // The map holds plain values: a panic elsewhere cannot leave it half-written.
+        self.endpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until a task of `target` whose spec has `force_update` runs.

@@ -1,5 +1,5 @@
 //! A trial's fault schedule: each fault injected at its time from the start of load and cleared
-//! when its window ends, on the containers it hits; a node crash goes to the run's swarm.
+//! when its window ends, on the containers it hits; a node fault goes to the run's swarm.
 
 use std::time::Duration;
 
@@ -37,9 +37,13 @@ pub(super) async fn run_faults(
             _ = tokio::time::sleep_until(load_started + at) => {}
         }
         let fault = &context.plan.faults[index];
-        if let (FaultKind::NodeCrash(crash), Some(swarm)) = (&fault.kind, &context.swarm) {
+        if let (FaultKind::NodeCrash(_) | FaultKind::NodePartition(_), Some(swarm)) =
+            (&fault.kind, &context.swarm)
+        {
             // A cluster fault: it hits a node, through the cluster, not a container.
-            swarm.crash(context, replicas, crash, trial).await;
+            swarm
+                .node_fault(context, replicas, &fault.kind, inject, trial)
+                .await;
             continue;
         }
         for replica in fault_targets(replicas, dependency, fault) {

@@ -20,9 +20,10 @@ use journal::{Event, Sink};
 
 use super::{RunContext, RunError};
 use crate::docker::{TargetContainer, LABEL_RUN, LABEL_TRIAL};
-use crate::faults::kinds::NodeCrash;
+use crate::faults::kinds::node_index;
 use crate::prober;
 use crate::progress::Progress;
+use crate::scenario::FaultKind;
 use crate::scenario::Plan;
 use crate::swarm::{service, Cluster, ClusterOptions, Front, SwarmError};
 
@@ -48,6 +49,9 @@ struct SwarmTrial {
     front: Front,
     /// Nodes (from 0) crashed in the trial, started again when the next one starts.
     crashed: Vec<usize>,
+    /// Nodes (from 0) cut off, with the slot the fault was journalled on: mended when the
+    /// fault's window or the trial ends.
+    partitioned: HashMap<usize, String>,
 }
 
 impl SwarmRun {
@@ -162,6 +166,7 @@ impl SwarmRun {
             services: options,
             front,
             crashed: vec![],
+            partitioned: HashMap::new(),
         });
         for slot in &slots {
             context.journal.record(Event::TargetStarted {
@@ -191,24 +196,52 @@ impl SwarmRun {
         self.current().as_ref().map_or(0, |t| t.front.spread)
     }
 
-    /// Crashes the node `crash` names, journalled as a fault of the slot whose task ran there
-    /// (the node's name when none did).
-    pub(super) async fn crash(
+    /// Injects the node fault `fault` (a crash, or a partition's start or, when `inject` is
+    /// false, its end), journalled as a fault of the slot whose task ran on the node (the
+    /// node's name when none did).
+    pub(super) async fn node_fault(
         &self,
         context: &RunContext,
         slots: &[TargetContainer],
-        crash: &NodeCrash,
+        fault: &FaultKind,
+        inject: bool,
         trial: u32,
     ) {
+        let node = match fault {
+            FaultKind::NodeCrash(crash) => crash.node,
+            FaultKind::NodePartition(partition) => partition.node,
+            _ => return,
+        };
         let cluster = self.cluster.lock().await;
         let Some(cluster) = cluster.as_ref() else {
             return;
         };
         let nodes = &cluster.record().nodes;
-        let index = crash.index(nodes.len());
+        let index = node_index(node, nodes.len());
         let Some(node) = nodes.get(index) else {
             return;
         };
+        let name = fault.name().to_owned();
+        if !inject {
+            let mended = cluster.mend_node(index).await;
+            let target = self
+                .current()
+                .as_mut()
+                .and_then(|t| t.partitioned.remove(&index));
+            match (mended, target) {
+                (Ok(()), Some(target)) => {
+                    context.journal.record(Event::FaultCleared {
+                        fault: name,
+                        target,
+                    });
+                }
+                (Err(e), _) => context
+                    .progress
+                    .phase(format!("sim: trial {trial}: partition not mended: {e}")),
+                (Ok(()), None) => {}
+            }
+            return;
+        }
         let on_node = {
             let current = self.current();
             slots.iter().enumerate().find_map(|(k, slot)| {
@@ -217,30 +250,39 @@ impl SwarmRun {
             })
         };
         let target = on_node.unwrap_or_else(|| node.name.clone());
+        let detail = match fault {
+            FaultKind::NodeCrash(_) => "SIGKILL to PID 1 (docker-init) of",
+            _ => "link to the cluster's bridge set down on",
+        };
         context.journal.record(Event::FaultInjected {
-            fault: "node-crash".to_owned(),
+            fault: name.clone(),
             target: target.clone(),
-            detail: format!(
-                "SIGKILL to PID 1 (docker-init) of {} ({})",
-                node.name, node.address
-            ),
+            detail: format!("{detail} {} ({})", node.name, node.address),
         });
-        match cluster.crash_node(index).await {
-            Ok(pid) => {
+        let injected = match fault {
+            FaultKind::NodeCrash(_) => cluster.crash_node(index).await.map(|pid| {
                 if let Some(current) = self.current().as_mut() {
                     current.crashed.push(index);
                 }
-                context.progress.phase(format!(
-                    "sim: trial {trial}: crashed node {} (pid {pid}), which ran {target}",
-                    node.name
-                ));
-            }
+                format!("crashed node {} (pid {pid})", node.name)
+            }),
+            _ => cluster.partition_node(index).await.map(|()| {
+                if let Some(current) = self.current().as_mut() {
+                    current.partitioned.insert(index, target.clone());
+                }
+                format!("cut node {} off", node.name)
+            }),
+        };
+        match injected {
+            Ok(done) => context
+                .progress
+                .phase(format!("sim: trial {trial}: {done}, which ran {target}")),
             Err(e) => {
                 context
                     .progress
                     .phase(format!("sim: trial {trial}: fault not injected: {e}"));
                 context.journal.record(Event::FaultCleared {
-                    fault: "node-crash".to_owned(),
+                    fault: name,
                     target,
                 });
             }
@@ -271,8 +313,8 @@ impl SwarmRun {
         Ok(())
     }
 
-    /// Ends the current trial: its forwarders stopped, its service removed, its crashed nodes
-    /// noted to be started again when the next trial starts.
+    /// Ends the current trial: its forwarders stopped, its partitions mended, its service
+    /// removed, its crashed nodes noted to be started again when the next trial starts.
     pub(super) async fn end_trial(&self) -> Result<(), RunError> {
         let Some(trial) = self.current().take() else {
             return Ok(());
@@ -282,6 +324,9 @@ impl SwarmRun {
         let Some(cluster) = cluster.as_mut() else {
             return Ok(());
         };
+        for &node in trial.partitioned.keys() {
+            cluster.mend_node(node).await?;
+        }
         service::remove_all(cluster.dockers(), &trial.services).await?;
         self.to_restart
             .lock()

@@ -229,6 +229,18 @@ impl Cluster {
         Ok(init.pid)
     }
 
+    /// Cuts node `k` off from the other nodes and this host: its link to the bridge goes down.
+    pub async fn partition_node(&self, k: usize) -> Result<(), SwarmError> {
+        self.node(k)?;
+        net::set_node_link(&self.state, k, false).await
+    }
+
+    /// Mends a partition of node `k`: its link to the bridge goes up again.
+    pub async fn mend_node(&self, k: usize) -> Result<(), SwarmError> {
+        self.node(k)?;
+        net::set_node_link(&self.state, k, true).await
+    }
+
     /// Starts node `k` again after a crash, and waits until every node is a Ready manager.
     pub async fn restart_node(&mut self, k: usize) -> Result<(), SwarmError> {
         let started = Instant::now();

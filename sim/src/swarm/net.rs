@@ -97,7 +97,7 @@ pub(super) async fn create(state: &ClusterState) -> Result<(), SwarmError> {
     }
     for (k, node) in state.nodes.iter().enumerate() {
         let name = node.name.as_str();
-        let port = format!("v{}", k + 1);
+        let port = node_port(k);
         let address = format!("{}/24", node.address);
         ip(&["netns", "add", name]).await?;
         ip(&[
@@ -110,6 +110,21 @@ pub(super) async fn create(state: &ClusterState) -> Result<(), SwarmError> {
         ip(&["-n", name, "link", "set", "lo", "up"]).await?;
     }
     Ok(())
+}
+
+/// The hub's end of node `k`'s veth (from 0).
+fn node_port(k: usize) -> String {
+    format!("v{}", k + 1)
+}
+
+/// Sets node `k`'s link to the bridge down (cut off from the other nodes and this host) or up.
+pub(super) async fn set_node_link(
+    state: &ClusterState,
+    k: usize,
+    up: bool,
+) -> Result<(), SwarmError> {
+    let state_word = if up { "up" } else { "down" };
+    ip(&["-n", &state.hub, "link", "set", &node_port(k), state_word]).await
 }
 
 /// Deletes the network namespace `name` if it exists (its links go with it). Blocking: teardown

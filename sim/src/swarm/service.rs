@@ -184,15 +184,29 @@ pub async fn remove_all(dockers: &[Docker], options: &ServiceOptions) -> Result<
     Ok(())
 }
 
-/// Removes the service `name` through the first of `dockers` that does it.
+/// How long removing a service may keep being retried: after a partition mends, the swarm
+/// can be without a leader for a few seconds (the node that was cut off calls an election).
+const REMOVE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Removes the service `name` through the first of `dockers` that does it, asking them in
+/// turn until one does or [`REMOVE_DEADLINE`] has passed.
 async fn remove(dockers: &[Docker], name: &str) -> Result<(), SwarmError> {
+    let deadline = tokio::time::Instant::now() + REMOVE_DEADLINE;
     let mut last = None;
-    for docker in dockers {
-        match timeout(ASK_TIMEOUT * 5, docker.delete_service(name)).await {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(source)) => last = Some(source),
-            Err(_) => {}
+    while tokio::time::Instant::now() < deadline {
+        for docker in dockers {
+            match timeout(ASK_TIMEOUT * 5, docker.delete_service(name)).await {
+                Ok(Ok(())) => return Ok(()),
+                // Gone already: a manager that timed out may have removed it after all.
+                Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                })) => return Ok(()),
+                Ok(Err(source)) => last = Some(source),
+                Err(_) => {}
+            }
         }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(match last {
         Some(source) => SwarmError::Docker {
@@ -202,7 +216,7 @@ async fn remove(dockers: &[Docker], name: &str) -> Result<(), SwarmError> {
         },
         None => SwarmError::Timeout {
             what: format!("a manager to remove service {name}"),
-            after: ASK_TIMEOUT * 5,
+            after: REMOVE_DEADLINE,
         },
     })
 }

@@ -23,6 +23,7 @@ mod network_errors;
 mod network_latency;
 mod network_loss;
 mod node_crash;
+mod node_partition;
 mod pause;
 mod resource_squeeze;
 
@@ -45,7 +46,8 @@ pub use memory_leak::Leak;
 pub use network_errors::NetworkErrors;
 pub use network_latency::NetworkLatency;
 pub use network_loss::NetworkLoss;
-pub use node_crash::NodeCrash;
+pub use node_crash::{node_index, NodeCrash};
+pub use node_partition::NodePartition;
 pub use pause::Pause;
 pub use resource_squeeze::ResourceSqueeze;
 
@@ -196,4 +198,5 @@ registry! {
     DependencyOutage(DependencyOutage),
     LogError(LogError),
     NodeCrash(NodeCrash),
+    NodePartition(NodePartition),
 }

@@ -21,11 +21,17 @@ pub struct NodeCrash {
     pub node: Option<u32>,
 }
 
-impl NodeCrash {
-    /// The node index (from 0) it crashes in a cluster of `nodes`.
-    pub fn index(&self, nodes: usize) -> usize {
-        self.node
-            .map_or(nodes.saturating_sub(1), |n| n as usize - 1)
+/// The node index (from 0) that `node` (from 1; `None`: the last) names in a cluster of
+/// `nodes`.
+pub fn node_index(node: Option<u32>, nodes: usize) -> usize {
+    node.map_or(nodes.saturating_sub(1), |n| n as usize - 1)
+}
+
+/// A node fault's `node:` field.
+pub(super) fn compile_node(f: &mut KindCompiler<'_, '_>) -> Option<Option<u32>> {
+    match f.spec.node {
+        None => Some(None),
+        Some(node) => Some(Some(f.int("node", Some(node), 1, 1..=250)?)),
     }
 }
 
@@ -35,11 +41,9 @@ impl Fault for NodeCrash {
     const LASTS: bool = false;
 
     fn compile(f: &mut KindCompiler<'_, '_>) -> Option<Self> {
-        let node = match f.spec.node {
-            None => None,
-            Some(node) => Some(f.int("node", Some(node), 1, 1..=250)?),
-        };
-        Some(NodeCrash { node })
+        Some(NodeCrash {
+            node: compile_node(f)?,
+        })
     }
 
     async fn inject(

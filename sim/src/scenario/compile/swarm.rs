@@ -83,14 +83,18 @@ impl Compiler<'_> {
         target: &mut TargetPlan,
     ) {
         for (i, fault) in faults.iter().enumerate() {
-            let crash = match &fault.kind {
-                FaultKind::NodeCrash(crash) => Some(crash),
+            let node = match &fault.kind {
+                FaultKind::NodeCrash(crash) => Some(crash.node),
+                FaultKind::NodePartition(partition) => Some(partition.node),
                 _ => None,
             };
-            match (swarm, crash) {
+            match (swarm, node) {
                 (None, Some(_)) => self.p.push(
                     &format!("faults[{i}].kind"),
-                    "a node-crash fault crashes a swarm node, and the platform is docker",
+                    format!(
+                        "a {} fault hits a swarm node, and the platform is docker",
+                        fault.kind.name()
+                    ),
                     Some("add `platform: swarm` and `nodes: 3`".into()),
                 ),
                 (Some(_), None) if !THROUGH_THE_TARGET.contains(&fault.kind.name()) => self.p.push(
@@ -104,8 +108,8 @@ impl Compiler<'_> {
                         THROUGH_THE_TARGET.join(", ")
                     )),
                 ),
-                (Some(swarm), Some(crash)) => {
-                    if crash.node.is_some_and(|n| n as usize > swarm.nodes) {
+                (Some(swarm), Some(node)) => {
+                    if node.is_some_and(|n| n as usize > swarm.nodes) {
                         self.p.push(
                             &format!("faults[{i}].node"),
                             format!("the swarm has {} node(s), numbered from 1", swarm.nodes),
@@ -115,7 +119,10 @@ impl Compiler<'_> {
                     if fault.replica.is_some() {
                         self.p.push(
                             &format!("faults[{i}].replica"),
-                            "a node-crash fault hits a node, whichever tasks it runs",
+                            format!(
+                                "a {} fault hits a node, whichever tasks it runs",
+                                fault.kind.name()
+                            ),
                             Some("remove `replica`, and say `node`".into()),
                         );
                     }

@@ -47,7 +47,7 @@ fn node_faults_need_a_swarm_and_a_node_it_has() {
         &format!("{MINIMAL}faults:\n  - {{ kind: node-crash, at: 1s }}\n"),
         4,
         "faults[0].kind",
-        "crashes a swarm node, and the platform is docker",
+        "a node-crash fault hits a swarm node, and the platform is docker",
     );
     check(
         &format!("{SWARM}faults:\n  - {{ kind: node-crash, at: 1s, node: 4 }}\n"),
