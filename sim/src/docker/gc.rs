@@ -11,7 +11,8 @@ use bollard::Docker;
 use serde::Serialize;
 
 use super::resources::{remove_container, remove_volume};
-use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN};
+use super::{LABEL_MANAGED, LABEL_PID, LABEL_PID_START, LABEL_RUN};
+use crate::swarm::Process;
 
 /// What `sim gc` found and removed (or would remove, with `dry_run`).
 #[derive(Debug, Default, Serialize)]
@@ -49,7 +50,7 @@ pub async fn collect_garbage(
     for container in docker.list_containers(Some(options)).await? {
         let labels = container.labels.unwrap_or_default();
         let run = labels.get(LABEL_RUN).cloned().unwrap_or_default();
-        if !force && owner_alive(labels.get(LABEL_PID)) {
+        if !force && owner_alive(&labels) {
             report.live_runs.insert(run);
             continue;
         }
@@ -66,7 +67,7 @@ pub async fn collect_garbage(
     let volumes = docker.list_volumes(Some(options)).await?.volumes;
     for volume in volumes.unwrap_or_default() {
         let run = volume.labels.get(LABEL_RUN).cloned().unwrap_or_default();
-        if !force && owner_alive(volume.labels.get(LABEL_PID)) {
+        if !force && owner_alive(&volume.labels) {
             report.live_runs.insert(run);
             continue;
         }
@@ -81,7 +82,7 @@ pub async fn collect_garbage(
     for network in docker.list_networks(Some(options)).await? {
         let labels = network.labels.unwrap_or_default();
         let run = labels.get(LABEL_RUN).cloned().unwrap_or_default();
-        if !force && owner_alive(labels.get(LABEL_PID)) {
+        if !force && owner_alive(&labels) {
             report.live_runs.insert(run);
             continue;
         }
@@ -99,7 +100,7 @@ pub async fn collect_garbage(
         .build();
     for image in docker.list_images(Some(options)).await? {
         let run = image.labels.get(LABEL_RUN).cloned().unwrap_or_default();
-        if !force && owner_alive(image.labels.get(LABEL_PID)) {
+        if !force && owner_alive(&image.labels) {
             report.live_runs.insert(run);
             continue;
         }
@@ -130,15 +131,25 @@ pub async fn collect_garbage(
     Ok(report)
 }
 
-/// Whether the process that created a resource still runs on this host. An unknown owner is
-/// treated as dead: gc exists for runs nobody can clean up any more.
-fn owner_alive(pid: Option<&String>) -> bool {
-    match pid.and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) if pid == std::process::id() => true,
-        Some(pid) => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+/// Whether the process that created a resource (its labels [`LABEL_PID`] and
+/// [`LABEL_PID_START`]) still runs on this host. Without a start time (resources of older
+/// versions) a process with that pid must be called `sim`. An unknown owner is treated as
+/// dead: gc exists for runs nobody can clean up any more.
+fn owner_alive(labels: &HashMap<String, String>) -> bool {
+    let Some(pid) = labels.get(LABEL_PID).and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    if pid == std::process::id() {
+        return true;
+    }
+    match labels
+        .get(LABEL_PID_START)
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(start) => Process { pid, start }.alive(),
+        None => std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .map(|comm| comm.trim() == "sim")
             .unwrap_or(false),
-        None => false,
     }
 }
 
@@ -147,11 +158,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn owners_are_alive_only_when_a_sim_process_has_the_pid() {
-        assert!(owner_alive(Some(&std::process::id().to_string())));
-        assert!(!owner_alive(None));
-        assert!(!owner_alive(Some(&"not-a-pid".to_owned())));
-        // pid 1 exists but is not a `sim` process.
-        assert!(!owner_alive(Some(&"1".to_owned())));
+    fn owners_are_alive_only_while_the_process_that_started_then_runs() {
+        let labels = |pairs: &[(&str, String)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect()
+        };
+        let me = Process::current().unwrap();
+        assert!(owner_alive(&labels(&[(LABEL_PID, me.pid.to_string())])));
+        assert!(!owner_alive(&labels(&[])));
+        assert!(!owner_alive(&labels(&[(LABEL_PID, "not-a-pid".into())])));
+        // pid 1 exists but is not a `sim` process, and a renamed sim binary is still its owner
+        // when it started at the recorded time.
+        assert!(!owner_alive(&labels(&[(LABEL_PID, "1".into())])));
+        let init = Process::of(1).unwrap();
+        let started = |start: u64| {
+            labels(&[
+                (LABEL_PID, "1".into()),
+                (LABEL_PID_START, start.to_string()),
+            ])
+        };
+        assert!(owner_alive(&started(init.start)));
+        assert!(
+            !owner_alive(&started(init.start + 1)),
+            "a later process with the pid"
+        );
     }
 }

@@ -38,6 +38,9 @@ pub const LABEL_MANAGED: &str = "sim.managed";
 pub const LABEL_RUN: &str = "sim.run";
 /// Label carrying the pid of the `sim` process that owns the run (so `sim gc` spares live runs).
 pub const LABEL_PID: &str = "sim.pid";
+/// Label carrying when that process started (clock ticks after boot, `/proc/<pid>/stat`), so
+/// a later process given the same pid is not taken for the owner, whatever its name.
+pub const LABEL_PID_START: &str = "sim.pid-start";
 /// Label carrying the trial number of a target container.
 pub const LABEL_TRIAL: &str = "sim.trial";
 /// Label carrying a target replica's name (`leaky-0`), as the journal names it.

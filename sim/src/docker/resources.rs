@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{LABEL_MANAGED, LABEL_PID, LABEL_RUN, LABEL_TARGET, LABEL_TRIAL};
+use super::{LABEL_MANAGED, LABEL_PID, LABEL_PID_START, LABEL_RUN, LABEL_TARGET, LABEL_TRIAL};
 
 mod volumes;
 
@@ -484,11 +484,15 @@ fn files_archive(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
 }
 
 fn run_labels(run_id: &str) -> HashMap<String, String> {
-    HashMap::from([
+    let mut labels = HashMap::from([
         (LABEL_MANAGED.to_owned(), "true".to_owned()),
         (LABEL_RUN.to_owned(), run_id.to_owned()),
         (LABEL_PID.to_owned(), std::process::id().to_string()),
-    ])
+    ]);
+    if let Some(me) = crate::swarm::Process::current() {
+        labels.insert(LABEL_PID_START.to_owned(), me.start.to_string());
+    }
+    labels
 }
 
 /// Ids of all containers (running or not) matching every `label` filter.

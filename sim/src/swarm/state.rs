@@ -28,12 +28,12 @@ pub struct Process {
 
 impl Process {
     /// This process.
-    pub(super) fn current() -> Option<Self> {
+    pub fn current() -> Option<Self> {
         Self::of(std::process::id())
     }
 
     /// The process that has `pid` now, if any.
-    pub(super) fn of(pid: u32) -> Option<Self> {
+    pub fn of(pid: u32) -> Option<Self> {
         stat(pid).map(|stat| Process {
             pid,
             start: stat.start,
