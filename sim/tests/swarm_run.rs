@@ -1,9 +1,10 @@
-//! `sim run swarm-node-loss` through the binary (needs root): a 3-node swarm formed, a node
-//! crashed under load, the outage measured by the independent prober and ended by Swarm's own
-//! rescheduling (`--strategy swarm`) or by the embedded healer's restart through the managers
-//! (`--strategy embedded`), and afterwards nothing of the cluster left: no namespace, link,
-//! process, directory or container. About 50-60 s of CI each: ~5 s to form the swarm and load
-//! the image, 35 s of load, a few seconds to settle and tear down.
+//! The swarm scenarios through the binary (needs root): a 3-node swarm formed, a node crashed
+//! or cut off, or a task OOM-killed, under load; the outage measured by the independent prober
+//! and ended by Swarm's own rescheduling (`--strategy swarm`) or by the embedded healer's
+//! restart through the managers (`--strategy embedded`); afterwards nothing of the cluster
+//! left: no namespace, link, process, directory or container. About 4 minutes of CI, run one
+//! after another: each ~5 s to form the swarm and load the image, 20-35 s of load, a few
+//! seconds to settle and tear down.
 
 mod common;
 
@@ -14,7 +15,7 @@ use common::{journal, result, run, run_dir, run_id, sim, text};
 
 #[tokio::test]
 async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
-    let (trial, records, crashed) = node_loss("swarm").await;
+    let (trial, records, crashed) = one_trial("swarm-node-loss", "swarm").await;
     assert_eq!(trial["heals"], 0, "nobody but Swarm heals: {trial}");
     let mttr = trial["mttr_ms"].as_f64().expect("the outage recovered");
     // Swarm marks the node down after ~12 s and runs its task elsewhere a few seconds later.
@@ -37,7 +38,28 @@ async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
 /// node down.
 #[tokio::test]
 async fn the_healer_restarts_a_crashed_node_s_task_on_a_live_node() {
-    let (trial, records, crashed) = node_loss("embedded").await;
+    healed_by_the_healer("swarm-node-loss", "hang").await;
+}
+
+/// A node cut off keeps its task running, unreachable: the healer's restart starts a new one
+/// on a node that answers, and nothing else is touched when the partition mends (the swarm
+/// elects a leader again meanwhile).
+#[tokio::test]
+async fn the_healer_moves_a_cut_off_node_s_task() {
+    healed_by_the_healer("swarm-partition", "hang").await;
+}
+
+/// An OOM-killed task: the healer's restart replaces the task Swarm's restart policy holds back
+/// for its 5 s delay. Its probes (connection refused) or the task's exit, whichever is first.
+#[tokio::test]
+async fn the_healer_restarts_an_oom_killed_task_without_swarm_s_delay() {
+    healed_by_the_healer("swarm-oom", "").await;
+}
+
+/// Runs `scenario` under the embedded healer and checks it healed the slot the fault hit by a
+/// restart (of `runbook`, when not empty), verified, and touched no other slot.
+async fn healed_by_the_healer(scenario: &str, runbook: &str) {
+    let (trial, records, hit) = one_trial(scenario, "embedded").await;
     assert!(
         trial["heals"].as_u64() >= Some(1),
         "the healer healed: {trial}"
@@ -46,12 +68,14 @@ async fn the_healer_restarts_a_crashed_node_s_task_on_a_live_node() {
     let on_slot = |event: &str| {
         records
             .iter()
-            .find(|r| r["event"] == event && r["target"] == crashed.as_str())
-            .unwrap_or_else(|| panic!("no {event} for {crashed}"))
+            .find(|r| r["event"] == event && r["target"] == hit.as_str())
+            .unwrap_or_else(|| panic!("no {event} for {hit}"))
     };
     let action = on_slot("action_started");
     assert_eq!(action["action"], "restart", "{action}");
-    assert_eq!(action["runbook"], "hang", "{action}");
+    if !runbook.is_empty() {
+        assert_eq!(action["runbook"], runbook, "{action}");
+    }
     let finished = on_slot("action_finished");
     assert_eq!(
         finished["ok"], true,
@@ -61,37 +85,30 @@ async fn the_healer_restarts_a_crashed_node_s_task_on_a_live_node() {
     assert_eq!(verified["ok"], true, "the new task answered: {verified}");
     let acted_on_others = records
         .iter()
-        .filter(|r| r["event"] == "action_started" && r["target"] != crashed.as_str())
+        .filter(|r| r["event"] == "action_started" && r["target"] != hit.as_str())
         .count();
-    assert_eq!(
-        acted_on_others, 0,
-        "only the crashed node's slot is touched"
-    );
+    assert_eq!(acted_on_others, 0, "only the slot the fault hit is touched");
     eprintln!(
-        "swarm-node-loss, embedded healer: MTTR {:.1} s ({crashed})",
+        "{scenario}, embedded healer: MTTR {:.1} s ({hit})",
         mttr / 1000.0
     );
 }
 
-/// Runs `swarm-node-loss` once under `strategy`, checks that nothing of it remains and that
-/// it passed, the node crash hit one slot and only that slot failed its probes; gives the
-/// trial's result, the journal and the crashed slot.
-async fn node_loss(strategy: &str) -> (serde_json::Value, Vec<serde_json::Value>, String) {
+/// Runs `scenario` once under `strategy`, checks that nothing of it remains and that it
+/// passed, its fault hit one slot and only that slot failed its probes; gives the trial's
+/// result, the journal and the slot the fault hit.
+async fn one_trial(
+    scenario: &str,
+    strategy: &str,
+) -> (serde_json::Value, Vec<serde_json::Value>, String) {
     let out = tempfile::tempdir().unwrap();
     let output = run(sim()
-        .args([
-            "run",
-            "swarm-node-loss",
-            "--trials",
-            "1",
-            "--strategy",
-            strategy,
-        ])
+        .args(["run", scenario, "--trials", "1", "--strategy", strategy])
         .arg("--out")
         .arg(out.path()));
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
-    let dir = run_dir(out.path(), "swarm-node-loss");
+    let dir = run_dir(out.path(), scenario);
     // Checked before the exit code: whatever the run did, it must have left nothing.
     if let Some(dir) = &dir {
         assert_no_trace(&run_id(dir), host_link(&stderr).as_deref()).await;
@@ -109,13 +126,9 @@ async fn node_loss(strategy: &str) -> (serde_json::Value, Vec<serde_json::Value>
     let fault = records
         .iter()
         .find(|r| r["event"] == "fault_injected")
-        .expect("the node crash is journalled");
-    assert_eq!(fault["fault"], "node-crash", "{fault}");
-    let crashed = fault["target"].as_str().unwrap().to_owned();
-    assert!(
-        crashed.starts_with("leaky-"),
-        "a slot ran on the node: {fault}"
-    );
+        .expect("the fault is journalled");
+    let hit = fault["target"].as_str().unwrap().to_owned();
+    assert!(hit.starts_with("leaky-"), "a slot ran on the node: {fault}");
     let failed_slots: std::collections::BTreeSet<&str> = records
         .iter()
         .filter(|r| r["event"] == "probe" && r["ok"] == false)
@@ -123,10 +136,10 @@ async fn node_loss(strategy: &str) -> (serde_json::Value, Vec<serde_json::Value>
         .collect();
     assert_eq!(
         failed_slots.into_iter().collect::<Vec<_>>(),
-        [crashed.as_str()],
-        "only the crashed node's slot fails its probes"
+        [hit.as_str()],
+        "only the slot the fault hit fails its probes"
     );
-    (trial, records, crashed)
+    (trial, records, hit)
 }
 
 /// The host's link into the cluster, `simsw<n>` of the subnet `sim: swarm on 10.213.<n>.0/24`.

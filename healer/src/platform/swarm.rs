@@ -8,8 +8,9 @@
 //!   still wants it running is a `die`, with its container's exit code (see [`tasks`]);
 //! - **http_endpoint**: the node address and host-mode published port of the service's
 //!   newest running task, so the healer's prober and verification reach the task itself;
-//!   while no manager answers within [`LOOKUP_BUDGET`] (a swarm electing a leader after a
-//!   partition mends still runs its tasks), the endpoint last found;
+//!   once one was found, while no manager answers within [`LOOKUP_BUDGET`] or the answer shows
+//!   no running task (a swarm electing a leader after a partition mends still runs its tasks,
+//!   and its new leader's view can lag), the endpoint last found: probing it tells;
 //! - **restart**: a force update (`docker service update --force`): Swarm replaces the
 //!   service's tasks in the service's update order. With `start-first` the new task starts at
 //!   once, on a node that answers, without waiting for the old one to stop: this is what heals
@@ -239,27 +240,27 @@ impl Platform for SwarmPlatform {
                 source,
             };
             let known = self.known_endpoints().get(&target.id).copied();
-            // A probe waits on this: with an endpoint known, a slow manager (a swarm electing
-            // a leader) gets only LOOKUP_BUDGET before the known endpoint is used instead.
+            // A probe waits on this. With an endpoint known, a manager that is slow (a swarm
+            // electing a leader) gets only LOOKUP_BUDGET, and one whose list shows no running
+            // task (a new leader's view can lag) is not believed: the known endpoint is used,
+            // and probing it tells whether the task is still there.
             let lookup = self.endpoint(&target.id, container_port);
-            let found = match known {
-                Some(known) => match tokio::time::timeout(LOOKUP_BUDGET, lookup).await {
-                    Ok(Ok(found)) => found,
-                    Ok(Err(_)) | Err(_) => return Ok(known),
-                },
-                None => lookup.await.map_err(inspect)?,
-            };
-            match found {
-                Ok(address) => {
-                    self.known_endpoints().insert(target.id.clone(), address);
-                    Ok(address)
-                }
-                Err(tried) => Err(PlatformError::Unreachable {
-                    target: target.name.clone(),
-                    port: container_port,
-                    tried,
-                }),
-            }
+            let found =
+                match known {
+                    Some(known) => match tokio::time::timeout(LOOKUP_BUDGET, lookup).await {
+                        Ok(Ok(Ok(found))) => found,
+                        Ok(Ok(Err(_)) | Err(_)) | Err(_) => return Ok(known),
+                    },
+                    None => lookup.await.map_err(inspect)?.map_err(|tried| {
+                        PlatformError::Unreachable {
+                            target: target.name.clone(),
+                            port: container_port,
+                            tried,
+                        }
+                    })?,
+                };
+            self.known_endpoints().insert(target.id.clone(), found);
+            Ok(found)
         }
         .boxed()
     }
