@@ -5,13 +5,13 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::{stream, StreamExt};
 use journal::{Event, Sink};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{AbortHandle, Id as TaskId, JoinSet};
 use tokio::time::Instant;
 
 use crate::advisor::Advisor;
+use crate::alert_source::{AlertSource, AlertWatch};
 use crate::classify::History;
 use crate::detect::Detectors;
 use crate::excerpt::LogWindow;
@@ -24,11 +24,14 @@ use crate::signal::{Alert, Signal, SignalKind, TargetRef};
 use crate::sources::{Needs, SourceSettings, Sources};
 
 mod advise;
+mod external;
 mod rank;
+mod resync;
 mod start;
 
 use advise::{Advised, Fallback};
 use rank::{rank, Candidate};
+use resync::{fallback, Next, PlatformSignals};
 use start::Start;
 
 /// The self-healing engine. Build it with [`Healer::new`], then drive it with [`Healer::run`].
@@ -52,7 +55,8 @@ use start::Start;
 /// that no `log_match` counts is `Detected` as `unknown`, then `LogExcerpt` and `Escalated`.
 /// A resolved alert that opened a still running incident cancels
 /// it with `Resolved`. Signals that are not faults (`Started`, healthy, samples) and targets
-/// out of scope are ignored without a record.
+/// out of scope are ignored without a record. A lost platform stream is `SourceLost`, and
+/// `SourceRestored` once a new one answers, before the deaths it missed are handled as above.
 pub struct Healer {
     platform: Arc<dyn Platform>,
     runbooks: Vec<Arc<Runbook>>,
@@ -65,13 +69,15 @@ pub struct Healer {
     knowledge: KnowledgeBase,
     rotation: Option<Arc<dyn Rotation>>,
     advisor: Option<Arc<Advisor>>,
+    alert_source: Option<AlertSource>,
 }
 
 /// Why [`Healer::run`] stopped early.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HealerError {
-    /// The platform's signal stream failed; the healer cannot see faults any more.
+    /// The platform's signal stream failed for good (any error but a lost connection, which
+    /// the healer reconnects); it cannot see faults any more.
     #[error("the healer lost its signals: {0}")]
     Signals(#[source] PlatformError),
     /// The HTTP client for verification could not be built.
@@ -100,6 +106,7 @@ impl Healer {
             knowledge: KnowledgeBase::in_memory(),
             rotation: None,
             advisor: None,
+            alert_source: None,
         }
     }
 
@@ -111,6 +118,14 @@ impl Healer {
     /// error lines escalated with the excerpt).
     pub fn with_advisor(mut self, advisor: Advisor) -> Healer {
         self.advisor = Some(Arc::new(advisor));
+        self
+    }
+
+    /// Checks that alerts can still arrive through `source` (Prometheus, Alertmanager): while
+    /// a part of it is lost, the runbooks' `fallback` triggers are live; `SourceLost` and
+    /// `SourceRestored` say when (see [`AlertSource`]). Default: none (fallbacks never fire).
+    pub fn with_alert_source(mut self, source: AlertSource) -> Healer {
+        self.alert_source = Some(source);
         self
     }
 
@@ -156,33 +171,40 @@ impl Healer {
         self
     }
 
-    /// Handles signals until `shutdown` completes or the signal stream ends. On shutdown, open
-    /// incidents are aborted; when the stream ends, they are allowed to finish first.
+    /// Handles signals until `shutdown` completes, or until the platform's signal stream and
+    /// the external signals have ended. On shutdown, open incidents are aborted; when the
+    /// signals end, they are allowed to finish first. A platform that went away for now (a
+    /// Docker daemon restart) is no end: the healer asks for its signals again until it
+    /// answers, then looks for targets that died meanwhile (see `engine/resync`).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), HealerError> {
         let client = reqwest::Client::builder()
             .no_proxy()
             .build()
             .map_err(HealerError::HttpClient)?;
-        let mut signals = self.platform.signals(&self.scope);
-        if let Some(external) = self.external.take() {
-            let platform = Arc::clone(&self.platform);
-            let scope = self.scope.clone();
-            let sink = Arc::clone(&self.sink);
-            let external = stream::unfold(external, |mut rx| async move {
-                rx.recv().await.map(|signal| (signal, rx))
-            })
-            .then(move |signal| {
-                let platform = Arc::clone(&platform);
-                let scope = scope.clone();
-                let sink = Arc::clone(&sink);
-                async move { resolve(platform.as_ref(), &scope, sink.as_ref(), signal).await }
-            })
-            .filter_map(|signal| async move { signal.map(Ok) });
-            signals = stream::select(signals, external).boxed();
-        }
         let mut needs = Needs::of(&self.runbooks);
         // The advisor's evidence: the target's last log lines.
         needs.logs |= self.advisor.is_some();
+        let mut external = self.external.take().map(|rx| {
+            let (platform, sink) = (Arc::clone(&self.platform), Arc::clone(&self.sink));
+            external::resolved(platform, self.scope.clone(), sink, rx)
+        });
+        let mut signals = PlatformSignals::new(
+            Arc::clone(&self.platform),
+            self.scope.clone(),
+            Arc::clone(&self.sink),
+            fallback(&needs, external.is_some()),
+        );
+        let listed: Vec<TargetRef> = match self.platform.targets(&self.scope).await {
+            Ok(targets) => targets
+                .into_iter()
+                .filter(|target| self.scope.contains(target))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the targets in scope");
+                Vec::new()
+            }
+        };
+        signals.listed(&listed);
         let (sources, mut sourced) = if needs.any() {
             let (mut sources, rx) = Sources::new(
                 needs,
@@ -190,22 +212,23 @@ impl Healer {
                 Arc::clone(&self.platform),
                 client.clone(),
             );
-            match self.platform.targets(&self.scope).await {
-                Ok(targets) => targets
-                    .iter()
-                    .filter(|target| self.scope.contains(target))
-                    .for_each(|target| sources.watch(target)),
-                Err(error) => tracing::warn!(%error, "cannot list the targets to watch"),
-            }
+            listed.iter().for_each(|target| sources.watch(target));
             (Some(sources), Some(rx))
         } else {
             (None, None)
         };
+        // Stops its checks when dropped, as `run` returns.
+        let alert_watch = AlertWatch::start(
+            self.alert_source.as_ref(),
+            &self.runbooks,
+            &client,
+            &self.sink,
+        );
         let mut triage = Triage {
             healer: &self,
             client,
             targets: HashMap::new(),
-            detectors: Detectors::default(),
+            detectors: Detectors::new(alert_watch.status()),
             incidents: JoinSet::new(),
             advising: JoinSet::new(),
             advising_targets: HashMap::new(),
@@ -216,8 +239,8 @@ impl Healer {
             permits: Arc::new(Semaphore::new(self.guardrails.max_concurrent)),
         };
         tokio::pin!(shutdown);
-        let mut signals_open = true;
         let result = loop {
+            let signals_open = signals.open() || external.is_some();
             if !signals_open && triage.incidents.is_empty() && triage.advising.is_empty() {
                 break Ok(());
             }
@@ -227,13 +250,15 @@ impl Healer {
                 Some(done) = triage.incidents.join_next_with_id() => triage.incident_closed(done),
                 Some(done) = triage.advising.join_next_with_id() => triage.advice_done(done),
                 Some(signal) = recv(&mut sourced), if signals_open => triage.on_signal(signal),
-                next = signals.next(), if signals_open => match next {
-                    Some(Ok(signal)) => triage.on_signal(signal),
-                    Some(Err(error)) => break Err(HealerError::Signals(error)),
-                    None => {
-                        tracing::info!("signal stream ended; finishing open incidents");
-                        signals_open = false;
-                    }
+                next = signals.next(&triage.targets), if signals.open() => match next {
+                    Next::Signal(signal) => triage.on_signal(signal),
+                    Next::Restored(resync) => triage.resync(resync),
+                    Next::Failed(error) => break Err(HealerError::Signals(error)),
+                    Next::Ended => tracing::info!("the platform's signal stream ended"),
+                },
+                next = external::next(&mut external), if external.is_some() => match next {
+                    Some(signal) => triage.on_signal(signal),
+                    None => external = None,
                 },
             }
         };
@@ -261,45 +286,6 @@ fn record_suppressed(sink: &dyn Sink, target: &str, kind: &SignalKind, reason: S
     });
 }
 
-/// Fills in the target of a signal that names it only by name; `None` (after recording why)
-/// when no target in scope has that name or the platform cannot tell.
-async fn resolve(
-    platform: &dyn Platform,
-    scope: &Scope,
-    sink: &dyn Sink,
-    mut signal: Signal,
-) -> Option<Signal> {
-    if !signal.target.id.is_empty() {
-        return Some(signal);
-    }
-    let suppress = |reason: String| {
-        tracing::info!(target_name = %signal.target.name, %reason, "signal dropped");
-        sink.record(Event::Suppressed {
-            target: signal.target.name.clone(),
-            signal: signal.kind.to_string(),
-            reason,
-        });
-    };
-    match platform.find_target(scope, &signal.target.name).await {
-        Ok(Some(target)) => {
-            signal.target = TargetRef {
-                labels: target.labels,
-                id: target.id,
-                name: target.name,
-            };
-            Some(signal)
-        }
-        Ok(None) => {
-            suppress("no target in scope has this name".to_owned());
-            None
-        }
-        Err(error) => {
-            suppress(format!("cannot resolve the target: {error}"));
-            None
-        }
-    }
-}
-
 /// Per-target memory between signals.
 #[derive(Debug, Default)]
 struct TargetState {
@@ -319,6 +305,8 @@ struct TargetState {
     logs: LogWindow,
     /// Evidence no runbook handles is suppressed until then (it was just escalated).
     unmatched_until: Option<Instant>,
+    /// The last incident closed and failed (a resync does not hold to its cooldown).
+    last_failed: bool,
 }
 
 /// An incident whose task runs.
@@ -569,6 +557,9 @@ impl Triage<'_> {
             });
         }
         self.close(&open);
+        if let Some(state) = self.targets.get_mut(&open.target_key) {
+            state.last_failed = outcome == Some(false);
+        }
     }
 
     fn close(&mut self, open: &Open) {

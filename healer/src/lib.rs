@@ -5,7 +5,7 @@
 //!
 //! | stage | module | today |
 //! |---|---|---|
-//! | signals | `signal`, [`Platform::signals`], [`Healer::with_external_signals`], `sources` | Docker container events; the healer's own HTTP prober (open loop, 200 ms apart, 50 ms while a target looks suspicious: a probe failed, was slow or is late, or it just started), container stats and `/metrics` scraper, started per target only when a runbook needs them ([`Healer::with_sources`]); alerts fed from outside |
+//! | signals | `signal`, [`Platform::signals`], [`Healer::with_external_signals`], `sources` | Docker container events, asked for again with backoff after a daemon restart, then resynced (targets that died meanwhile are healed: `engine/resync`); the healer's own HTTP prober (open loop, 200 ms apart, 50 ms while a target looks suspicious: a probe failed, was slow or is late, or it just started), container stats and `/metrics` scraper, started per target only when a runbook needs them ([`Healer::with_sources`]); alerts fed from outside |
 //! | detectors | `triggers` (one module per `when:` key), `detect` | event and alert match; N failed probes in a row, threshold held `for:`, trend (least squares), anomaly (EWMA z-score), each Firing / Fine / NotYet |
 //! | incidents | `engine`, `classify` | one open incident per target (so an alert storm is one incident); a resolved alert closes the incident it opened; classified with a confidence from the evidence and the target's history |
 //! | guardrails | `engine`, `guardrails` | per runbook: cooldown, action limit then one escalation; operator-wide ([`Guardrails`]): at most M actions at once, notify only below a confidence, dry run, approval ([`ApprovalHandle`]) |
@@ -22,6 +22,7 @@
 
 mod actions;
 pub mod advisor;
+mod alert_source;
 pub mod alertmanager;
 mod classify;
 mod detect;
@@ -45,6 +46,7 @@ mod triggers;
 mod verify;
 
 pub use advisor::{Advisor, AdvisorError};
+pub use alert_source::AlertSource;
 pub use engine::{Healer, HealerError};
 pub use guardrails::{ApprovalHandle, Guardrails};
 pub use knowledge::{KnowledgeBase, KnowledgeError, OutcomeStats};

@@ -152,7 +152,8 @@ pub(crate) struct AuditEntry {
 }
 
 /// Every healer decision in the journal (detections, runbook choices, suppressions, actions,
-/// verifications, escalations), in journal order.
+/// verifications, escalations) and every source of its signals it lost or got back (its
+/// `target` is the source), in journal order.
 pub(crate) fn audit(records: &[Record]) -> Vec<AuditEntry> {
     records
         .iter()
@@ -267,6 +268,24 @@ pub(crate) fn audit(records: &[Record]) -> Vec<AuditEntry> {
                     ),
                     format!("{reason}; answer: {answer}"),
                 ),
+                Event::SourceLost {
+                    source,
+                    detail,
+                    fallback,
+                } => (
+                    source,
+                    format!("lost {source}"),
+                    format!("{detail}; meanwhile: {fallback}"),
+                ),
+                Event::SourceRestored {
+                    source,
+                    down_ms,
+                    detail,
+                } => (
+                    source,
+                    format!("{source} back after {:.3}s", down_ms / 1000.0),
+                    detail.clone(),
+                ),
                 _ => return None,
             };
             Some(AuditEntry {
@@ -342,6 +361,49 @@ mod tests {
                 (
                     "advisor stub consulted for i1: escalated after 0.009s",
                     "runbook x is not in the library; answer: {\"runbook\":\"x\"}"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_audit_tells_a_lost_source_its_fallback_and_its_return() {
+        let records = [
+            record(
+                1.0,
+                Event::SourceLost {
+                    source: "alertmanager".into(),
+                    detail: "http://127.0.0.1:1/-/healthy: cannot connect".into(),
+                    fallback: "runbook r on `probe_failures: 3`".into(),
+                },
+            ),
+            record(
+                2.0,
+                Event::SourceRestored {
+                    source: "alertmanager".into(),
+                    down_ms: 5240.0,
+                    detail: "http://127.0.0.1:1/-/healthy answers again".into(),
+                },
+            ),
+        ];
+        let told: Vec<(String, String, String)> = audit(&records)
+            .into_iter()
+            .map(|e| (e.target, e.what, e.why))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                (
+                    "alertmanager".to_owned(),
+                    "lost alertmanager".to_owned(),
+                    "http://127.0.0.1:1/-/healthy: cannot connect; meanwhile: runbook r on \
+                     `probe_failures: 3`"
+                        .to_owned()
+                ),
+                (
+                    "alertmanager".to_owned(),
+                    "alertmanager back after 5.240s".to_owned(),
+                    "http://127.0.0.1:1/-/healthy answers again".to_owned()
                 ),
             ]
         );

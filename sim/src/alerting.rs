@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use crate::docker::RunResources;
 use crate::monitoring::{
     find_promtool, resolve_stack_images, start_stack, MonitoringError, ScrapeJob, ScrapeTarget,
-    StackSpec, Timing, WebhookReceiver,
+    StackSpec, Timing, WebhookReceiver, ALERTMANAGER_ROLE, PROMETHEUS_ROLE,
 };
 use crate::progress::Progress;
 use crate::scenario::Plan;
@@ -62,6 +62,8 @@ const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct AlertPipeline {
     slot: AlertSlot,
     forwarder: JoinHandle<()>,
+    /// Prometheus and Alertmanager as the embedded healer checks them.
+    source: healer::AlertSource,
 }
 
 impl Drop for AlertPipeline {
@@ -81,6 +83,12 @@ impl AlertPipeline {
     /// What posts the trial's notifications on to an agent's webhook, for a task of its own.
     pub fn relay(&self) -> AlertRelay {
         AlertRelay(self.slot.clone())
+    }
+
+    /// Prometheus (`/-/ready`: it evaluates the rules) and Alertmanager (`/-/healthy`), whose
+    /// answers tell the embedded healer that alerts can still arrive.
+    pub fn alert_source(&self) -> healer::AlertSource {
+        self.source.clone()
     }
 
     /// Between trials alerts are journaled but go to no healer.
@@ -150,9 +158,19 @@ pub async fn start(
         stack.alertmanager.url,
         receiver.url()
     ));
+    let source = healer::AlertSource::new()
+        .part(PROMETHEUS_ROLE, format!("{}/-/ready", stack.prometheus.url))
+        .part(
+            ALERTMANAGER_ROLE,
+            format!("{}/-/healthy", stack.alertmanager.url),
+        );
     let slot = AlertSlot::default();
     let forwarder = tokio::spawn(forward(receiver, slot.clone(), journal));
-    Ok(Some(AlertPipeline { slot, forwarder }))
+    Ok(Some(AlertPipeline {
+        slot,
+        forwarder,
+        source,
+    }))
 }
 
 /// Hands the pipeline's notifications to an agent's webhook (see [`AlertPipeline::relay`]).

@@ -51,7 +51,8 @@ impl Progress {
 }
 
 /// A sink that records every event in the journal and narrates the ones a person watching the
-/// run wants to see (OOM kills, crashes, the healer's decisions) as phase lines. Between trials
+/// run wants to see (OOM kills, crashes, the healer's decisions, a source of its signals lost
+/// and back) as phase lines. Between trials
 /// (teardown, preflight) nothing is narrated: those deaths are sim's own doing.
 pub struct Narrator {
     pub journal: std::sync::Arc<journal::Journal>,
@@ -130,6 +131,22 @@ fn narration(event: &journal::Event) -> Option<String> {
         } => {
             format!("healer: {target}: advisor {model} answered in {latency_ms:.0} ms: {decision}")
         }
+        Event::SourceLost {
+            source,
+            detail,
+            fallback,
+        } => format!("healer: LOST {source}: {detail}; meanwhile: {fallback}"),
+        Event::SourceRestored {
+            source,
+            down_ms,
+            detail,
+        } => {
+            let back = format!("healer: {source} back after {:.1} s", down_ms / 1000.0);
+            match detail.as_str() {
+                "" => back,
+                detail => format!("{back}: {detail}"),
+            }
+        }
         _ => return None,
     })
 }
@@ -162,5 +179,34 @@ mod tests {
             error: None,
         };
         assert_eq!(narration(&probe), None);
+    }
+
+    #[test]
+    fn a_lost_source_is_narrated_with_its_fallback_and_its_return_with_how_long() {
+        let lost = Event::SourceLost {
+            source: "alertmanager".into(),
+            detail: "http://127.0.0.1:1/-/healthy: cannot connect".into(),
+            fallback: "runbook r on `probe_failures: 3`".into(),
+        };
+        assert_eq!(
+            narration(&lost).as_deref(),
+            Some(
+                "healer: LOST alertmanager: http://127.0.0.1:1/-/healthy: cannot connect; \
+                 meanwhile: runbook r on `probe_failures: 3`"
+            )
+        );
+        let restored = |detail: &str| Event::SourceRestored {
+            source: "docker events".into(),
+            down_ms: 5240.0,
+            detail: detail.into(),
+        };
+        assert_eq!(
+            narration(&restored("")).as_deref(),
+            Some("healer: docker events back after 5.2 s")
+        );
+        assert_eq!(
+            narration(&restored("leaky-0 died meanwhile")).as_deref(),
+            Some("healer: docker events back after 5.2 s: leaky-0 died meanwhile")
+        );
     }
 }

@@ -14,10 +14,13 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
     ("crash-recovery", "e2e.rs"),
     ("kill-one-replica", "e2e.rs"),
     ("alert-pipeline", "e2e.rs"),
+    ("alert-pipeline-outage", "monitoring_outage.rs"),
     ("network-latency", "network.rs"),
     ("bad-deploy-rollback", "deploy.rs"),
     ("dependency-outage", "deploy.rs"),
     ("swarm-node-loss", "swarm_run.rs"),
+    ("swarm-oom", "swarm_run.rs"),
+    ("swarm-partition", "swarm_run.rs"),
 ];
 
 /// Scenarios this file runs, one test each.

@@ -5,7 +5,8 @@
 //! in a row, a threshold held `for:` a duration, a trend that reaches a limit soon, an anomaly
 //! against a learned baseline (each in its trigger's module of [`crate::triggers`]). A detector
 //! short of data answers [`Verdict::NotYet`], never [`Verdict::Fine`]. A detector that fired
-//! starts over, so one fault fires it once.
+//! starts over, so one fault fires it once. A runbook's `fallback` triggers are fed like the
+//! others but fire only while the healer's alert source is lost.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use crate::alert_source::AlertSourceStatus;
 use crate::runbook::Runbook;
 use crate::signal::SignalKind;
 use crate::triggers::Trigger;
@@ -43,11 +45,23 @@ pub(crate) struct Detection {
 #[derive(Debug, Default)]
 pub(crate) struct Detectors {
     states: HashMap<(String, usize, usize), Box<dyn Detector>>,
+    /// Whether the alert source is lost, which makes the runbooks' `fallback` triggers live.
+    alert_source: AlertSourceStatus,
 }
 
 impl Detectors {
+    /// Detectors whose runbooks' `fallback` triggers are live while `alert_source` is lost.
+    pub(crate) fn new(alert_source: AlertSourceStatus) -> Detectors {
+        Detectors {
+            states: HashMap::new(),
+            alert_source,
+        }
+    }
+
     /// Feeds `kind` (about the target with id `target`, seen at `at`) to every trigger; gives
-    /// every runbook with a trigger that fires, in the order given (the engine ranks them).
+    /// every runbook with a trigger that fires, in the order given (the engine ranks them). A
+    /// `fallback` trigger is fed always, so its series is whole, but fires only while the alert
+    /// source is lost.
     pub(crate) fn observe(
         &mut self,
         target: &str,
@@ -56,11 +70,14 @@ impl Detectors {
         runbooks: &[Arc<Runbook>],
     ) -> Vec<Detection> {
         let mut fired = Vec::new();
+        let fallback_live = self.alert_source.is_lost();
         for (r, runbook) in runbooks.iter().enumerate() {
             let mut why: Option<(String, &Trigger)> = None;
-            for (t, trigger) in runbook.when.iter().enumerate() {
+            for (t, trigger) in runbook.triggers().enumerate() {
+                let fallback = t >= runbook.when.len();
+                let list = if fallback { "fallback" } else { "when" };
                 let verdict = if trigger.matches(kind) {
-                    Verdict::Firing(format!("`when: {trigger}` matches {kind}"))
+                    Verdict::Firing(format!("`{list}: {trigger}` matches {kind}"))
                 } else {
                     let detector = match self.states.entry((target.to_owned(), r, t)) {
                         Entry::Occupied(entry) => entry.into_mut(),
@@ -71,7 +88,15 @@ impl Detectors {
                     };
                     detector.feed(kind, at)
                 };
+                if fallback && !fallback_live {
+                    continue;
+                }
                 if let (Verdict::Firing(reason), None) = (verdict, &why) {
+                    let reason = if fallback {
+                        format!("the alert source is lost, so `fallback` is live: {reason}")
+                    } else {
+                        reason
+                    };
                     why = Some((reason, trigger));
                 }
             }

@@ -51,7 +51,8 @@ pub(super) struct Advised {
 }
 
 impl Triage<'_> {
-    /// Whether `kind` is a log line at an error level that no runbook's `log_match` counts.
+    /// Whether `kind` is a log line at an error level that no runbook's `log_match` counts (in
+    /// `when` or `fallback`).
     pub(super) fn unmatched_log(&self, kind: &SignalKind) -> bool {
         let SignalKind::Log { line } = kind else {
             return false;
@@ -60,7 +61,7 @@ impl Triage<'_> {
             .healer
             .runbooks
             .iter()
-            .flat_map(|runbook| &runbook.when)
+            .flat_map(|runbook| runbook.triggers())
             .any(|trigger| matches!(trigger, Trigger::LogMatch(m) if m.matches_line(line)));
         !counted
             && ERROR_LINE

@@ -25,9 +25,14 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where targets run: Docker today; Swarm or Kubernetes later, without touching the engine.
 pub trait Platform: Send + Sync {
-    /// Every signal about targets in `scope`, as it happens, until the platform goes away.
-    /// An `Err` item means the source failed; the engine stops on it. The engine checks the
-    /// scope again, so a platform that cannot filter by label may pass everything.
+    /// Every signal about targets in `scope`, as it happens. A stream that ends means the
+    /// platform has no more signals: the engine finishes its open incidents and stops. An
+    /// `Err(PlatformError::Connect)` means the platform went away for now (a daemon restart):
+    /// the engine records `SourceLost`, calls `signals` again with backoff until a new stream
+    /// and [`Platform::targets`] answer, then resyncs (see `engine/resync`). Any other `Err`
+    /// means the source failed for good; the engine stops on it. A platform whose stream ends
+    /// only when it goes away (Docker's) yields a `Connect` error instead of ending. The engine
+    /// checks the scope again, so a platform that cannot filter by label may pass everything.
     fn signals(&self, scope: &Scope) -> BoxStream<'static, Result<Signal, PlatformError>>;
 
     /// The lines `target` writes to stdout and stderr, each once, as it writes them: first those

@@ -15,6 +15,7 @@ use super::{Runbook, Verify};
 use crate::platform::Scope;
 use crate::template::Template;
 
+mod fallback;
 mod fields;
 mod step;
 mod trigger;
@@ -39,12 +40,13 @@ pub(super) fn compile(spec: RunbookSpec, map: SourceMap, file: &Path) -> Result<
             Some("add e.g. `when: [{docker_event: oom}]`".to_owned()),
         );
     }
-    let when = spec
+    let when: Vec<_> = spec
         .when
         .iter()
         .enumerate()
         .filter_map(|(i, trigger)| c.trigger(&format!("when[{i}]"), trigger))
         .collect();
+    let fallback = c.fallback(spec.fallback.as_deref(), &spec.when, &when);
     if spec.steps.is_empty() {
         c.p.push(
             "steps",
@@ -80,6 +82,7 @@ pub(super) fn compile(spec: RunbookSpec, map: SourceMap, file: &Path) -> Result<
         class: class.unwrap_or_default(),
         confidence,
         when,
+        fallback,
         steps,
         verify,
         cooldown: cooldown.unwrap_or_default(),

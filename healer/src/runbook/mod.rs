@@ -1,5 +1,6 @@
-//! Runbooks: YAML files saying which faults they handle (`when`), what to do (`steps`), how to
-//! check it worked (`verify`), and how often they may act. [`spec`] is the file as written;
+//! Runbooks: YAML files saying which faults they handle (`when`, and `fallback` while the alert
+//! source is lost), what to do (`steps`), how to check it worked (`verify`), and how often they
+//! may act. [`spec`] is the file as written;
 //! [`compile`] checks it, reporting every problem at once, into a [`Runbook`].
 
 mod compile;
@@ -33,6 +34,9 @@ pub struct Runbook {
     pub(crate) confidence: f64,
     /// What it handles (see [`crate::triggers`]).
     pub(crate) when: Vec<Trigger>,
+    /// Triggers of the healer's own signals that stand in for the `alert` triggers of `when`
+    /// while the healer's alert source is lost (see [`crate::alert_source`]); live only then.
+    pub(crate) fallback: Vec<Trigger>,
     pub(crate) steps: Vec<Step>,
     pub(crate) verify: Verify,
     /// Per target, after an incident closes: faults in this time are not acted on.
@@ -92,6 +96,11 @@ impl Runbook {
     /// The incident class it handles.
     pub fn class(&self) -> &str {
         &self.class
+    }
+
+    /// Every trigger: those of `when`, then those of `fallback` (from index `when.len()`).
+    pub(crate) fn triggers(&self) -> impl Iterator<Item = &Trigger> {
+        self.when.iter().chain(&self.fallback)
     }
 
     /// What it is for, in a sentence.

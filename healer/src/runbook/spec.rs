@@ -20,6 +20,9 @@ pub(super) struct RunbookSpec {
     pub(super) confidence: Option<Scalar>,
     #[serde(default)]
     pub(super) when: Vec<TriggerSpec>,
+    /// Entries like `when`'s, live only while the healer's alert source is lost; `None`: not
+    /// written.
+    pub(super) fallback: Option<Vec<TriggerSpec>>,
     #[serde(default)]
     pub(super) steps: Vec<StepSpec>,
     pub(super) verify: Option<VerifySpec>,
@@ -38,6 +41,7 @@ impl RunbookSpec {
         "class",
         "confidence",
         "when",
+        "fallback",
         "steps",
         "verify",
         "cooldown",
@@ -47,8 +51,9 @@ impl RunbookSpec {
     ];
 }
 
-/// One `when` entry: exactly one kind key (`docker_event`, `threshold`…) and the settings that
-/// kind takes; each kind's module in [`crate::triggers`] names and checks its own.
+/// One `when` (or `fallback`) entry: exactly one kind key (`docker_event`, `threshold`…) and
+/// the settings that kind takes; each kind's module in [`crate::triggers`] names and checks its
+/// own.
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     expecting = "a detector, e.g. { docker_event: oom } or { threshold: memory_percent, above: 90, for: 5s }"

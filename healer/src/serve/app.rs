@@ -2,8 +2,9 @@
 //! `/metrics`, as an axum [`Router`] over an [`App`].
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::metrics::Metrics;
 use super::token::Token;
@@ -27,6 +29,10 @@ pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
 
 /// Default capacity of the queue of alert signals into the engine.
 pub const DEFAULT_QUEUE: usize = 1024;
+
+/// At most one warning about refused webhooks this often: a flood is counted in `/metrics`,
+/// not written to the log line by line.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(1);
 
 /// How the webhook guards itself.
 #[derive(Debug, Clone)]
@@ -64,6 +70,9 @@ struct Inner {
     max_body: usize,
     metrics: Metrics,
     engine_up: AtomicBool,
+    /// When the last refusal was logged, and how many were not since.
+    refusal_logged: Mutex<Option<Instant>>,
+    refusals_unlogged: AtomicU64,
 }
 
 impl App {
@@ -77,6 +86,8 @@ impl App {
                 max_body: options.max_body,
                 metrics: Metrics::new(),
                 engine_up: AtomicBool::new(false),
+                refusal_logged: Mutex::new(None),
+                refusals_unlogged: AtomicU64::new(0),
             }),
         }
     }
@@ -93,6 +104,30 @@ impl App {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Logs a refused webhook, or only counts it when one was logged less than
+    /// [`REFUSAL_LOG_EVERY`] ago; the next warning says how many went unlogged.
+    fn log_refusal(&self, code: StatusCode, message: &str) {
+        let inner = &self.inner;
+        let now = Instant::now();
+        {
+            let mut logged = inner
+                .refusal_logged
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if logged.is_some_and(|at| now.duration_since(at) < REFUSAL_LOG_EVERY) {
+                inner.refusals_unlogged.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            *logged = Some(now);
+        }
+        match inner.refusals_unlogged.swap(0, Ordering::Relaxed) {
+            0 => tracing::warn!("refused a webhook ({code}): {message}"),
+            more => tracing::warn!(
+                "refused a webhook ({code}): {message} (and {more} more since the last warning; healer_webhook_requests_total counts them by code)"
+            ),
+        }
     }
 }
 
@@ -132,7 +167,7 @@ async fn alerts(State(app): State<App>, headers: HeaderMap, body: Body) -> Respo
     let (code, message) = match accept(&app, &headers, body).await {
         Ok(message) => (StatusCode::OK, message),
         Err((code, message)) => {
-            tracing::warn!("refused a webhook ({code}): {message}");
+            app.log_refusal(code, &message);
             (code, message)
         }
     };

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::{exit, Config, ServeError, Token, WebhookOptions, DEFAULT_QUEUE};
+use super::{
+    exit, Config, ServeError, ServerLimits, Token, WebhookOptions, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_QUEUE,
+};
 use crate::advisor::{Advisor, DEFAULT_MIN_CONFIDENCE};
 use crate::platform::Scope;
 use crate::rotation::Haproxy;
@@ -91,6 +95,18 @@ struct ServeArgs {
     /// Largest webhook body accepted (larger: 413).
     #[arg(long, default_value = "256KiB", value_name = "SIZE", value_parser = parse_max_body)]
     max_body: usize,
+    /// Most HTTP connections open at once; one more is answered 503 and closed at once. Keep it
+    /// below the open-file limit (`ulimit -n`).
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Time a client has to send a request's headers, on a new connection and between
+    /// keep-alive requests; then the connection is closed (idle and slow clients).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_timeout)]
+    header_timeout: Duration,
+    /// Time a request has to be received and answered; later it gets 408.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_timeout)]
+    request_timeout: Duration,
     /// Write every decision and action to this JSONL audit file (default: the log).
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -147,6 +163,13 @@ fn parse_max_body(text: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match specfile::parse_duration(text)? {
+        Duration::ZERO => Err(format!("a timeout must be longer than 0s, got {text:?}")),
+        timeout => Ok(timeout),
+    }
+}
+
 impl ServeArgs {
     fn into_config(self) -> Result<Config, ServeError> {
         let token = match (&self.token_file, &self.token_env) {
@@ -178,6 +201,11 @@ impl ServeArgs {
                 token,
                 max_body: self.max_body,
                 queue: DEFAULT_QUEUE,
+            },
+            server: ServerLimits {
+                max_connections: self.max_connections,
+                header_timeout: self.header_timeout,
+                request_timeout: self.request_timeout,
             },
             audit: self.audit,
             dry_run: self.dry_run,
@@ -244,4 +272,49 @@ fn init_logging(verbose: u8) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["healer", "serve", "--runbooks", "runbooks"];
+        let Command::Serve(args) = Cli::try_parse_from(argv.iter().chain(args))?.command;
+        Ok(args)
+    }
+
+    #[test]
+    fn the_server_limits_default_to_the_documented_values() {
+        let config = serve_args(&[]).unwrap().into_config().unwrap();
+        assert_eq!(config.server, ServerLimits::default());
+    }
+
+    #[test]
+    fn server_limits_are_flags_and_zero_is_refused() {
+        let args = serve_args(&[
+            "--max-connections",
+            "64",
+            "--header-timeout",
+            "2s",
+            "--request-timeout",
+            "500ms",
+        ]);
+        let config = args.unwrap().into_config().unwrap();
+        assert_eq!(
+            config.server,
+            ServerLimits {
+                max_connections: 64,
+                header_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_millis(500),
+            }
+        );
+        for bad in [
+            ["--max-connections", "0"],
+            ["--header-timeout", "0s"],
+            ["--request-timeout", "0"],
+        ] {
+            assert!(serve_args(&bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

@@ -25,6 +25,9 @@ pub(crate) struct Metrics {
     signals_dropped: AtomicU64,
     alerts_without_target: AtomicU64,
     decisions: Mutex<BTreeMap<String, u64>>,
+    connections_open: AtomicU64,
+    connections_refused: AtomicU64,
+    requests_timed_out: AtomicU64,
 }
 
 impl Metrics {
@@ -38,6 +41,9 @@ impl Metrics {
             signals_dropped: AtomicU64::new(0),
             alerts_without_target: AtomicU64::new(0),
             decisions: Mutex::new(BTreeMap::new()),
+            connections_open: AtomicU64::new(0),
+            connections_refused: AtomicU64::new(0),
+            requests_timed_out: AtomicU64::new(0),
         }
     }
 
@@ -70,6 +76,22 @@ impl Metrics {
     /// Counts one engine decision, by its journal event name (`detected`, `action_started`…).
     pub(crate) fn decision(&self, event: &str) {
         *lock(&self.decisions).entry(event.to_owned()).or_insert(0) += 1;
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn request_timed_out(&self) {
+        self.requests_timed_out.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4) of every counter.
@@ -129,6 +151,27 @@ impl Metrics {
             "counter",
             "Decisions and actions the engine recorded, by audit event.",
             &decisions,
+        );
+        single(
+            &mut out,
+            "healer_http_connections_open",
+            "gauge",
+            "HTTP connections open now.",
+            self.connections_open.load(Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "healer_http_connections_refused_total",
+            "counter",
+            "HTTP connections answered 503 and closed because --max-connections were open.",
+            self.connections_refused.load(Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "healer_http_requests_timed_out_total",
+            "counter",
+            "HTTP requests answered 408 because they were not read and answered within --request-timeout.",
+            self.requests_timed_out.load(Ordering::Relaxed),
         );
         single(
             &mut out,

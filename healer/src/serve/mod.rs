@@ -2,15 +2,17 @@
 //! the Alertmanager webhook, `/healthz` and `/metrics`, on 127.0.0.1 unless told otherwise.
 //!
 //! Tests drive it in-process: [`start_engine`] runs the engine on any [`Platform`] and gives an
-//! [`App`] for [`router`]; [`run`] is what the binary calls, with the Docker platform.
+//! [`App`] for [`router`]; [`run`] is what the binary calls, with the Docker platform and the
+//! HTTP server of [`serve`] (its connection cap and timeouts: [`ServerLimits`]).
 
 mod app;
 pub mod cli;
 mod metrics;
+mod server;
 mod sink;
 mod token;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +23,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use app::{router, App, WebhookOptions, DEFAULT_MAX_BODY, DEFAULT_QUEUE, WEBHOOK_PATH};
+pub use server::{
+    serve, ServerLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
+};
 pub use token::Token;
 
 use crate::advisor::{Advisor, AdvisorError};
@@ -56,6 +61,8 @@ pub struct Config {
     pub allow_remote: bool,
     /// The webhook's guards.
     pub webhook: WebhookOptions,
+    /// The HTTP server's connection cap and timeouts.
+    pub server: ServerLimits,
     /// Append-only JSONL audit file of every decision; the log when `None`.
     pub audit: Option<PathBuf>,
     /// Observe and decide, but change nothing and notify no one (the engine's dry-run
@@ -277,11 +284,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         &config.webhook,
         until_stopped(),
     );
-    let server = tokio::spawn(
-        axum::serve(listener, router(app))
-            .with_graceful_shutdown(until_stopped())
-            .into_future(),
-    );
+    let server = tokio::spawn(serve(listener, app, config.server, until_stopped()));
 
     let outcome = tokio::select! {
         () = interrupted() => {
@@ -299,8 +302,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         let _ = engine.await;
     }
     match server.await {
-        Ok(Ok(())) => outcome,
-        Ok(Err(e)) => outcome.and(Err(ServeError::Server(e))),
+        Ok(()) => outcome,
         Err(e) => outcome.and(Err(ServeError::Server(std::io::Error::other(e)))),
     }
 }

@@ -108,10 +108,11 @@ pub(crate) struct Needs {
 }
 
 impl Needs {
-    /// What the `when` lists of `runbooks` read.
+    /// What the `when` and `fallback` lists of `runbooks` read (a fallback's sources run
+    /// before they are needed, so its series is whole when the alert source is lost).
     pub(crate) fn of(runbooks: &[Arc<Runbook>]) -> Needs {
         let mut needs = Needs::default();
-        for trigger in runbooks.iter().flat_map(|runbook| &runbook.when) {
+        for trigger in runbooks.iter().flat_map(|runbook| runbook.triggers()) {
             trigger.needs(&mut needs);
         }
         needs

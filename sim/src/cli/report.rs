@@ -27,7 +27,9 @@ pub(super) fn report(runs: &[PathBuf], out: &Path) -> i32 {
             Ok(regenerated) => println!(
                 "{}: {} ({})",
                 dir.display(),
-                if regenerated.summary.passed() {
+                // A journal without `run_ended` was cut off: interrupted, so failed, even
+                // when the trials it holds met every expectation.
+                if regenerated.summary.passed() && !regenerated.info.interrupted {
                     "PASS"
                 } else {
                     "FAIL"

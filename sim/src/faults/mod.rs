@@ -5,12 +5,13 @@
 //! Faults inside the built-in target go through its chaos endpoints; `kill`, `pause` and
 //! `resource-squeeze` go through Docker; `crash-loop` writes a marker file through Docker that
 //! makes the built-in target refuse to start, then crashes it; `bad-deploy` replaces the replica
-//! with a container of the built-in target's failing next version; `network-latency`,
-//! `network-errors` and `network-loss` set a toxic on the replica's proxy (see
-//! [`crate::netproxy`]). Every fault that can outlive its window is cleared when the window ends
-//! or the trial ends; all but the network faults live inside the trial's containers, so removing
-//! those removes whatever a failed clear left (a toxic lives in the run's proxy, removed with the
-//! run).
+//! with a container of the built-in target's failing next version; `dependency-outage` and
+//! `monitoring-outage` stop the scenario's dependency or the run's Prometheus or Alertmanager;
+//! `network-latency`, `network-errors` and `network-loss` set a toxic on the replica's proxy
+//! (see [`crate::netproxy`]). Every fault that can outlive its window is cleared when the window
+//! ends or the trial ends; most live inside the trial's containers, so removing those removes
+//! whatever a failed clear left (a toxic lives in the run's proxy, a monitoring outage in the
+//! run's monitoring container: both are removed with the run).
 
 mod chaos;
 pub mod kinds;
@@ -50,6 +51,14 @@ pub enum FaultError {
     NoProxy { target: String },
     #[error("{target}: {detail}")]
     Cluster { target: String, detail: String },
+    #[error(
+        "{target}: the run has no {component} container to stop: its monitoring stack is not \
+         running (the scenario needs `monitoring: {{ prometheus: required }}`)"
+    )]
+    NoMonitoring {
+        target: String,
+        component: &'static str,
+    },
     #[error("{target}: the deploy failed: {source}")]
     Deploy {
         target: String,

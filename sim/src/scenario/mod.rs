@@ -73,7 +73,10 @@
 //!   # `kind: bad-deploy` (built-in target only, no duration: the replica is replaced by its
 //!   # next version, which fails health, labelled healer.previous-image for a rollback),
 //!   # `kind: dependency-outage` (needs `dependency`, no `replica`: `docker stop` of the
-//!   # dependency; at the window's end it is started again if still stopped)
+//!   # dependency; at the window's end it is started again if still stopped),
+//!   # `kind: monitoring-outage` with `component: prometheus | alertmanager` (needs
+//!   # `monitoring` with `prometheus: required`: `docker stop` of the run's Prometheus or
+//!   # Alertmanager, started again at the window's end or the trial's)
 //! dependency:                   # optional: a built-in leaky container beside the target, per
 //!   name: db                    # trial, answering as <name>:8080 (default db); the built-in
 //!                               # target's /health and / answer 503 while it does not answer

@@ -155,6 +155,8 @@ pub struct FaultSpec {
     pub count: Option<i64>,
     // node-crash
     pub node: Option<i64>,
+    // monitoring-outage
+    pub component: Option<Scalar>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
@@ -178,6 +180,7 @@ impl FaultSpec {
             ("line", self.line.is_some()),
             ("count", self.count.is_some()),
             ("node", self.node.is_some()),
+            ("component", self.component.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))

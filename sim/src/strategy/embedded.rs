@@ -50,7 +50,9 @@ pub(super) fn spawn_healer(trial: &Trial<'_>, cancel: CancellationToken) -> Join
         .into_iter()
         .fold(healer, healer::Healer::with_advisor);
     let healer = match trial.alerts {
-        Some(alerts) => healer.with_external_signals(alerts.connect_trial()),
+        Some(alerts) => healer
+            .with_external_signals(alerts.connect_trial())
+            .with_alert_source(alerts.alert_source()),
         None => healer,
     };
     // A `drain` step takes a replica out of the balancer's rotation.

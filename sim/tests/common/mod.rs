@@ -296,3 +296,48 @@ pub async fn served(client: &reqwest::Client, host_port: u16) -> u64 {
         .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
+
+/// Removes whatever Docker still holds for `run_id` (containers, volumes, networks, images), by
+/// its label: a test's own sweep after a run it killed, whatever the product's cleanup did.
+pub async fn remove_run(run_id: &str) {
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let filters = HashMap::from([("label", vec![format!("sim.run={run_id}")])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    for container in docker.list_containers(Some(options)).await.unwrap() {
+        let Some(id) = container.id else { continue };
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        let _ = docker.remove_container(&id, Some(options)).await;
+    }
+    let options = bollard::query_parameters::ListVolumesOptionsBuilder::new()
+        .filters(&filters)
+        .build();
+    let volumes = docker.list_volumes(Some(options)).await.unwrap().volumes;
+    for volume in volumes.unwrap_or_default() {
+        let _ = docker
+            .remove_volume(
+                &volume.name,
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await;
+    }
+    let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
+    for network in docker.list_networks(Some(options)).await.unwrap() {
+        let Some(name) = network.name else { continue };
+        let _ = docker.remove_network(&name).await;
+    }
+    let options = bollard::query_parameters::ListImagesOptionsBuilder::new()
+        .filters(&filters)
+        .build();
+    for image in docker.list_images(Some(options)).await.unwrap() {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::new()
+            .force(true)
+            .build();
+        let _ = docker.remove_image(&image.id, Some(options), None).await;
+    }
+}

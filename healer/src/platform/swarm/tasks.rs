@@ -164,7 +164,10 @@ mod tests {
     fn changes_report_starts_and_deaths_but_not_the_first_look_or_wanted_shutdowns() {
         let mut states = TaskStates::default();
         let running = task("t1", TaskState::RUNNING, TaskState::RUNNING, "n1", 1);
-        assert!(states.changes(&[running.clone()]).is_empty(), "first look");
+        assert!(
+            states.changes(std::slice::from_ref(&running)).is_empty(),
+            "first look"
+        );
         assert!(states.changes(&[running]).is_empty(), "nothing changed");
 
         let failed = task("t1", TaskState::FAILED, TaskState::SHUTDOWN, "n1", 2);

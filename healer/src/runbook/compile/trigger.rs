@@ -1,6 +1,6 @@
-//! `when[i]` → [`Trigger`]: exactly one kind key, its settings checked by its module in
-//! [`crate::triggers`] (through [`TriggerFields`]), which the registry also tells apart from
-//! unknown keys.
+//! `when[i]` (or `fallback[i]`) → [`Trigger`]: exactly one kind key, its settings checked by its
+//! module in [`crate::triggers`] (through [`TriggerFields`]), which the registry also tells
+//! apart from unknown keys.
 
 use std::collections::BTreeMap;
 
@@ -22,10 +22,12 @@ impl Compiler {
             .filter(|kind| given.get(kind.key).is_some_and(|value| !value.is_null()))
             .collect();
         let &[kind] = named.as_slice() else {
+            // `when[0]` or `fallback[0]`.
+            let list = path.split('[').next().unwrap_or(path);
             self.p.push(
                 path,
                 format!(
-                    "a `when` entry needs exactly one of: {}",
+                    "a `{list}` entry needs exactly one of: {}",
                     triggers::keys().join(", ")
                 ),
                 None,

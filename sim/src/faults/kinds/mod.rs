@@ -19,6 +19,7 @@ mod kill;
 mod latency;
 mod log_error;
 mod memory_leak;
+mod monitoring_outage;
 mod network_errors;
 mod network_latency;
 mod network_loss;
@@ -43,6 +44,7 @@ pub use kill::Kill;
 pub use latency::Latency;
 pub use log_error::LogError;
 pub use memory_leak::Leak;
+pub use monitoring_outage::{Component as MonitoringComponent, MonitoringOutage};
 pub use network_errors::NetworkErrors;
 pub use network_latency::NetworkLatency;
 pub use network_loss::NetworkLoss;
@@ -196,6 +198,7 @@ registry! {
     NetworkErrors(NetworkErrors),
     NetworkLoss(NetworkLoss),
     DependencyOutage(DependencyOutage),
+    MonitoringOutage(MonitoringOutage),
     LogError(LogError),
     NodeCrash(NodeCrash),
     NodePartition(NodePartition),

@@ -97,6 +97,7 @@ pub(super) fn compile(
     c.dependency_faults(&spec.faults, dependency.is_some());
     let (runbooks, strategy, advisor) = c.healer(spec.healer.unwrap_or_default());
     let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
+    c.monitoring_faults(&spec.faults, monitoring.as_ref());
     let expect = c.expect(spec.expect.unwrap_or_default());
     let plan = Plan {
         name,

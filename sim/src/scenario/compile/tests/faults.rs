@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::{check, Scratch, MINIMAL};
 use crate::faults::kinds::{
     self, BadDeploy, CpuBurn, Crash, CrashLoop, DependencyOutage, Hang, Kill, Latency, LogError,
-    NetworkErrors, NetworkLatency, NetworkLoss, NodeCrash, Pause, ResourceSqueeze,
+    MonitoringComponent, MonitoringOutage, NetworkErrors, NetworkLatency, NetworkLoss, NodeCrash,
+    NodePartition, Pause, ResourceSqueeze,
 };
 use crate::scenario::plan::{FaultKind, Leak};
 
@@ -35,11 +36,15 @@ fn fault_kind_names_round_trip() {
         FaultKind::NetworkErrors(NetworkErrors { rate: 1.0 }),
         FaultKind::NetworkLoss(NetworkLoss { rate: 1.0 }),
         FaultKind::DependencyOutage(DependencyOutage),
+        FaultKind::MonitoringOutage(MonitoringOutage {
+            component: MonitoringComponent::Alertmanager,
+        }),
         FaultKind::LogError(LogError {
             line: "x".to_owned(),
             count: 1,
         }),
         FaultKind::NodeCrash(NodeCrash { node: None }),
+        FaultKind::NodePartition(NodePartition { node: Some(2) }),
     ];
     let names: Vec<&str> = kinds.iter().map(FaultKind::name).collect();
     assert_eq!(names, kinds::names());
@@ -206,6 +211,60 @@ fn a_dependency_points_the_target_at_it_and_its_outage_needs_it() {
         3,
         "dependency.name",
         "cannot name the dependency",
+    );
+}
+
+#[test]
+fn a_monitoring_outage_names_its_component_and_needs_a_required_monitoring_stack() {
+    let monitored = |fault: &str, monitoring: &str| {
+        format!("{MINIMAL}faults:\n  - {{ kind: monitoring-outage, at: 1s{fault} }}\n{monitoring}")
+    };
+    let required = "monitoring: { prometheus: required }\n";
+    let plan = Scratch::new()
+        .compile(&monitored(
+            ", duration: 5s, component: prometheus",
+            required,
+        ))
+        .unwrap();
+    assert_eq!(
+        plan.faults[0].kind,
+        FaultKind::MonitoringOutage(MonitoringOutage {
+            component: MonitoringComponent::Prometheus
+        })
+    );
+    assert_eq!(plan.faults[0].duration, Some(Duration::from_secs(5)));
+    check(
+        &monitored("", required),
+        4,
+        "faults[0].component",
+        "is required",
+    );
+    check(
+        &monitored(", component: alertmanger", required),
+        4,
+        "faults[0].component",
+        "unknown component `alertmanger`, expected one of: prometheus, alertmanager",
+    );
+    check(
+        &monitored(", component: alertmanager", ""),
+        4,
+        "faults[0].kind",
+        "the scenario has no `monitoring`",
+    );
+    check(
+        &monitored(
+            ", component: alertmanager",
+            "monitoring: { prometheus: if-available }\n",
+        ),
+        4,
+        "faults[0].kind",
+        "needs `monitoring.prometheus: required`",
+    );
+    check(
+        &format!("{MINIMAL}faults:\n  - {{ kind: hang, at: 1s, component: prometheus }}\n"),
+        4,
+        "faults[0].component",
+        "does not apply to a hang fault",
     );
 }
 
