@@ -38,6 +38,9 @@ pub(super) struct SwarmRun {
     /// Nodes (from 0) an earlier trial crashed: started again when the next trial starts, so
     /// the last trial of a run never waits for a node nobody will use.
     to_restart: Mutex<Vec<usize>>,
+    /// Services a trial's end could not remove (a swarm without a leader for a while after a
+    /// partition mends): removed when the next trial starts, or with the cluster.
+    to_remove: Mutex<Vec<service::ServiceOptions>>,
 }
 
 /// Starting a crashed node again is tried this many times: under load its containerd can miss
@@ -83,6 +86,7 @@ impl SwarmRun {
             image: image.to_owned(),
             trial: Mutex::new(None),
             to_restart: Mutex::new(Vec::new()),
+            to_remove: Mutex::new(Vec::new()),
         }))
     }
 
@@ -112,6 +116,7 @@ impl SwarmRun {
         trial: u32,
     ) -> Result<Vec<TargetContainer>, RunError> {
         self.restart_crashed(&context.progress).await?;
+        self.remove_left_services().await?;
         let target = &context.plan.target;
         let run_id = context.resources.run_id();
         let name = format!("sim-{run_id}-t{trial}-{}", target.name);
@@ -313,8 +318,9 @@ impl SwarmRun {
         Ok(())
     }
 
-    /// Ends the current trial: its forwarders stopped, its partitions mended, its service
-    /// removed, its crashed nodes noted to be started again when the next trial starts.
+    /// Ends the current trial: its forwarders stopped, its partitions mended, its services
+    /// removed (or, when the swarm cannot now, when the next trial starts), its crashed nodes
+    /// noted to be started again when the next trial starts.
     pub(super) async fn end_trial(&self) -> Result<(), RunError> {
         let Some(trial) = self.current().take() else {
             return Ok(());
@@ -324,14 +330,30 @@ impl SwarmRun {
         let Some(cluster) = cluster.as_mut() else {
             return Ok(());
         };
-        for &node in trial.partitioned.keys() {
-            cluster.mend_node(node).await?;
-        }
-        service::remove_all(cluster.dockers(), &trial.services).await?;
         self.to_restart
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .extend(trial.crashed);
+        for &node in trial.partitioned.keys() {
+            cluster.mend_node(node).await?;
+        }
+        if let Err(e) = service::remove_all(cluster.dockers(), &trial.services).await {
+            tracing::warn!("the trial's services stay until the next trial starts: {e}");
+            self.to_remove
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(trial.services);
+        }
+        Ok(())
+    }
+
+    /// Removes the services an earlier trial's end could not.
+    async fn remove_left_services(&self) -> Result<(), RunError> {
+        let left = std::mem::take(&mut *self.to_remove.lock().unwrap_or_else(|p| p.into_inner()));
+        let dockers = self.dockers().await;
+        for services in left {
+            service::remove_all(&dockers, &services).await?;
+        }
         Ok(())
     }
 
