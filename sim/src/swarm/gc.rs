@@ -25,6 +25,9 @@ pub fn collect_garbage(base: &Path, dry_run: bool, force: bool) -> ClusterGcRepo
     let (states, unreadable) = ClusterState::all(base);
     let mut report = ClusterGcReport::default();
     for (dir, problem) in unreadable {
+        if being_removed(&dir) {
+            continue;
+        }
         // A process killed between making its directory and writing the record into it leaves
         // the directory empty; `rmdir` removes only that.
         let empty = std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_none());
@@ -50,6 +53,22 @@ pub fn collect_garbage(base: &Path, dry_run: bool, force: bool) -> ClusterGcRepo
         report.clusters.push(state.run_id);
     }
     report
+}
+
+/// Whether `dir` lost its record because its cluster is being removed right now (its owner
+/// shutting it down removes the record, then the rest): it is gone within a second.
+fn being_removed(dir: &Path) -> bool {
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    if empty || dir.join(super::state::STATE_FILE).exists() {
+        return false;
+    }
+    for _ in 0..10 {
+        if !dir.exists() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
 }
 
 #[cfg(test)]

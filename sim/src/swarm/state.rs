@@ -16,7 +16,7 @@ use super::SwarmError;
 pub const DEFAULT_BASE: &str = "/run/sim-swarm";
 
 /// The record's file name inside a cluster's directory.
-const STATE_FILE: &str = "state.json";
+pub(super) const STATE_FILE: &str = "state.json";
 
 /// A process, told apart from a later one with the same pid by its start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
