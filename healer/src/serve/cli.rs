@@ -107,6 +107,11 @@ struct ServeArgs {
     /// Time a request has to be received and answered; later it gets 408.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_timeout)]
     request_timeout: Duration,
+    /// A health probe (the healer's own, for `probe_failures` and `probe_latency_ms` triggers)
+    /// without a 2xx answer within this time failed. Raise it for targets that are slow under
+    /// load (CPU-limited, busy), so that slow is not taken for hung.
+    #[arg(long, default_value = "250ms", value_name = "DURATION", value_parser = parse_timeout)]
+    probe_timeout: Duration,
     /// Write every decision and action to this JSONL audit file (default: the log).
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -207,6 +212,7 @@ impl ServeArgs {
                 header_timeout: self.header_timeout,
                 request_timeout: self.request_timeout,
             },
+            probe_timeout: self.probe_timeout,
             audit: self.audit,
             dry_run: self.dry_run,
             haproxy: self
@@ -299,6 +305,8 @@ mod tests {
             "2s",
             "--request-timeout",
             "500ms",
+            "--probe-timeout",
+            "1s",
         ]);
         let config = args.unwrap().into_config().unwrap();
         assert_eq!(
@@ -309,8 +317,10 @@ mod tests {
                 request_timeout: Duration::from_millis(500),
             }
         );
+        assert_eq!(config.probe_timeout, Duration::from_secs(1));
         for bad in [
             ["--max-connections", "0"],
+            ["--probe-timeout", "0ms"],
             ["--header-timeout", "0s"],
             ["--request-timeout", "0"],
         ] {

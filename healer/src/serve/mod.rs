@@ -16,6 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use journal::Sink;
 use specfile::Problems;
@@ -35,6 +36,7 @@ use crate::platform::docker::DockerPlatform;
 use crate::platform::{Platform, PlatformError, Scope};
 use crate::rotation::Haproxy;
 use crate::runbook::Runbook;
+use crate::sources::SourceSettings;
 
 /// Exit codes of `healer`, documented in `healer --help`.
 pub mod exit {
@@ -63,6 +65,8 @@ pub struct Config {
     pub webhook: WebhookOptions,
     /// The HTTP server's connection cap and timeouts.
     pub server: ServerLimits,
+    /// How long the healer's own probes wait for a 2xx answer.
+    pub probe_timeout: Duration,
     /// Append-only JSONL audit file of every decision; the log when `None`.
     pub audit: Option<PathBuf>,
     /// Observe and decide, but change nothing and notify no one (the engine's dry-run
@@ -271,7 +275,12 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         config.scope.clone(),
         sink,
         |healer| {
-            let healer = healer.with_guardrails(Guardrails::default().dry_run(config.dry_run));
+            let healer = healer
+                .with_guardrails(Guardrails::default().dry_run(config.dry_run))
+                .with_sources(SourceSettings {
+                    probe_timeout: config.probe_timeout,
+                    ..SourceSettings::default()
+                });
             let healer = match config.advisor.clone() {
                 Some(advisor) => healer.with_advisor(advisor),
                 None => healer,

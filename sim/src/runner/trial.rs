@@ -153,6 +153,7 @@ async fn run_trial(context: &RunContext, trial: u32) -> Result<(), RunError> {
             balancer: context.balancer,
             narrator: &context.narrator,
             advisor: context.plan.advisor.as_ref(),
+            probe_timeout: context.plan.probe_timeout,
             observed: &context.observed,
         },
         trial_cancel.clone(),

@@ -27,6 +27,9 @@ pub struct Plan {
     /// The embedded healer's model advisor (`healer.advisor`), if any: consulted on evidence no
     /// runbook matches; the incident's evidence, its redacted log excerpt included, goes to it.
     pub advisor: Option<healer::Advisor>,
+    /// How long the embedded healer's own probes wait for an answer (`healer.probe_timeout`);
+    /// `None`: the healer's default, 250 ms.
+    pub probe_timeout: Option<Duration>,
     /// The containerised alerting pipeline, when the scenario asks for one.
     pub monitoring: Option<MonitoringPlan>,
     pub expect: reports::Expectations,

@@ -211,12 +211,19 @@ pub struct HealerSpec {
     pub strategy: Option<String>,
     pub external: Option<ExternalSpec>,
     pub advisor: Option<AdvisorSpec>,
+    pub probe_timeout: Option<Scalar>,
     #[serde(flatten)]
     pub unknown: Unknown,
 }
 
 impl HealerSpec {
-    pub const FIELDS: &[&str] = &["runbooks", "strategy", "external", "advisor"];
+    pub const FIELDS: &[&str] = &[
+        "runbooks",
+        "strategy",
+        "external",
+        "advisor",
+        "probe_timeout",
+    ];
 }
 
 /// `healer.advisor:` — the embedded healer's model advisor (an OpenAI-compatible server).

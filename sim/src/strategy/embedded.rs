@@ -44,6 +44,13 @@ pub(super) fn spawn_healer(trial: &Trial<'_>, cancel: CancellationToken) -> Join
         },
         trial.narrator.clone(),
     );
+    let healer = match trial.probe_timeout {
+        Some(probe_timeout) => healer.with_sources(healer::SourceSettings {
+            probe_timeout,
+            ..healer::SourceSettings::default()
+        }),
+        None => healer,
+    };
     let healer = trial
         .advisor
         .cloned()

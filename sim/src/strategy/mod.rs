@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bollard::Docker;
 use journal::Sink;
@@ -101,6 +102,8 @@ pub struct Trial<'a> {
     pub observed: &'a Arc<crate::agent::Observed>,
     /// The scenario's model advisor for the embedded healer (`healer.advisor`), if any.
     pub advisor: Option<&'a healer::Advisor>,
+    /// The scenario's timeout for the embedded healer's probes (`healer.probe_timeout`), if any.
+    pub probe_timeout: Option<Duration>,
 }
 
 impl Trial<'_> {

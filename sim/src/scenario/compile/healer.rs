@@ -1,10 +1,13 @@
 //! The `healer` section: the runbooks, given by name or by path, each resolved to a file, the
 //! strategy (`strategy:`, `external:`) that heals when `--strategy` does not say, and the
-//! embedded healer's model advisor (`advisor:`).
+//! embedded healer's model advisor (`advisor:`) and probe timeout (`probe_timeout:`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::Compiler;
+use specfile::Scalar;
+
 use crate::scenario::plan::StrategyPlan;
 use crate::scenario::spec::{AdvisorSpec, ExternalSpec, HealerSpec};
 use crate::strategy::{self, External};
@@ -19,18 +22,38 @@ fn is_runbook_path(entry: &str) -> bool {
     entry.contains(['/', '\\']) || entry.ends_with(".yaml") || entry.ends_with(".yml")
 }
 
+/// The longest `healer.probe_timeout`: a health endpoint slower than this is down.
+const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Compiler<'_> {
     /// The runbook files, each checked to exist, the strategy the section names, and the
     /// advisor.
     pub(super) fn healer(
         &mut self,
-        spec: HealerSpec,
+        spec: &HealerSpec,
     ) -> (Vec<PathBuf>, Option<StrategyPlan>, Option<healer::Advisor>) {
         self.p
             .unknown_fields("healer", &spec.unknown, HealerSpec::FIELDS);
         let strategy = self.strategy(spec.strategy.as_deref(), spec.external.as_ref());
         let advisor = spec.advisor.as_ref().and_then(|a| self.advisor(a));
-        (self.runbooks(&spec), strategy, advisor)
+        (self.runbooks(spec), strategy, advisor)
+    }
+
+    /// `healer.probe_timeout`: more than zero and at most [`MAX_PROBE_TIMEOUT`]; `None` when
+    /// not given (or wrong, which is recorded), the healer's default.
+    pub(super) fn probe_timeout(&mut self, value: Option<&Scalar>) -> Option<Duration> {
+        const FIELD: &str = "healer.probe_timeout";
+        let timeout = self.p.duration(FIELD, value?.as_str());
+        let timeout = self.nonzero(FIELD, timeout)?;
+        if timeout > MAX_PROBE_TIMEOUT {
+            self.p.push(
+                FIELD,
+                format!("must be at most 30s, got `{}`", value?.as_str()),
+                Some("a probe that needs longer is failing; such as `probe_timeout: 1s`".into()),
+            );
+            return None;
+        }
+        Some(timeout)
     }
 
     /// `healer.advisor`: an http `url` and a `model`, both required; `timeout` (default 10s)

@@ -95,7 +95,9 @@ pub(super) fn compile(
     }
     let dependency = spec.dependency.and_then(|d| c.dependency(d, &mut target));
     c.dependency_faults(&spec.faults, dependency.is_some());
-    let (runbooks, strategy, advisor) = c.healer(spec.healer.unwrap_or_default());
+    let healer = spec.healer.unwrap_or_default();
+    let (runbooks, strategy, advisor) = c.healer(&healer);
+    let probe_timeout = c.probe_timeout(healer.probe_timeout.as_ref());
     let monitoring = spec.monitoring.and_then(|m| c.monitoring(m));
     c.monitoring_faults(&spec.faults, monitoring.as_ref());
     let expect = c.expect(spec.expect.unwrap_or_default());
@@ -110,6 +112,7 @@ pub(super) fn compile(
         runbooks,
         strategy,
         advisor,
+        probe_timeout,
         monitoring,
         expect,
         settle: settle.unwrap_or(DEFAULT_SETTLE),

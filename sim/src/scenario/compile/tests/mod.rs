@@ -18,6 +18,7 @@ use crate::scenario::Context;
 mod advisor;
 mod compose;
 mod faults;
+mod probe_timeout;
 mod strategy;
 mod swarm;
 
