@@ -18,6 +18,7 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
     ("network-latency", "network.rs"),
     ("bad-deploy-rollback", "deploy.rs"),
     ("dependency-outage", "deploy.rs"),
+    ("swarm-bad-update", "swarm_run.rs"),
     ("swarm-node-loss", "swarm_run.rs"),
     ("swarm-oom", "swarm_run.rs"),
     ("swarm-partition", "swarm_run.rs"),

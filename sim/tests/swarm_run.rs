@@ -1,9 +1,9 @@
 //! The swarm scenarios through the binary (needs root): a 3-node swarm formed, a node crashed
-//! or cut off, or a task OOM-killed, under load; the outage measured by the independent prober
-//! and ended by Swarm's own rescheduling (`--strategy swarm`) or by the embedded healer's
-//! restart through the managers (`--strategy embedded`); afterwards nothing of the cluster
-//! left: no namespace, link, process, directory or container. About 4 minutes of CI, run one
-//! after another: each ~5 s to form the swarm and load the image, 20-35 s of load, a few
+//! or cut off, a task OOM-killed, or a bad version rolled out, under load; the outage measured
+//! by the independent prober and ended by Swarm's own rescheduling (`--strategy swarm`) or by
+//! the embedded healer's restart or rollback through the managers (`--strategy embedded`);
+//! afterwards nothing of the cluster left: no namespace, link, process, directory or
+//! container. About 5 minutes of CI, run one after another: each ~5 s to form the swarm and load the image, 20-35 s of load, a few
 //! seconds to settle and tear down.
 
 mod common;
@@ -38,7 +38,7 @@ async fn a_crashed_node_s_task_is_rescheduled_by_swarm_and_nothing_is_left() {
 /// node down.
 #[tokio::test]
 async fn the_healer_restarts_a_crashed_node_s_task_on_a_live_node() {
-    healed_by_the_healer("swarm-node-loss", "hang").await;
+    healed_by_the_healer("swarm-node-loss", "restart", "hang").await;
 }
 
 /// A node cut off keeps its task running, unreachable: the healer's restart starts a new one
@@ -46,19 +46,27 @@ async fn the_healer_restarts_a_crashed_node_s_task_on_a_live_node() {
 /// elects a leader again meanwhile).
 #[tokio::test]
 async fn the_healer_moves_a_cut_off_node_s_task() {
-    healed_by_the_healer("swarm-partition", "hang").await;
+    healed_by_the_healer("swarm-partition", "restart", "hang").await;
 }
 
 /// An OOM-killed task: the healer's restart replaces the task Swarm's restart policy holds back
 /// for its 5 s delay. Its probes (connection refused) or the task's exit, whichever is first.
 #[tokio::test]
 async fn the_healer_restarts_an_oom_killed_task_without_swarm_s_delay() {
-    healed_by_the_healer("swarm-oom", "").await;
+    healed_by_the_healer("swarm-oom", "restart", "").await;
 }
 
-/// Runs `scenario` under the embedded healer and checks it healed the slot the fault hit by a
-/// restart (of `runbook`, when not empty), verified, and touched no other slot.
-async fn healed_by_the_healer(scenario: &str, runbook: &str) {
+/// A rolling update to a version that fails health, whose task runs: Swarm calls the update
+/// complete (the tasks have no health check), the healer's probes see the new task fail and
+/// its `bad-deploy` runbook has Swarm roll the slot's service back.
+#[tokio::test]
+async fn the_healer_rolls_back_a_bad_update_swarm_calls_complete() {
+    healed_by_the_healer("swarm-bad-update", "rollback", "bad-deploy").await;
+}
+
+/// Runs `scenario` under the embedded healer and checks it healed the slot the fault hit by
+/// `action` (of `runbook`, when not empty), verified, and touched no other slot.
+async fn healed_by_the_healer(scenario: &str, action: &str, runbook: &str) {
     let (trial, records, hit) = one_trial(scenario, "embedded").await;
     assert!(
         trial["heals"].as_u64() >= Some(1),
@@ -71,16 +79,13 @@ async fn healed_by_the_healer(scenario: &str, runbook: &str) {
             .find(|r| r["event"] == event && r["target"] == hit.as_str())
             .unwrap_or_else(|| panic!("no {event} for {hit}"))
     };
-    let action = on_slot("action_started");
-    assert_eq!(action["action"], "restart", "{action}");
+    let started = on_slot("action_started");
+    assert_eq!(started["action"], action, "{started}");
     if !runbook.is_empty() {
-        assert_eq!(action["runbook"], runbook, "{action}");
+        assert_eq!(started["runbook"], runbook, "{started}");
     }
     let finished = on_slot("action_finished");
-    assert_eq!(
-        finished["ok"], true,
-        "the force update's task ran: {finished}"
-    );
+    assert_eq!(finished["ok"], true, "the update's task ran: {finished}");
     let verified = on_slot("verified");
     assert_eq!(verified["ok"], true, "the new task answered: {verified}");
     let acted_on_others = records

@@ -194,12 +194,28 @@ impl Sources {
         if self.needs.logs {
             handles.push(self.tasks.spawn(logs::follow(self.context(target))));
         }
-        self.watched
-            .insert(target.id.clone(), Watched { handles, starts });
+        self.watched.insert(
+            target.id.clone(),
+            Watched {
+                target: target.clone(),
+                handles,
+                starts,
+            },
+        );
     }
 
     /// `target`'s container started: watches it, and its prober turns suspicious for a while.
+    /// A target that changed in place (a Swarm service's new spec keeps its id, with new
+    /// labels) is watched anew: its sources' signals must carry what runbooks' `targets` now
+    /// select, such as the `healer.previous-image` a deploy put there.
     pub(crate) fn started(&mut self, target: &TargetRef) {
+        if self
+            .watched
+            .get(&target.id)
+            .is_some_and(|watched| watched.target != *target)
+        {
+            self.forget(&target.id);
+        }
         self.watch(target);
         if let Some(watched) = self.watched.get(&target.id) {
             watched.starts.notify_one();
@@ -232,6 +248,8 @@ impl Sources {
 
 /// The source tasks of one target.
 struct Watched {
+    /// The target as they were started for; their signals name it so.
+    target: TargetRef,
     handles: Vec<AbortHandle>,
     /// Tells its prober that the target started.
     starts: Arc<Notify>,

@@ -346,3 +346,24 @@ async fn a_removed_target_is_no_longer_watched() {
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_target_that_starts_with_new_labels_is_probed_under_them() {
+    let (addr, _) = health_server(false).await;
+    let (mut sources, mut rx) = start_against(addr);
+    sources.watch(&target());
+    let mut deployed = target();
+    deployed
+        .labels
+        .insert(crate::PREVIOUS_IMAGE_LABEL.to_owned(), "app:1".to_owned());
+    sources.started(&deployed);
+    // Only the new prober's failures are in what arrives once the old one's are drained.
+    collect(&mut rx, Duration::from_millis(400)).await;
+    let until = tokio::time::Instant::now() + Duration::from_millis(700);
+    let mut probes = 0;
+    while let Ok(Some(signal)) = tokio::time::timeout_at(until, rx.recv()).await {
+        assert_eq!(signal.target, deployed, "{:?}", signal.kind);
+        probes += 1;
+    }
+    assert!(probes >= 3, "{probes} probes under the new labels");
+}

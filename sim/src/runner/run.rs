@@ -98,7 +98,8 @@ pub async fn run(
             return Err(e.into());
         }
     };
-    let swarm = match SwarmRun::form(&plan, &run_id, &docker, &prepared.image, &progress).await {
+    let images = (prepared.image.as_str(), prepared.next_image.as_deref());
+    let swarm = match SwarmRun::form(&plan, &run_id, &docker, images, &progress).await {
         Ok(swarm) => swarm,
         Err(e) => {
             let _ = resources.cleanup().await;

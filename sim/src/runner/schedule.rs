@@ -37,14 +37,22 @@ pub(super) async fn run_faults(
             _ = tokio::time::sleep_until(load_started + at) => {}
         }
         let fault = &context.plan.faults[index];
-        if let (FaultKind::NodeCrash(_) | FaultKind::NodePartition(_), Some(swarm)) =
-            (&fault.kind, &context.swarm)
-        {
-            // A cluster fault: it hits a node, through the cluster, not a container.
-            swarm
-                .node_fault(context, replicas, &fault.kind, inject, trial)
-                .await;
-            continue;
+        match (&fault.kind, &context.swarm) {
+            (FaultKind::NodeCrash(_) | FaultKind::NodePartition(_), Some(swarm)) => {
+                // A cluster fault: it hits a node, through the cluster, not a container.
+                swarm
+                    .node_fault(context, replicas, &fault.kind, inject, trial)
+                    .await;
+                continue;
+            }
+            (FaultKind::BadDeploy(_), Some(swarm)) => {
+                // A rolling update of the slot's service, through the managers.
+                for slot in fault_targets(replicas, dependency, fault) {
+                    swarm.deploy_fault(context, slot, trial).await;
+                }
+                continue;
+            }
+            _ => {}
         }
         for replica in fault_targets(replicas, dependency, fault) {
             if !inject {

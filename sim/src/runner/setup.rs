@@ -57,6 +57,8 @@ pub(super) async fn target_image(
 pub(super) struct Prepared {
     /// The target's image.
     pub image: String,
+    /// Its next version, when a `bad-deploy` fault deploys it.
+    pub next_image: Option<String>,
     pub compose_images: ProjectImages,
     pub balancer: Option<BalancerPorts>,
     pub net_proxies: NetProxies,
@@ -83,11 +85,12 @@ pub(super) async fn prepare(
         }
         None => (target_image.unwrap_or_default(), ProjectImages::default()),
     };
-    faults::prepare_deploys(resources.docker(), &plan.faults, &image).await?;
+    let next_image = faults::prepare_deploys(resources.docker(), &plan.faults, &image).await?;
     preflight(resources, plan, &image, &compose_images, strategy, progress).await?;
     let (balancer, net_proxies) = start_balancer(resources, plan, progress).await?;
     Ok(Prepared {
         image,
+        next_image,
         compose_images,
         balancer,
         net_proxies,

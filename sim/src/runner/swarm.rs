@@ -34,6 +34,8 @@ const MIN_STARTUP: Duration = Duration::from_secs(60);
 pub(super) struct SwarmRun {
     cluster: tokio::sync::Mutex<Option<Cluster>>,
     image: String,
+    /// The image's next version, which `bad-deploy` faults roll out, if they do.
+    next_image: Option<String>,
     trial: Mutex<Option<SwarmTrial>>,
     /// Nodes (from 0) an earlier trial crashed: started again when the next trial starts, so
     /// the last trial of a run never waits for a node nobody will use.
@@ -58,12 +60,13 @@ struct SwarmTrial {
 }
 
 impl SwarmRun {
-    /// Forms the run's cluster and loads `image` (on the host's engine) onto every node.
+    /// Forms the run's cluster and loads `images` (on the host's engine: the target's, and the
+    /// next version a `bad-deploy` rolls out, if any) onto every node.
     pub(super) async fn form(
         plan: &Plan,
         run_id: &str,
         host: &Docker,
-        image: &str,
+        (image, next_image): (&str, Option<&str>),
         progress: &Progress,
     ) -> Result<Option<SwarmRun>, RunError> {
         let Some(swarm) = &plan.swarm else {
@@ -77,6 +80,9 @@ impl SwarmRun {
         options.nodes = swarm.nodes;
         let cluster = Cluster::form(&options).await?;
         cluster.load_image(host, image).await?;
+        if let Some(next) = next_image {
+            cluster.load_image(host, next).await?;
+        }
         progress.phase(format!(
             "sim: swarm on {}, image {image} on every node",
             cluster.record().subnet
@@ -84,6 +90,7 @@ impl SwarmRun {
         Ok(Some(SwarmRun {
             cluster: tokio::sync::Mutex::new(Some(cluster)),
             image: image.to_owned(),
+            next_image: next_image.map(str::to_owned),
             trial: Mutex::new(None),
             to_restart: Mutex::new(Vec::new()),
             to_remove: Mutex::new(Vec::new()),
@@ -289,6 +296,44 @@ impl SwarmRun {
                 context.journal.record(Event::FaultCleared {
                     fault: name,
                     target,
+                });
+            }
+        }
+    }
+
+    /// Injects a `bad-deploy` into `slot`: its service rolled out to the image's next version,
+    /// as a deployer does it (see [`service::deploy`]). Lasts until someone rolls it back.
+    pub(super) async fn deploy_fault(
+        &self,
+        context: &RunContext,
+        slot: &TargetContainer,
+        trial: u32,
+    ) {
+        let Some(next) = &self.next_image else {
+            return;
+        };
+        let fault = "bad-deploy".to_owned();
+        context.journal.record(Event::FaultInjected {
+            fault: fault.clone(),
+            target: slot.name.clone(),
+            detail: format!(
+                "rolling update of service {} to {next} (start-first), labelled {}",
+                slot.container,
+                healer::PREVIOUS_IMAGE_LABEL
+            ),
+        });
+        match service::deploy(&self.dockers().await, &slot.id, next).await {
+            Ok(previous) => context.progress.phase(format!(
+                "sim: trial {trial}: {} rolled out to {next} (was {previous})",
+                slot.name
+            )),
+            Err(e) => {
+                context
+                    .progress
+                    .phase(format!("sim: trial {trial}: fault not injected: {e}"));
+                context.journal.record(Event::FaultCleared {
+                    fault,
+                    target: slot.name.clone(),
                 });
             }
         }

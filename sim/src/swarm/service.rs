@@ -19,11 +19,14 @@ use std::net::SocketAddr;
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum,
     Limit, NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, ServiceSpecMode,
-    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
+    ServiceSpecModeReplicated, ServiceSpecRollbackConfig, ServiceSpecRollbackConfigOrderEnum,
+    ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
     ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec, TaskSpecResources,
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
-use bollard::query_parameters::{ListNodesOptions, ListTasksOptionsBuilder};
+use bollard::query_parameters::{
+    ListNodesOptions, ListTasksOptionsBuilder, UpdateServiceOptionsBuilder,
+};
 use bollard::Docker;
 use tokio::time::{timeout, Duration};
 
@@ -144,6 +147,12 @@ async fn create_slot(
             monitor: Some(5_000_000_000),
             ..Default::default()
         }),
+        // A rollback too starts the previous version's task before it stops the bad one.
+        rollback_config: Some(ServiceSpecRollbackConfig {
+            parallelism: Some(1),
+            order: Some(ServiceSpecRollbackConfigOrderEnum::START_FIRST),
+            ..Default::default()
+        }),
         endpoint_spec: Some(EndpointSpec {
             mode: Some(EndpointSpecModeEnum::DNSRR),
             ports: Some(vec![EndpointPortConfig {
@@ -164,6 +173,59 @@ async fn create_slot(
             source,
         })?;
     Ok(created.id.unwrap_or_default())
+}
+
+/// Deploys `image` to the service `id` as a deployer rolls out a new version: a rolling update
+/// of its task template (start-first, rolled back by Swarm if the new task fails within the
+/// update's monitor), labelled [`healer::PREVIOUS_IMAGE_LABEL`] with the image it replaces, for
+/// the healer's rollback. Through the first of `dockers` that answers. Gives the replaced image.
+pub async fn deploy(dockers: &[Docker], id: &str, image: &str) -> Result<String, SwarmError> {
+    let mut last = None;
+    for docker in dockers {
+        match timeout(ASK_TIMEOUT * 5, update_image(docker, id, image)).await {
+            Ok(Ok(previous)) => return Ok(previous),
+            Ok(Err(source)) => last = Some(source),
+            Err(_) => {}
+        }
+    }
+    Err(match last {
+        Some(source) => SwarmError::Docker {
+            node: "every manager".to_owned(),
+            step: "service update",
+            source,
+        },
+        None => SwarmError::Timeout {
+            what: format!("a manager to update service {id}"),
+            after: ASK_TIMEOUT * 5,
+        },
+    })
+}
+
+async fn update_image(
+    docker: &Docker,
+    id: &str,
+    image: &str,
+) -> Result<String, bollard::errors::Error> {
+    let service = docker.inspect_service(id, None).await?;
+    let version = service.version.and_then(|v| v.index).unwrap_or(0);
+    let mut spec = service.spec.unwrap_or_default();
+    let container = spec
+        .task_template
+        .get_or_insert_with(Default::default)
+        .container_spec
+        .get_or_insert_with(Default::default);
+    let previous = container
+        .image
+        .replace(image.to_owned())
+        .unwrap_or_default();
+    spec.labels
+        .get_or_insert_with(Default::default)
+        .insert(healer::PREVIOUS_IMAGE_LABEL.to_owned(), previous.clone());
+    let options = UpdateServiceOptionsBuilder::new()
+        .version(i32::try_from(version).unwrap_or(i32::MAX))
+        .build();
+    docker.update_service(id, spec, options, None).await?;
+    Ok(previous)
 }
 
 /// Removes every slot's service of `options`.

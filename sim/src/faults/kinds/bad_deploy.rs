@@ -72,15 +72,20 @@ async fn next_version(docker: &Docker, image: &str) -> Result<String, ImageError
 }
 
 /// Builds the next version of `image` before the first trial when `faults` deploy one, so that
-/// the injection itself does not wait for a build.
-pub async fn prepare(docker: &Docker, faults: &[FaultPlan], image: &str) -> Result<(), ImageError> {
+/// the injection itself does not wait for a build; gives its tag then (a swarm's nodes are
+/// given it too).
+pub async fn prepare(
+    docker: &Docker,
+    faults: &[FaultPlan],
+    image: &str,
+) -> Result<Option<String>, ImageError> {
     if faults
         .iter()
         .any(|fault| matches!(fault.kind, FaultKind::BadDeploy(_)))
     {
-        next_version(docker, image).await?;
+        return next_version(docker, image).await.map(Some);
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Replaces `target` by a container of its image's next version, under the same name.

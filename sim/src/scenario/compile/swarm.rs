@@ -2,10 +2,11 @@
 //! (`docker`, the default) or a replicated service on a Swarm of `nodes` dockerd processes
 //! that sim forms on this machine (`swarm`, see [`crate::swarm`]).
 //!
-//! On a swarm run the node faults (`node-crash` only runs there) and the faults sent to the
+//! On a swarm run the node faults (`node-crash` only runs there), the faults sent to the
 //! built-in target's chaos endpoints ([`THROUGH_THE_TARGET`]), which reach a task through its
-//! slot's forwarder; the faults that need the container from this host's engine (kill, pause,
-//! limits, the network proxies) do not. A swarm target has no compose project, dependency,
+//! slot's forwarder, and `bad-deploy`, a rolling update of a slot's service through the
+//! managers ([`THROUGH_THE_MANAGERS`]); the faults that need the container from this host's
+//! engine (kill, pause, limits, the network proxies) do not. A swarm target has no compose project, dependency,
 //! monitoring or HAProxy (the service's tasks are reached through `crate::swarm::Front`).
 
 use specfile::did_you_mean;
@@ -25,6 +26,9 @@ const THROUGH_THE_TARGET: &[&str] = &[
     "crash",
     "log-error",
 ];
+/// The fault kinds a swarm run injects through the managers: `bad-deploy` is a rolling update
+/// of one slot's service.
+const THROUGH_THE_MANAGERS: &[&str] = &["bad-deploy"];
 const DEFAULT_NODES: usize = 3;
 
 impl Compiler<'_> {
@@ -97,17 +101,23 @@ impl Compiler<'_> {
                     ),
                     Some("add `platform: swarm` and `nodes: 3`".into()),
                 ),
-                (Some(_), None) if !THROUGH_THE_TARGET.contains(&fault.kind.name()) => self.p.push(
-                    &format!("faults[{i}].kind"),
-                    format!(
-                        "a {} fault is not supported on `platform: swarm` yet",
-                        fault.kind.name()
-                    ),
-                    Some(format!(
-                        "use `kind: node-crash`, or one of: {}",
-                        THROUGH_THE_TARGET.join(", ")
-                    )),
-                ),
+                (Some(_), None)
+                    if !THROUGH_THE_TARGET.contains(&fault.kind.name())
+                        && !THROUGH_THE_MANAGERS.contains(&fault.kind.name()) =>
+                {
+                    self.p.push(
+                        &format!("faults[{i}].kind"),
+                        format!(
+                            "a {} fault is not supported on `platform: swarm` yet",
+                            fault.kind.name()
+                        ),
+                        Some(format!(
+                            "use `kind: node-crash`, `node-partition`, or one of: {}, {}",
+                            THROUGH_THE_TARGET.join(", "),
+                            THROUGH_THE_MANAGERS.join(", ")
+                        )),
+                    );
+                }
                 (Some(swarm), Some(node)) => {
                     if node.is_some_and(|n| n as usize > swarm.nodes) {
                         self.p.push(
