@@ -19,6 +19,7 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
     ("bad-deploy-rollback", "deploy.rs"),
     ("dependency-outage", "deploy.rs"),
     ("swarm-bad-update", "swarm_run.rs"),
+    ("swarm-bad-update-healthcheck", "swarm_run.rs"),
     ("swarm-node-loss", "swarm_run.rs"),
     ("swarm-oom", "swarm_run.rs"),
     ("swarm-partition", "swarm_run.rs"),

@@ -64,6 +64,32 @@ async fn the_healer_rolls_back_a_bad_update_swarm_calls_complete() {
     healed_by_the_healer("swarm-bad-update", "rollback", "bad-deploy").await;
 }
 
+/// The same bad update on health-checked tasks: the new task never counts as running, the old
+/// one keeps serving, and Swarm rolls the update back by itself. No outage, nobody else acts.
+#[tokio::test]
+async fn swarm_holds_back_a_bad_update_its_health_check_fails() {
+    let scenario = "swarm-bad-update-healthcheck";
+    let (_out, output, dir) = run_once(scenario, "swarm").await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let records = journal(&dir);
+    let fault = records
+        .iter()
+        .find(|r| r["event"] == "fault_injected")
+        .expect("the bad version was rolled out");
+    assert_eq!(fault["target"], "leaky-0", "{fault}");
+    let trial = result(&dir)["trials"][0].clone();
+    assert_eq!(trial["outage"], false, "{trial}");
+    let failed = records
+        .iter()
+        .filter(|r| r["event"] == "probe" && r["ok"] == false)
+        .count();
+    assert_eq!(failed, 0, "no probe of any slot failed");
+    assert!(
+        !records.iter().any(|r| r["event"] == "action_started"),
+        "nobody but Swarm acts"
+    );
+}
+
 /// Runs `scenario` under the embedded healer and checks it healed the slot the fault hit by
 /// `action` (of `runbook`, when not empty), verified, and touched no other slot.
 async fn healed_by_the_healer(scenario: &str, action: &str, runbook: &str) {
@@ -106,24 +132,14 @@ async fn one_trial(
     scenario: &str,
     strategy: &str,
 ) -> (serde_json::Value, Vec<serde_json::Value>, String) {
-    let out = tempfile::tempdir().unwrap();
-    let output = run(sim()
-        .args(["run", scenario, "--trials", "1", "--strategy", strategy])
-        .arg("--out")
-        .arg(out.path()));
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    let dir = run_dir(out.path(), scenario);
-    // Checked before the exit code: whatever the run did, it must have left nothing.
-    if let Some(dir) = &dir {
-        assert_no_trace(&run_id(dir), host_link(&stderr).as_deref()).await;
-    }
+    let (_out, output, dir) = run_once(scenario, strategy).await;
     assert_eq!(
         output.status.code(),
         Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
     );
-    let dir = dir.expect("a run directory");
 
     let trial = result(&dir)["trials"][0].clone();
     assert_eq!(trial["outage"], true, "{trial}");
@@ -145,6 +161,26 @@ async fn one_trial(
         "only the slot the fault hit fails its probes"
     );
     (trial, records, hit)
+}
+
+/// Runs `scenario` once under `strategy` and checks that nothing of it remains, whatever the
+/// run did; gives its output and run directory, in a temporary directory that goes when it is
+/// dropped.
+async fn run_once(
+    scenario: &str,
+    strategy: &str,
+) -> (tempfile::TempDir, std::process::Output, std::path::PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let output = run(sim()
+        .args(["run", scenario, "--trials", "1", "--strategy", strategy])
+        .arg("--out")
+        .arg(out.path()));
+    let dir = run_dir(out.path(), scenario);
+    if let Some(dir) = &dir {
+        assert_no_trace(&run_id(dir), host_link(&text(&output.stderr)).as_deref()).await;
+    }
+    let dir = dir.unwrap_or_else(|| panic!("no run directory: {}", text(&output.stderr)));
+    (out, output, dir)
 }
 
 /// The host's link into the cluster, `simsw<n>` of the subnet `sim: swarm on 10.213.<n>.0/24`.

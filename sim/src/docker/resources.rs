@@ -64,6 +64,32 @@ pub struct HealthCheck {
     pub retries: u32,
 }
 
+impl HealthCheck {
+    /// The built-in target's own check (`target.healthcheck: true`): `sim target probe` of
+    /// its health path, which is in its image, every second, 500 ms each, 3 failures in a row.
+    pub fn builtin(port: u16, path: &str) -> HealthCheck {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        HealthCheck {
+            test: ["CMD", "/sim", "target", "probe", &url].map(str::to_owned).to_vec(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_millis(500),
+            retries: 3,
+        }
+    }
+
+    /// As Docker's API takes it, with `start_period` if there is one.
+    pub fn config(&self, start_period: Option<Duration>) -> HealthConfig {
+        HealthConfig {
+            test: Some(self.test.clone()),
+            interval: Some(nanos(self.interval)),
+            timeout: Some(nanos(self.timeout)),
+            retries: Some(i64::from(self.retries)),
+            start_period: start_period.map(nanos),
+            ..Default::default()
+        }
+    }
+}
+
 /// What a compose service's container has beyond a target replica's; the default (nothing
 /// more) is a replica of sim's own.
 #[derive(Debug, Clone, Default)]
@@ -240,14 +266,10 @@ impl RunResources {
                 ),
                 ..Default::default()
             }),
-            healthcheck: spec.healthcheck.as_ref().map(|check| HealthConfig {
-                test: Some(check.test.clone()),
-                interval: Some(nanos(check.interval)),
-                timeout: Some(nanos(check.timeout)),
-                retries: Some(i64::from(check.retries)),
-                start_period: extras.health_start_period.map(nanos),
-                ..Default::default()
-            }),
+            healthcheck: spec
+                .healthcheck
+                .as_ref()
+                .map(|check| check.config(extras.health_start_period)),
             ..Default::default()
         };
         let container_name = format!("sim-{}-t{}-{}", self.run_id, spec.trial, spec.name);

@@ -13,7 +13,7 @@ use super::{RunContext, RunError};
 use crate::balancer::{self, BalancerPorts};
 use crate::compose::{self, ProjectImages, ProjectTrial, Services};
 use crate::docker::{
-    self, ContainerExtras, HostProgramImage, RunResources, TargetContainer, TargetRestart,
+    self, ContainerExtras, HealthCheck, HostProgramImage, RunResources, TargetContainer, TargetRestart,
     TargetSpec,
 };
 use crate::faults;
@@ -160,7 +160,9 @@ fn target_spec(
         env,
         trial,
         restart: TargetRestart::No,
-        healthcheck: None,
+        healthcheck: target
+            .healthcheck
+            .then(|| HealthCheck::builtin(target.port, &target.health.path)),
         labels: vec![],
     };
     let service = plan

@@ -19,7 +19,7 @@ use bollard::Docker;
 use journal::{Event, Sink};
 
 use super::{RunContext, RunError};
-use crate::docker::{TargetContainer, LABEL_RUN, LABEL_TRIAL};
+use crate::docker::{HealthCheck, TargetContainer, LABEL_RUN, LABEL_TRIAL};
 use crate::faults::kinds::node_index;
 use crate::prober;
 use crate::progress::Progress;
@@ -143,6 +143,9 @@ impl SwarmRun {
             ]),
             target: target.name.clone(),
             health_path: target.health.path.clone(),
+            healthcheck: target
+                .healthcheck
+                .then(|| HealthCheck::builtin(target.port, &target.health.path)),
         };
         let dockers = self.dockers().await;
         let leader = dockers.first().ok_or_else(|| SwarmError::Options {
@@ -322,7 +325,10 @@ impl SwarmRun {
                 healer::PREVIOUS_IMAGE_LABEL
             ),
         });
-        match service::deploy(&self.dockers().await, &slot.id, next).await {
+        let Some(services) = self.current().as_ref().map(|t| t.services.clone()) else {
+            return;
+        };
+        match service::deploy(&self.dockers().await, &services, &slot.id, next).await {
             Ok(previous) => context.progress.phase(format!(
                 "sim: trial {trial}: {} rolled out to {next} (was {previous})",
                 slot.name

@@ -110,6 +110,9 @@ pub struct TargetPlan {
     pub nano_cpus: Option<i64>,
     pub env: BTreeMap<String, String>,
     pub health: HealthPlan,
+    /// Whether Docker health-checks the built-in target's containers (tasks on a swarm) itself
+    /// (`target.healthcheck`, see `crate::docker::HealthCheck::builtin`).
+    pub healthcheck: bool,
     /// How long a replica may take to become healthy at the start of a trial.
     pub startup_timeout: Duration,
     /// What stands between the load and the replicas.

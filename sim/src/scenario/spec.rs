@@ -66,6 +66,7 @@ pub struct TargetSpec {
     pub env: BTreeMap<String, Scalar>,
     pub startup_timeout: Option<Scalar>,
     pub health: Option<HealthSpec>,
+    pub healthcheck: Option<bool>,
     pub balancer: Option<String>,
     /// A compose file, relative to the scenario's directory; with `service`, the target is
     /// that service of the project.
@@ -86,6 +87,7 @@ impl TargetSpec {
         "env",
         "startup_timeout",
         "health",
+        "healthcheck",
         "balancer",
         "compose",
         "service",

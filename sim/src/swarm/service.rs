@@ -31,6 +31,7 @@ use bollard::Docker;
 use tokio::time::{timeout, Duration};
 
 use super::SwarmError;
+use crate::docker::HealthCheck;
 
 /// Slot `k` (from 1) publishes `PUBLISHED_BASE + k` on its node's address.
 pub const PUBLISHED_BASE: u16 = 30_000;
@@ -58,6 +59,9 @@ pub struct ServiceOptions {
     pub target: String,
     /// The target's health path, for the healer's prober and verification.
     pub health_path: String,
+    /// Docker's health check of every task, if the scenario has one: a task counts as running
+    /// only once it is healthy, so a rolling update waits for it and rolls back when it is not.
+    pub healthcheck: Option<HealthCheck>,
 }
 
 /// The name of slot `slot`'s service.
@@ -115,6 +119,7 @@ async fn create_slot(
                 image: Some(options.image.clone()),
                 env: Some(options.env.clone()),
                 labels: Some(labels),
+                health_check: options.healthcheck.as_ref().map(|check| check.config(None)),
                 ..Default::default()
             }),
             resources: Some(TaskSpecResources {
@@ -179,10 +184,19 @@ async fn create_slot(
 /// of its task template (start-first, rolled back by Swarm if the new task fails within the
 /// update's monitor), labelled [`healer::PREVIOUS_IMAGE_LABEL`] with the image it replaces, for
 /// the healer's rollback. Through the first of `dockers` that answers. Gives the replaced image.
-pub async fn deploy(dockers: &[Docker], id: &str, image: &str) -> Result<String, SwarmError> {
+///
+/// The service's health check is written again from `options`: bollard reads a service spec's
+/// `Healthcheck` (as Docker 20.10 writes it) into nothing (it expects `HealthCheck`), so a spec
+/// read and submitted back would lose it.
+pub async fn deploy(
+    dockers: &[Docker],
+    options: &ServiceOptions,
+    id: &str,
+    image: &str,
+) -> Result<String, SwarmError> {
     let mut last = None;
     for docker in dockers {
-        match timeout(ASK_TIMEOUT * 5, update_image(docker, id, image)).await {
+        match timeout(ASK_TIMEOUT * 5, update_image(docker, options, id, image)).await {
             Ok(Ok(previous)) => return Ok(previous),
             Ok(Err(source)) => last = Some(source),
             Err(_) => {}
@@ -203,6 +217,7 @@ pub async fn deploy(dockers: &[Docker], id: &str, image: &str) -> Result<String,
 
 async fn update_image(
     docker: &Docker,
+    options: &ServiceOptions,
     id: &str,
     image: &str,
 ) -> Result<String, bollard::errors::Error> {
@@ -218,6 +233,7 @@ async fn update_image(
         .image
         .replace(image.to_owned())
         .unwrap_or_default();
+    container.health_check = options.healthcheck.as_ref().map(|check| check.config(None));
     spec.labels
         .get_or_insert_with(Default::default)
         .insert(healer::PREVIOUS_IMAGE_LABEL.to_owned(), previous.clone());

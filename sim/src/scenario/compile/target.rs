@@ -113,15 +113,26 @@ impl Compiler<'_> {
                 Balancer::None
             }
         };
+        let image = image.unwrap_or(TargetImage::Leaky);
+        let healthcheck = spec.healthcheck.unwrap_or(false);
+        if healthcheck && image != TargetImage::Leaky {
+            self.p.push(
+                "target.healthcheck",
+                "Docker's health check runs `sim target probe`, which only the built-in \
+                 target's image has",
+                Some("use `image: leaky`, or remove `healthcheck`".into()),
+            );
+        }
         let plan = TargetPlan {
             name,
-            image: image.unwrap_or(TargetImage::Leaky),
+            image,
             replicas: replicas.unwrap_or(DEFAULT_REPLICAS),
             port: port.unwrap_or(DEFAULT_PORT),
             memory_bytes,
             nano_cpus,
             env,
             health,
+            healthcheck,
             startup_timeout: startup_timeout.unwrap_or(DEFAULT_STARTUP_TIMEOUT),
             balancer,
         };

@@ -97,6 +97,7 @@ fn a_minimal_scenario_gets_every_default() {
                 timeout: Duration::from_millis(500),
                 healthy_after: 3,
             },
+            healthcheck: false,
             startup_timeout: Duration::from_secs(20),
             balancer: Balancer::None,
         }
@@ -395,4 +396,17 @@ fn without_runbook_dirs_a_name_cannot_be_found() {
     assert!(problems[0]
         .message
         .contains("no runbook directories are configured"));
+}
+
+#[test]
+fn a_docker_health_check_is_for_the_built_in_target_only() {
+    let scratch = Scratch::new();
+    let text = "target: { image: leaky, healthcheck: true }\nload: { duration: 10s }\n";
+    assert!(scratch.compile(text).unwrap().target.healthcheck);
+    check(
+        "target: { image: app:1, healthcheck: true }\nload: { duration: 10s }\n",
+        1,
+        "target.healthcheck",
+        "only the built-in target's image has",
+    );
 }
