@@ -3,8 +3,8 @@
 //! by the independent prober and ended by Swarm's own rescheduling (`--strategy swarm`) or by
 //! the embedded healer's restart or rollback through the managers (`--strategy embedded`);
 //! afterwards nothing of the cluster left: no namespace, link, process, directory or
-//! container. About 5 minutes of CI, run one after another: each ~5 s to form the swarm and load the image, 20-35 s of load, a few
-//! seconds to settle and tear down.
+//! container. About 6 minutes of CI, run one after another: each ~5 s to form the swarm and
+//! load the image, 20-35 s of load, a few seconds to settle and tear down.
 
 mod common;
 

@@ -25,6 +25,12 @@
 //! [`ASK_TIMEOUT`]: a crashed or cut-off manager costs one timeout, not the heal. Stop, signal,
 //! unpause, recreate, logs and stats are not offered (they are a task container's, on a node
 //! the healer may not reach); a runbook asking for them fails its step and escalates.
+//!
+//! Known limit: a service spec read through bollard has no health check (Docker 20.10 writes
+//! the key `Healthcheck`, bollard reads `HealthCheck`), so restart, scale and update_limits,
+//! which submit the spec they read, drop a health check set on the service; rollback submits
+//! Swarm's stored previous spec and keeps it. A HEALTHCHECK in the image is not part of the
+//! spec and is kept.
 
 mod tasks;
 
