@@ -70,7 +70,9 @@ impl HealthCheck {
     pub fn builtin(port: u16, path: &str) -> HealthCheck {
         let url = format!("http://127.0.0.1:{port}{path}");
         HealthCheck {
-            test: ["CMD", "/sim", "target", "probe", &url].map(str::to_owned).to_vec(),
+            test: ["CMD", "/sim", "target", "probe", &url]
+                .map(str::to_owned)
+                .to_vec(),
             interval: Duration::from_secs(1),
             timeout: Duration::from_millis(500),
             retries: 3,

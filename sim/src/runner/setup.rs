@@ -13,8 +13,8 @@ use super::{RunContext, RunError};
 use crate::balancer::{self, BalancerPorts};
 use crate::compose::{self, ProjectImages, ProjectTrial, Services};
 use crate::docker::{
-    self, ContainerExtras, HealthCheck, HostProgramImage, RunResources, TargetContainer, TargetRestart,
-    TargetSpec,
+    self, ContainerExtras, HealthCheck, HostProgramImage, RunResources, TargetContainer,
+    TargetRestart, TargetSpec,
 };
 use crate::faults;
 use crate::netproxy::{self, NetProxies};
