@@ -5,7 +5,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|text: &str| {
-    let (first, second) = text.split_once('\x0c').unwrap_or((text, text));
-    healer::fuzzing::prometheus_scrapes(first, second);
-});
+fuzz_target!(|text: &str| healer::fuzzing::prometheus_text(text));

@@ -24,11 +24,26 @@ pub fn webhook(body: &[u8]) {
     }
 }
 
+/// Runbook YAML through parse and compile, as the healer loads a file.
+pub fn runbook(text: &str) {
+    let _ = crate::Runbook::parse(text, std::path::Path::new("fuzz.yaml"));
+}
+
+/// Prometheus text as two `/metrics` scrapes: `text` split at its first form feed (`\x0c`),
+/// or without one the same text twice; see [`prometheus_scrapes`].
+pub fn prometheus_text(text: &str) {
+    let (first, second) = text.split_once('\x0c').unwrap_or((text, text));
+    prometheus_scrapes(first, second);
+}
+
 /// Two `/metrics` scrapes, a second apart, as the scraper derives metrics from them, with every
 /// metric name either text mentions wanted (plain, `_rate` and the quantiles) so that every
 /// derivation runs.
 pub fn prometheus_scrapes(first: &str, second: &str) {
-    let mut wanted = BTreeSet::new();
+    // The names first, once each (a scrape repeats a name on every label set and bucket, and
+    // the two scrapes are mostly the same text), then each with its suffixes: building the
+    // wanted set must not cost more than the derivation it feeds.
+    let mut names = BTreeSet::new();
     for line in first.lines().chain(second.lines()) {
         let line = line.trim_start_matches(['#', ' ']);
         let line = line
@@ -40,11 +55,13 @@ pub fn prometheus_scrapes(first: &str, second: &str) {
             .unwrap_or(line.len());
         let name = &line[..end];
         if !name.is_empty() {
-            for suffix in ["", "_rate", "_p50", "_p95", "_p99"] {
-                wanted.insert(format!("{name}{suffix}"));
-            }
+            names.insert(name);
         }
     }
+    let wanted: BTreeSet<String> = names
+        .into_iter()
+        .flat_map(|name| ["", "_rate", "_p50", "_p95", "_p99"].map(|s| format!("{name}{s}")))
+        .collect();
     let mut deriver = crate::sources::scrape::Deriver::default();
     let now = Instant::now();
     let _ = deriver.derive(first, now, &wanted);

@@ -6,14 +6,19 @@
 //! serde_yaml's error paths (`a.b[2].c`), so both can be looked up in one map.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// Field path → (line, column), both 1-based.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Built on the first [`locate`](Self::locate), not by [`new`](Self::new): a file without
+/// problems (the usual case) never asks, and is then parsed once (by serde) instead of twice.
+#[derive(Debug, Clone, Default)]
 pub struct SourceMap {
-    locations: HashMap<String, (usize, usize)>,
+    text: String,
+    locations: OnceLock<HashMap<String, (usize, usize)>>,
 }
 
 impl SourceMap {
@@ -22,24 +27,39 @@ impl SourceMap {
     /// Best effort: on a YAML syntax error the map keeps what was read before it (serde_yaml
     /// reports the syntax error itself, with its own location).
     pub fn new(text: &str) -> Self {
-        let mut builder = Builder::default();
-        // A syntax error only cuts the map short; see above.
-        let _ = Parser::new_from_str(text).load(&mut builder, false);
         SourceMap {
-            locations: builder.locations,
+            text: text.to_owned(),
+            locations: OnceLock::new(),
         }
+    }
+
+    fn locations(&self) -> &HashMap<String, (usize, usize)> {
+        self.locations.get_or_init(|| {
+            let mut builder = Builder::default();
+            // A syntax error only cuts the map short; see above.
+            let _ = Parser::new_from_str(&self.text).load(&mut builder, false);
+            builder.locations
+        })
     }
 
     /// The line and column of `path`, or of its nearest located ancestor
     /// (`faults[1].at` → `faults[1]` → `faults`). `None` when nothing on the way is located.
     pub fn locate(&self, path: &str) -> Option<(usize, usize)> {
+        let locations = self.locations();
         let mut path = path;
         loop {
-            if let Some(location) = self.locations.get(path) {
+            if let Some(location) = locations.get(path) {
                 return Some(*location);
             }
             path = parent(path)?;
         }
+    }
+}
+
+/// Two maps are equal when they locate the same paths at the same places.
+impl PartialEq for SourceMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.locations() == other.locations()
     }
 }
 

@@ -40,7 +40,10 @@ impl Deriver {
         now: Instant,
         wanted: &BTreeSet<String>,
     ) -> Result<Vec<(String, f64)>, std::io::Error> {
-        let scrape = Scrape::parse(text.lines().map(|line| Ok(line.to_owned())))?;
+        // Comment lines other than `# TYPE` (`# HELP` and the rest) give no sample: they are
+        // left out rather than copied and run through prometheus-parse's three regexes.
+        let lines = text.lines().filter(|line| gives_samples(line));
+        let scrape = Scrape::parse(lines.map(|line| Ok(line.to_owned())))?;
         let mut plain: BTreeMap<String, f64> = BTreeMap::new();
         let mut counters: BTreeMap<String, f64> = BTreeMap::new();
         let mut histograms: BTreeMap<String, BTreeMap<u64, (f64, f64)>> = BTreeMap::new();
@@ -112,14 +115,25 @@ impl Deriver {
     }
 }
 
+/// Whether prometheus-parse can make anything of `line` but a doc string: a sample, a
+/// `# TYPE` line (which needs `#`, white space, `TYPE`), or white space. It trims and matches
+/// with Unicode white space, as prometheus-parse does.
+fn gives_samples(line: &str) -> bool {
+    match line.trim_start().strip_prefix('#') {
+        Some(comment) => comment.trim_start().starts_with("TYPE"),
+        None => true,
+    }
+}
+
 /// The `q` quantile of the observations between two cumulative bucket lists (`before` may be
 /// empty); `None` without new observations or after a reset.
 fn quantile(now: &[(f64, f64)], before: &[(f64, f64)], q: f64) -> Option<f64> {
+    // `before` is sorted by bound (`total_cmp`, under which equal means the same bits): a
+    // binary search, not a scan per bucket, which made a histogram of many buckets quadratic.
     let count_before = |bound: f64| {
         before
-            .iter()
-            .find(|(b, _)| b.to_bits() == bound.to_bits())
-            .map_or(0.0, |(_, count)| *count)
+            .binary_search_by(|(b, _)| b.total_cmp(&bound))
+            .map_or(0.0, |at| before[at].1)
     };
     let deltas: Vec<(f64, f64)> = now
         .iter()
@@ -245,6 +259,40 @@ mod tests {
             )
             .unwrap();
         assert_eq!(after_restart, []);
+    }
+
+    #[test]
+    fn only_comment_lines_other_than_type_are_left_out() {
+        assert!(gives_samples("up 1"));
+        assert!(gives_samples("  # TYPE up gauge"));
+        assert!(gives_samples("#\u{a0}TYPE up gauge"));
+        assert!(gives_samples(""));
+        assert!(!gives_samples("# HELP up Whether it is up."));
+        assert!(!gives_samples(" #up 1"));
+        let with_docs = "# HELP inflight Requests in flight.\n# TYPE inflight gauge\ninflight 3\n";
+        let without = "# TYPE inflight gauge\ninflight 3\n";
+        let names = wanted(&["inflight"]);
+        let got = |text| {
+            Deriver::default()
+                .derive(text, Instant::now(), &names)
+                .unwrap()
+        };
+        assert_eq!(got(with_docs), got(without));
+        assert_eq!(got(with_docs), [("inflight".to_owned(), 3.0)]);
+    }
+
+    #[test]
+    fn quantiles_match_buckets_by_bound_between_scrapes() {
+        // 1000 buckets, each bound's count found among the previous scrape's; 100 new
+        // observations, all in the bucket of bound 10.
+        let mut before: Vec<(f64, f64)> = (0..1000).map(|i| (f64::from(i), 5.0)).collect();
+        before.push((f64::INFINITY, 5.0));
+        let now: Vec<(f64, f64)> = before
+            .iter()
+            .map(|&(bound, count)| (bound, if bound >= 10.0 { count + 100.0 } else { count }))
+            .collect();
+        assert_eq!(quantile(&now, &before, 0.5), Some(10.0));
+        assert_eq!(quantile(&now, &now, 0.5), None);
     }
 
     #[test]
