@@ -202,17 +202,12 @@ pub async fn deploy(
             Err(_) => {}
         }
     }
-    Err(match last {
-        Some(source) => SwarmError::Docker {
-            node: "every manager".to_owned(),
-            step: "service update",
-            source,
-        },
-        None => SwarmError::Timeout {
-            what: format!("a manager to update service {id}"),
-            after: ASK_TIMEOUT * 5,
-        },
-    })
+    Err(no_manager_did(
+        last,
+        "service update",
+        format!("a manager to update service {id}"),
+        ASK_TIMEOUT * 5,
+    ))
 }
 
 async fn update_image(
@@ -286,17 +281,30 @@ async fn remove(dockers: &[Docker], name: &str) -> Result<(), SwarmError> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(match last {
+    Err(no_manager_did(
+        last,
+        "service rm",
+        format!("a manager to remove service {name}"),
+        REMOVE_DEADLINE,
+    ))
+}
+
+/// Why no manager did `step`: the last error one answered with, else that none answered
+/// (`what`) within `after`.
+fn no_manager_did(
+    last: Option<bollard::errors::Error>,
+    step: &'static str,
+    what: String,
+    after: Duration,
+) -> SwarmError {
+    match last {
         Some(source) => SwarmError::Docker {
             node: "every manager".to_owned(),
-            step: "service rm",
+            step,
             source,
         },
-        None => SwarmError::Timeout {
-            what: format!("a manager to remove service {name}"),
-            after: REMOVE_DEADLINE,
-        },
-    })
+        None => SwarmError::Timeout { what, after },
+    }
 }
 
 /// Where each slot (from 1) of the services `ids` (slot 1 first) has a running task: the
